@@ -1,0 +1,133 @@
+// VS Code client for `atlas-cedar lsp`.
+//
+// Everything Atlas-specific (diagnostics, completion, hover, quick fixes,
+// formatting, symbols, ...) lives in the server; this file only finds the
+// executable, starts it over stdio and restarts it when its settings change.
+
+import * as vscode from "vscode";
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  TransportKind,
+} from "vscode-languageclient/node";
+import { resolveServerCommand, ServerNotFoundError } from "./server";
+
+const CLIENT_ID = "atlasCedar"; // also the prefix of the `atlasCedar.trace.server` setting
+const CLIENT_NAME = "Atlas Cedar";
+
+let client: LanguageClient | undefined;
+let outputChannel: vscode.OutputChannel | undefined;
+let traceChannel: vscode.OutputChannel | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  outputChannel = vscode.window.createOutputChannel(CLIENT_NAME);
+  traceChannel = vscode.window.createOutputChannel(`${CLIENT_NAME} Trace`);
+  context.subscriptions.push(outputChannel, traceChannel);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("atlasCedar.restartServer", async () => {
+      await restart(context);
+    }),
+    vscode.commands.registerCommand("atlasCedar.showOutput", () => {
+      outputChannel?.show(true);
+    }),
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (
+        event.affectsConfiguration("atlasCedar.server.path") ||
+        event.affectsConfiguration("atlasCedar.server.args")
+      ) {
+        await restart(context);
+      }
+    }),
+  );
+
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const config = vscode.workspace.getConfiguration("atlasCedar");
+  const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+
+  let command: string;
+  try {
+    command = await resolveServerCommand({
+      configuredPath: config.get<string | null>("server.path") ?? undefined,
+      workspaceFolder,
+      envPath: process.env["PATH"],
+      platform: process.platform,
+      pathExt: process.env["PATHEXT"],
+    });
+  } catch (err) {
+    if (err instanceof ServerNotFoundError) {
+      outputChannel?.appendLine(err.message);
+      void showNotFound(err.message);
+      return;
+    }
+    throw err;
+  }
+
+  const args = config.get<string[]>("server.args") ?? ["lsp"];
+  outputChannel?.appendLine(`Starting ${command} ${args.join(" ")}`);
+
+  const executable = {
+    command,
+    args,
+    transport: TransportKind.stdio,
+    options: workspaceFolder !== undefined ? { cwd: workspaceFolder } : {},
+  };
+  const serverOptions: ServerOptions = { run: executable, debug: executable };
+
+  const clientOptions: LanguageClientOptions = {
+    // Formatting (and so format on save), diagnostics and every other feature
+    // apply to these documents through the server's capabilities.
+    documentSelector: [
+      { scheme: "file", language: "cedar" },
+      { scheme: "untitled", language: "cedar" },
+    ],
+    synchronize: {
+      // The server honours the config file found for each document.
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/atlas-cedar.toml"),
+    },
+    ...(outputChannel !== undefined ? { outputChannel } : {}),
+    ...(traceChannel !== undefined ? { traceOutputChannel: traceChannel } : {}),
+  };
+
+  const newClient = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  client = newClient;
+  context.subscriptions.push({ dispose: () => void newClient.stop() });
+  try {
+    await newClient.start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    outputChannel?.appendLine(`Failed to start ${command}: ${message}`);
+    void vscode.window.showErrorMessage(
+      `Atlas Cedar: could not start the language server (${command} ${args.join(" ")}): ${message}`,
+    );
+  }
+}
+
+async function stop(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running !== undefined && running.isRunning()) {
+    await running.stop();
+  }
+}
+
+async function restart(context: vscode.ExtensionContext): Promise<void> {
+  await stop();
+  await start(context);
+}
+
+async function showNotFound(message: string): Promise<void> {
+  const openSettings = "Open Settings";
+  const choice = await vscode.window.showErrorMessage(`Atlas Cedar: ${message}`, openSettings);
+  if (choice === openSettings) {
+    await vscode.commands.executeCommand("workbench.action.openSettings", "atlasCedar.server.path");
+  }
+}

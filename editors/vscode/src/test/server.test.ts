@@ -1,0 +1,85 @@
+// Unit tests for server discovery (node's built-in test runner; no VS Code needed).
+
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expandPath, findOnPath, resolveServerCommand, ServerNotFoundError } from "../server";
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "atlas-cedar-vscode-"));
+}
+
+function makeExecutable(dir: string, name: string, mode = 0o755): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, "#!/bin/sh\nexit 0\n");
+  fs.chmodSync(file, mode);
+  return file;
+}
+
+test("finds atlas-cedar on PATH", async () => {
+  const empty = tempDir();
+  const bin = tempDir();
+  const exe = makeExecutable(bin, "atlas-cedar");
+  const got = await resolveServerCommand({ envPath: `${empty}:${bin}`, platform: "linux" });
+  assert.equal(got, exe);
+});
+
+test("skips files on PATH that are not executable", async () => {
+  const first = tempDir();
+  const second = tempDir();
+  makeExecutable(first, "atlas-cedar", 0o644);
+  const exe = makeExecutable(second, "atlas-cedar");
+  assert.equal(await findOnPath("atlas-cedar", `${first}:${second}`, "linux"), exe);
+});
+
+test("the setting wins over PATH", async () => {
+  const onPath = tempDir();
+  makeExecutable(onPath, "atlas-cedar");
+  const custom = tempDir();
+  const exe = makeExecutable(custom, "my-atlas-cedar");
+  const got = await resolveServerCommand({ configuredPath: exe, envPath: onPath, platform: "linux" });
+  assert.equal(got, exe);
+});
+
+test("the setting expands ${workspaceFolder} and ~", async () => {
+  const ws = tempDir();
+  fs.mkdirSync(path.join(ws, "target", "debug"), { recursive: true });
+  const exe = makeExecutable(path.join(ws, "target", "debug"), "atlas-cedar");
+  const got = await resolveServerCommand({
+    configuredPath: "${workspaceFolder}/target/debug/atlas-cedar",
+    workspaceFolder: ws,
+    envPath: "",
+    platform: "linux",
+  });
+  assert.equal(got, exe);
+  assert.equal(expandPath("~/bin/atlas-cedar", undefined, "/home/u"), path.join("/home/u", "bin/atlas-cedar"));
+});
+
+test("a bare command name in the setting is looked up on PATH", async () => {
+  const bin = tempDir();
+  const exe = makeExecutable(bin, "atlas-cedar-dev");
+  assert.equal(await resolveServerCommand({ configuredPath: "atlas-cedar-dev", envPath: bin, platform: "linux" }), exe);
+});
+
+test("a clear error when the configured path does not exist", async () => {
+  await assert.rejects(
+    resolveServerCommand({ configuredPath: "/nonexistent/atlas-cedar", envPath: "", platform: "linux" }),
+    (err: unknown) =>
+      err instanceof ServerNotFoundError &&
+      err.message.includes("atlasCedar.server.path") &&
+      err.message.includes("/nonexistent/atlas-cedar"),
+  );
+});
+
+test("a clear error when nothing is on PATH", async () => {
+  const empty = tempDir();
+  await assert.rejects(
+    resolveServerCommand({ envPath: empty, platform: "linux" }),
+    (err: unknown) =>
+      err instanceof ServerNotFoundError &&
+      err.message.includes("not found on PATH") &&
+      err.message.includes("atlasCedar.server.path"),
+  );
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Checks editors/helix/languages.toml: valid TOML with the keys Helix needs
+for the cedar language and the atlas-cedar server (Helix itself is not in
+Debian, so this is a structural check). Python 3.11+ (tomllib), stdlib only."""
+
+import pathlib
+import sys
+import tomllib
+
+path = pathlib.Path(__file__).resolve().parent.parent / "languages.toml"
+with path.open("rb") as f:
+    config = tomllib.load(f)
+
+errors = []
+
+
+def expect(cond, what):
+    if not cond:
+        errors.append(what)
+
+
+server = config.get("language-server", {}).get("atlas-cedar")
+expect(server is not None, "[language-server.atlas-cedar] is missing")
+if server:
+    expect(server.get("command") == "atlas-cedar", "language-server command is not atlas-cedar")
+    expect(server.get("args") == ["lsp"], 'language-server args are not ["lsp"]')
+
+langs = [l for l in config.get("language", []) if l.get("name") == "cedar"]
+expect(len(langs) == 1, "exactly one [[language]] named cedar expected")
+if langs:
+    lang = langs[0]
+    expect(lang.get("file-types") == ["cedar"], 'file-types is not ["cedar"]')
+    expect(lang.get("comment-token") == "//", 'comment-token is not "//"')
+    expect(lang.get("language-servers") == ["atlas-cedar"], 'language-servers is not ["atlas-cedar"]')
+    expect("formatter" not in lang, "a formatter key would bypass LSP formatting")
+    expect(lang.get("auto-format") is True, "auto-format is not true")
+    expect("atlas-cedar.toml" in lang.get("roots", []), "roots lacks atlas-cedar.toml")
+    expect(lang.get("scope") == "source.cedar", "scope is not source.cedar")
+
+for e in errors:
+    print(f"FAIL: {path.name}: {e}")
+print(f"helix languages.toml check: {'OK' if not errors else 'FAILED'}")
+sys.exit(1 if errors else 0)

@@ -42,8 +42,10 @@ local function notify(msg, level)
   end)
 end
 
+local uv = vim.uv or vim.loop -- vim.uv from 0.10
+
 local function exists(path)
-  return vim.loop.fs_stat(path) ~= nil
+  return uv.fs_stat(path) ~= nil
 end
 
 -- Nearest ancestor of `start` (a directory) that holds `marker`, or nil.
@@ -159,7 +161,7 @@ function M.start(bufnr)
   -- 0.7: one client per root, started once and attached to each buffer.
   local id = clients_by_root[root]
   local client = id and vim.lsp.get_client_by_id(id)
-  if not client or client.is_stopped() then
+  if not client or client:is_stopped() then
     id = vim.lsp.start_client(config)
     if not id then
       notify("could not start " .. table.concat(cmd, " "), vim.log.levels.ERROR)

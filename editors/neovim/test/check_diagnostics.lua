@@ -39,11 +39,13 @@ end
 
 -- Clients that are still starting (initialize not answered yet) are not
 -- "active" in 0.7, but get_client_by_id finds them.
+-- Method-call syntax for is_stopped works on every version (0.7's ignores
+-- its argument); 0.11+ deprecates the dot form.
 local function live_client_count()
   local n = 0
   for id = 1, 32 do
     local client = vim.lsp.get_client_by_id(id)
-    if client and not client.is_stopped() then
+    if client and not client:is_stopped() then
       n = n + 1
     end
   end
@@ -54,11 +56,15 @@ local function finish(ok)
   -- Stop the servers politely so none is left behind, then leave.
   local clients = all_clients()
   for _, client in ipairs(clients) do
-    client.stop()
+    if vim.fn.has("nvim-0.11") == 1 then
+      client:stop()
+    else
+      client.stop() -- 0.7-0.10: client.stop(force); a colon call would force
+    end
   end
   vim.wait(3000, function()
     for _, client in ipairs(clients) do
-      if not client.is_stopped() then
+      if not client:is_stopped() then
         return false
       end
     end

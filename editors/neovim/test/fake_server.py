@@ -4,8 +4,11 @@
 Speaks LSP over stdio: answers `initialize` and `shutdown`, and on every
 `textDocument/didOpen` and `textDocument/didChange` publishes one diagnostic
 whose code is $FAKE_LSP_CODE (default AC300), after $FAKE_LSP_DELAY_MS
-milliseconds (default 0). Other requests get
-MethodNotFound; other notifications are ignored. `exit` ends the process.
+milliseconds (default 0). `textDocument/formatting`
+answers with one edit that inserts the line FORMATTED_MARK at the top (unless
+it is there already), so a test can see that format on save went through the
+server. Other requests get MethodNotFound; other notifications are ignored.
+`exit` ends the process.
 
 Set $FAKE_LSP_LOG to a file path to log the messages it receives.
 """
@@ -17,6 +20,7 @@ import time
 
 CODE = os.environ.get("FAKE_LSP_CODE", "AC300")
 LOG = os.environ.get("FAKE_LSP_LOG")
+FORMATTED_MARK = "// formatted by fake_server.py"
 DELAY_S = int(os.environ.get("FAKE_LSP_DELAY_MS", "0")) / 1000.0
 
 stdin = sys.stdin.buffer
@@ -96,7 +100,10 @@ def main():
         if msg is None:
             return 0
         method = msg.get("method")
-        log(json.dumps({"method": method, "id": msg.get("id")}))
+        entry = {"method": method, "id": msg.get("id")}
+        if method == "initialize":
+            entry["rootUri"] = msg["params"].get("rootUri")
+        log(json.dumps(entry))
         if method == "initialize":
             send(
                 {
@@ -104,6 +111,7 @@ def main():
                     "result": {
                         "capabilities": {
                             "textDocumentSync": {"openClose": True, "change": 1},
+                            "documentFormattingProvider": True,
                         },
                         "serverInfo": {"name": "fake-atlas-cedar", "version": "0"},
                     },
@@ -123,6 +131,13 @@ def main():
             if changes:
                 texts[doc["uri"]] = changes[-1].get("text", texts.get(doc["uri"], ""))
             publish(doc["uri"], doc.get("version"), texts.get(doc["uri"], ""))
+        elif method == "textDocument/formatting":
+            uri = msg["params"]["textDocument"]["uri"]
+            edits = []
+            if not texts.get(uri, "").startswith(FORMATTED_MARK):
+                at = {"line": 0, "character": 0}
+                edits.append({"range": {"start": at, "end": at}, "newText": FORMATTED_MARK + "\n"})
+            send({"id": msg["id"], "result": edits})
         elif "id" in msg and method is not None:
             send({"id": msg["id"], "error": {"code": -32601, "message": "method not found: %s" % method}})
 

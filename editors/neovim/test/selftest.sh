@@ -45,5 +45,46 @@ expect fail "server not installed" \
 expect fail "server that exits at once" \
   ATLAS_CEDAR_SERVER="false" ATLAS_CEDAR_TIMEOUT=10
 
+# The server's root is the nearest directory with atlas-cedar.toml, else .git.
+proj="$(mktemp -d)"
+mkdir -p "$proj/.git" "$proj/policies/sub"
+touch "$proj/policies/atlas-cedar.toml"
+cp "$here/bad-region.cedar" "$proj/policies/sub/a.cedar"
+cp "$here/bad-region.cedar" "$proj/b.cedar"
+for case in "policies/sub/a.cedar:$proj/policies" "b.cedar:$proj"; do
+  rel="${case%%:*}" want="file://${case#*:}"
+  status=0
+  FAKE_LSP_LOG="$proj/lsp.log" ATLAS_CEDAR_SERVER="$fake" bash "$here/run.sh" "$proj/$rel" >/dev/null 2>&1 || status=$?
+  got="$(sed -n 's/.*"rootUri": "\([^"]*\)".*/\1/p' "$proj/lsp.log" | tail -n 1)"
+  rm -f "$proj/lsp.log"
+  if [ "$status" -eq 0 ] && [ "$got" = "$want" ]; then
+    echo "ok   - root of $rel is $want"
+    passed=$((passed + 1))
+  else
+    echo "FAIL - root of $rel: wanted $want, got '$got' (run.sh exit $status)"
+    failed=$((failed + 1))
+  fi
+done
+rm -rf "$proj"
+
+# Format on save goes through the server (fake_server.py's formatter adds a line).
+copy="$(mktemp -d)/policy.cedar"
+cp "$here/bad-region.cedar" "$copy"
+scratch="$(mktemp -d)"
+status=0
+XDG_CONFIG_HOME="$scratch" XDG_DATA_HOME="$scratch" XDG_STATE_HOME="$scratch" XDG_CACHE_HOME="$scratch" \
+  ATLAS_CEDAR_CONFIG="$here/../atlas-cedar.lua" ATLAS_CEDAR_SERVER="$fake" ATLAS_CEDAR_FILE="$copy" \
+  ATLAS_CEDAR_TIMEOUT_MS=10000 timeout 30 "${NVIM_BIN:-nvim}" --headless -u NONE -i NONE -n \
+  -c "luafile $here/check_format.lua" </dev/null >"$scratch/out" 2>&1 || status=$?
+if [ "$status" -eq 0 ]; then
+  echo "ok   - format on save through the server"
+  passed=$((passed + 1))
+else
+  echo "FAIL - format on save through the server (exit $status):"
+  sed 's/^/       /' "$scratch/out"
+  failed=$((failed + 1))
+fi
+rm -rf "$scratch" "$(dirname "$copy")"
+
 echo "neovim harness selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

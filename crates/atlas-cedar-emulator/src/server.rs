@@ -1,0 +1,1028 @@
+//! The HTTP side: accept loop, routing, auth, rate limit, faults, handlers.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::util::{
+    is_object_id, md5_hex, now_iso, object_id, parse_auth_params, parse_form, random_hex,
+};
+use crate::{
+    lock, EmulatorConfig, FaultKind, FaultRule, LoggedRequest, PersistedState, Role,
+    RESOURCE_POLICY_VERSION,
+};
+
+const REALM: &str = "MMS Public API";
+const MAX_BODY: usize = 4 * 1024 * 1024;
+const MAX_NONCES: usize = 10_000;
+
+/// A resource policy as stored and returned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredPolicy {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub version: String,
+    pub created_date: String,
+    pub last_updated_date: String,
+    pub created_by_user: UserRef,
+    pub last_updated_by_user: UserRef,
+    pub policies: Vec<PolicyBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PolicyBody {
+    pub id: String,
+    pub body: String,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+#[derive(Debug)]
+struct Token {
+    client_id: String,
+    expires: Instant,
+    role: Role,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ServerState {
+    pub(crate) persisted: PersistedState,
+    pub(crate) non_compliant: HashMap<String, Vec<Value>>,
+    pub(crate) log: Vec<LoggedRequest>,
+    pub(crate) faults: Vec<FaultRule>,
+    pub(crate) tokens_minted: u64,
+    buckets: HashMap<String, Bucket>,
+    /// nonce → nonce counts already used (a reused count is a replay).
+    nonces: HashMap<String, HashSet<u64>>,
+    tokens: HashMap<String, Token>,
+    seq: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) state: Mutex<ServerState>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: EmulatorConfig, persisted: PersistedState) -> Self {
+        Shared {
+            config,
+            state: Mutex::new(ServerState {
+                persisted,
+                ..ServerState::default()
+            }),
+        }
+    }
+
+    fn save(&self, st: &ServerState) {
+        if let Some(path) = &self.config.state_file {
+            if let Ok(text) = serde_json::to_string_pretty(&st.persisted) {
+                let tmp = path.with_extension("tmp");
+                if std::fs::write(&tmp, text).is_ok() {
+                    let _ = std::fs::rename(&tmp, path);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let kill = Arc::new(Notify::new());
+                    let kill_in = Arc::clone(&kill);
+                    let service = hyper::service::service_fn(move |req| {
+                        handle(Arc::clone(&shared), Arc::clone(&kill_in), req)
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = conn => {}
+                        () = kill.notified() => {}
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// What the handlers answer.
+struct Answer {
+    status: StatusCode,
+    body: Option<Value>,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: Value) -> Self {
+        Answer {
+            status,
+            body: Some(body),
+            content_type: VERSIONED,
+            headers: Vec::new(),
+        }
+    }
+
+    fn error(status: StatusCode, code: &str, detail: &str) -> Self {
+        Answer {
+            status,
+            body: Some(json!({
+                "error": status.as_u16(),
+                "errorCode": code,
+                "detail": detail,
+                "reason": status.canonical_reason().unwrap_or(""),
+                "parameters": [],
+            })),
+            content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty(status: StatusCode) -> Self {
+        Answer {
+            status,
+            body: None,
+            content_type: VERSIONED,
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn into_response(self, extra: &[(&'static str, String)]) -> Response<Full<Bytes>> {
+        let bytes = match &self.body {
+            Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+            None => Bytes::new(),
+        };
+        let mut resp = Response::new(Full::new(bytes));
+        *resp.status_mut() = self.status;
+        let headers = resp.headers_mut();
+        if self.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        }
+        for (name, value) in self.headers.iter().chain(extra.iter()) {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                headers.append(*name, v);
+            }
+        }
+        resp
+    }
+}
+
+const VERSIONED: &str = "application/vnd.atlas.2024-08-05+json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    None,
+    Digest,
+    Bearer,
+    Basic,
+    Invalid,
+}
+
+impl Auth {
+    fn label(self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Digest => "digest",
+            Auth::Bearer => "bearer",
+            Auth::Basic => "basic",
+            Auth::Invalid => "invalid",
+        }
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            let a = Answer::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "body too large",
+            );
+            return Ok(a.into_response(&[]));
+        }
+    };
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let method = parts.method.clone();
+
+    // Emulator control endpoints: not logged, not authenticated.
+    if let Some(resp) = control(&shared, &method, &path, &body) {
+        return Ok(resp);
+    }
+
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+
+    let mut req = Req {
+        method,
+        path,
+        query,
+        headers: parts.headers,
+        body,
+        auth: Auth::None,
+    };
+    let (answer, drop_after, fault_label) = route(&shared, &mut req).await;
+
+    {
+        let mut st = lock(&shared.state);
+        st.seq += 1;
+        let entry = LoggedRequest {
+            seq: st.seq,
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            auth: req.auth.label().to_owned(),
+            status: if drop_after {
+                0
+            } else {
+                answer.status.as_u16()
+            },
+            dropped: drop_after,
+            fault: fault_label,
+            body: req.body.clone(),
+        };
+        st.log.push(entry);
+    }
+
+    if drop_after {
+        kill.notify_one();
+        std::future::pending::<()>().await;
+    }
+    let mut extra = Vec::new();
+    if let Some(dep) = &shared.config.deprecation {
+        if req.path.starts_with("/api/atlas/") {
+            extra.push(("deprecation", dep.deprecation.clone()));
+            extra.push(("sunset", dep.sunset.clone()));
+        }
+    }
+    Ok(answer.into_response(&extra))
+}
+
+struct Req {
+    method: Method,
+    path: String,
+    query: String,
+    headers: hyper::HeaderMap,
+    body: String,
+    auth: Auth,
+}
+
+fn control(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    body: &str,
+) -> Option<Response<Full<Bytes>>> {
+    let answer = match (method, path) {
+        (&Method::GET, "/__emulator/requests") => {
+            let log = lock(&shared.state).log.clone();
+            Answer::json(
+                StatusCode::OK,
+                serde_json::to_value(log).unwrap_or(Value::Null),
+            )
+        }
+        (&Method::DELETE, "/__emulator/requests") => {
+            lock(&shared.state).log.clear();
+            Answer::empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, "/__emulator/faults") => match serde_json::from_str::<FaultRule>(body) {
+            Ok(rule) => {
+                lock(&shared.state).faults.push(rule);
+                Answer::empty(StatusCode::NO_CONTENT)
+            }
+            Err(e) => Answer::error(StatusCode::BAD_REQUEST, "INVALID_FAULT", &e.to_string()),
+        },
+        (&Method::GET, "/__emulator/state") => {
+            let st = lock(&shared.state);
+            Answer::json(
+                StatusCode::OK,
+                serde_json::to_value(&st.persisted).unwrap_or(Value::Null),
+            )
+        }
+        _ => return None,
+    };
+    let mut a = answer;
+    a.content_type = "application/json";
+    Some(a.into_response(&[]))
+}
+
+/// Returns the answer, whether to drop the connection instead, and the fault
+/// label for the log.
+async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>) {
+    if req.path == "/api/oauth/token" && req.method == Method::POST {
+        req.auth = if header(&req.headers, AUTHORIZATION).is_some() {
+            Auth::Basic
+        } else {
+            Auth::None
+        };
+        return (oauth_token(shared, req), false, None);
+    }
+    if req.path == "/api/oauth/revoke" && req.method == Method::POST {
+        req.auth = Auth::Basic;
+        return (oauth_revoke(shared, req), false, None);
+    }
+    let Some(rest) = req.path.strip_prefix("/api/atlas/v2/") else {
+        return (
+            Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+            false,
+            None,
+        );
+    };
+    let rest = rest.to_owned();
+
+    let role = match authenticate(shared, req) {
+        Ok(role) => role,
+        Err(answer) => return (answer, false, None),
+    };
+
+    // Fault injection happens once the request is authenticated.
+    let fault = take_fault(shared, req);
+    if let Some(FaultKind::Latency { ms }) = &fault {
+        tokio::time::sleep(Duration::from_millis(*ms)).await;
+    }
+    let fault_label = fault.as_ref().map(|f| format!("{f:?}"));
+    if let Some(FaultKind::Status { status }) = &fault {
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+            "SERVICE_UNAVAILABLE"
+        } else {
+            "UNEXPECTED_ERROR"
+        };
+        return (
+            Answer::error(status, code, "Injected fault."),
+            false,
+            fault_label,
+        );
+    }
+
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (org, tail) = match segments.as_slice() {
+        ["orgs", org, tail @ ..] => (org.to_string(), tail.to_vec()),
+        _ => {
+            return (
+                Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+                false,
+                fault_label,
+            )
+        }
+    };
+    if !is_object_id(&org) {
+        let detail = format!("An invalid organization ID {org} was specified.");
+        return (
+            Answer::error(StatusCode::BAD_REQUEST, "INVALID_ORG_ID", &detail),
+            false,
+            fault_label,
+        );
+    }
+
+    if let Some(answer) = check_rate_limit(shared, &org) {
+        return (answer, false, fault_label);
+    }
+    if let Some(answer) = check_version(shared, req) {
+        return (answer, false, fault_label);
+    }
+
+    let is_write = matches!(
+        req.method,
+        Method::POST | Method::PATCH | Method::DELETE | Method::PUT
+    );
+    let is_validate = matches!(tail.as_slice(), ["resourcePolicies:validate"]);
+    if (is_write) && role != Role::OrgOwner {
+        return (
+            Answer::error(
+                StatusCode::FORBIDDEN,
+                "USER_UNAUTHORIZED",
+                "Current user is not authorized to perform this action.",
+            ),
+            false,
+            fault_label,
+        );
+    }
+
+    let answer = match (&req.method, tail.as_slice()) {
+        (&Method::GET, ["resourcePolicies"]) => list(shared, &org),
+        (&Method::POST, ["resourcePolicies"]) => create(shared, &org, &req.body),
+        (&Method::POST, ["resourcePolicies:validate"]) => validate(&org, &req.body),
+        (&Method::GET, ["resourcePolicies", id]) => get(shared, &org, id),
+        (&Method::PATCH, ["resourcePolicies", id]) => update(shared, &org, id, &req.body),
+        (&Method::DELETE, ["resourcePolicies", id]) => delete(shared, &org, id),
+        (&Method::GET, ["nonCompliantResources"]) => {
+            let list = lock(&shared.state)
+                .non_compliant
+                .get(&org)
+                .cloned()
+                .unwrap_or_default();
+            Answer::json(StatusCode::OK, Value::Array(list))
+        }
+        _ => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+    };
+    let drop_after = fault == Some(FaultKind::DropAfterApply)
+        && is_write
+        && !is_validate
+        && answer.status.is_success();
+    (answer, drop_after, fault_label)
+}
+
+fn header(headers: &hyper::HeaderMap, name: hyper::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn take_fault(shared: &Shared, req: &Req) -> Option<FaultKind> {
+    let mut st = lock(&shared.state);
+    let method = req.method.as_str();
+    let rule = st.faults.iter_mut().find(|r| {
+        r.times > 0
+            && r.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && r.path_contains
+                .as_deref()
+                .is_none_or(|p| req.path.contains(p))
+    })?;
+    if rule.skip > 0 {
+        rule.skip -= 1;
+        return None;
+    }
+    rule.times -= 1;
+    Some(rule.kind.clone())
+}
+
+fn challenge(stale: bool) -> (String, String) {
+    let nonce = random_hex(32);
+    let value = format!(
+        "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\", stale={stale}"
+    );
+    (nonce, value)
+}
+
+fn unauthorized(shared: &Shared, detail: &str, stale: bool) -> Answer {
+    let (nonce, value) = challenge(stale);
+    let mut st = lock(&shared.state);
+    if st.nonces.len() >= MAX_NONCES {
+        st.nonces.clear();
+    }
+    st.nonces.insert(nonce, HashSet::new());
+    Answer::error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", detail)
+        .with_header("www-authenticate", value)
+}
+
+fn authenticate(shared: &Shared, req: &mut Req) -> Result<Role, Answer> {
+    let Some(value) = header(&req.headers, AUTHORIZATION) else {
+        req.auth = Auth::None;
+        return Err(unauthorized(
+            shared,
+            "You are not authorized for this resource.",
+            false,
+        ));
+    };
+    if let Some(params) = value.strip_prefix("Digest ") {
+        req.auth = Auth::Digest;
+        return digest(shared, req, params);
+    }
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        req.auth = Auth::Bearer;
+        let token = token.trim();
+        let st = lock(&shared.state);
+        if let Some(t) = st.tokens.get(token) {
+            if t.expires > Instant::now() {
+                return Ok(t.role);
+            }
+        }
+        drop(st);
+        if let Some((_, role)) = shared.config.access_tokens.iter().find(|(t, _)| t == token) {
+            return Ok(*role);
+        }
+        req.auth = Auth::Invalid;
+        return Err(Answer::error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "Invalid or expired access token.",
+        ));
+    }
+    req.auth = Auth::Invalid;
+    Err(unauthorized(
+        shared,
+        "Unsupported authorization scheme.",
+        false,
+    ))
+}
+
+fn digest(shared: &Shared, req: &mut Req, params: &str) -> Result<Role, Answer> {
+    let p = parse_auth_params(params);
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let username = get("username");
+    let Some(key) = shared
+        .config
+        .api_keys
+        .iter()
+        .find(|k| k.public_key == username)
+    else {
+        req.auth = Auth::Invalid;
+        return Err(unauthorized(
+            shared,
+            "You are not authorized for this resource.",
+            false,
+        ));
+    };
+    let nonce = get("nonce");
+    let uri = get("uri");
+    let nc_text = get("nc");
+    let cnonce = get("cnonce");
+    let qop = get("qop");
+    let request_uri = if req.query.is_empty() {
+        req.path.clone()
+    } else {
+        format!("{}?{}", req.path, req.query)
+    };
+    let uri_path = uri.split('?').next().unwrap_or("");
+    if uri_path != req.path || qop != "auth" {
+        req.auth = Auth::Invalid;
+        return Err(unauthorized(
+            shared,
+            "Digest uri or qop does not match the request.",
+            false,
+        ));
+    }
+    let _ = request_uri;
+    let ha1 = md5_hex(&format!("{}:{}:{}", key.public_key, REALM, key.private_key));
+    let ha2 = md5_hex(&format!("{}:{}", req.method.as_str(), uri));
+    let expected = md5_hex(&format!("{ha1}:{nonce}:{nc_text}:{cnonce}:{qop}:{ha2}"));
+    if expected != get("response") {
+        req.auth = Auth::Invalid;
+        return Err(unauthorized(
+            shared,
+            "You are not authorized for this resource.",
+            false,
+        ));
+    }
+    let nc = u64::from_str_radix(&nc_text, 16).unwrap_or(0);
+    let mut st = lock(&shared.state);
+    let fresh = st
+        .nonces
+        .get_mut(&nonce)
+        .map(|seen| nc > 0 && seen.insert(nc));
+    match fresh {
+        Some(true) => Ok(key.role),
+        _ => {
+            drop(st);
+            req.auth = Auth::Invalid;
+            Err(unauthorized(shared, "Stale or replayed nonce.", true))
+        }
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Answer {
+    let mut a = Answer::json(
+        status,
+        json!({ "error": error, "error_description": description }),
+    );
+    a.content_type = "application/json";
+    a
+}
+
+fn basic_client(req: &Req) -> Option<(String, String)> {
+    let value = header(&req.headers, AUTHORIZATION)?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn oauth_token(shared: &Shared, req: &Req) -> Answer {
+    let Some((id, secret)) = basic_client(req) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Missing client credentials.",
+        );
+    };
+    let Some(account) = shared
+        .config
+        .service_accounts
+        .iter()
+        .find(|a| a.client_id == id && a.client_secret == secret)
+    else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Invalid client credentials.",
+        );
+    };
+    let form = parse_form(&req.body);
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Use client_credentials.",
+        );
+    }
+    let now = Instant::now();
+    let mut st = lock(&shared.state);
+    st.tokens.retain(|_, t| t.expires > now);
+    let live = st.tokens.values().filter(|t| t.client_id == id).count();
+    if live >= shared.config.max_live_tokens {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "The service account has reached its limit of live access tokens.",
+        );
+    }
+    let token = format!("emu_{}", random_hex(48));
+    st.tokens.insert(
+        token.clone(),
+        Token {
+            client_id: id,
+            expires: now + shared.config.token_ttl,
+            role: account.role,
+        },
+    );
+    st.tokens_minted += 1;
+    let mut a = Answer::json(
+        StatusCode::OK,
+        json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": shared.config.token_ttl.as_secs(),
+        }),
+    );
+    a.content_type = "application/json";
+    a
+}
+
+fn oauth_revoke(shared: &Shared, req: &Req) -> Answer {
+    if basic_client(req).is_none() {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Missing client credentials.",
+        );
+    }
+    let form = parse_form(&req.body);
+    if let Some(token) = form.get("token") {
+        lock(&shared.state).tokens.remove(token);
+    }
+    Answer::empty(StatusCode::OK)
+}
+
+fn check_rate_limit(shared: &Shared, org: &str) -> Option<Answer> {
+    let cfg = shared.config.rate_limit;
+    let capacity = f64::from(cfg.capacity.max(1));
+    let per_sec = f64::from(cfg.refill_per_minute) / 60.0;
+    let now = Instant::now();
+    let mut st = lock(&shared.state);
+    let bucket = st.buckets.entry(org.to_owned()).or_insert(Bucket {
+        tokens: capacity,
+        last: now,
+    });
+    let elapsed = now.duration_since(bucket.last).as_secs_f64();
+    bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+    bucket.last = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        return None;
+    }
+    let wait = if per_sec > 0.0 {
+        ((1.0 - bucket.tokens) / per_sec).ceil().max(1.0)
+    } else {
+        60.0
+    };
+    let detail = format!(
+        "Resource /api/atlas/v2/orgs/{org}/resourcePolicies is limited to {} requests every 1 minutes.",
+        cfg.capacity
+    );
+    Some(
+        Answer::error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &detail)
+            .with_header("retry-after", format!("{wait}"))
+            .with_header("ratelimit-limit", cfg.capacity.to_string())
+            .with_header("ratelimit-remaining", "0".to_owned()),
+    )
+}
+
+fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
+    let accept = header(&req.headers, ACCEPT).unwrap_or_default();
+    let versions: Vec<String> = accept
+        .split(',')
+        .map(|p| p.split(';').next().unwrap_or("").trim().to_owned())
+        .filter_map(|t| {
+            t.strip_prefix("application/vnd.atlas.")
+                .and_then(|v| v.strip_suffix("+json"))
+                .map(str::to_owned)
+        })
+        .collect();
+    if versions.iter().any(|v| v == RESOURCE_POLICY_VERSION) {
+        if !req.body.is_empty() {
+            let ct = header(&req.headers, CONTENT_TYPE).unwrap_or_default();
+            let ct = ct.split(';').next().unwrap_or("").trim();
+            if ct != VERSIONED && ct != "application/json" {
+                return Some(Answer::error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    &format!("Content type {ct} is not supported; use {VERSIONED}."),
+                ));
+            }
+        }
+        return None;
+    }
+    if let Some(gone) = versions
+        .iter()
+        .find(|v| shared.config.gone_versions.contains(v))
+    {
+        return Some(Answer::error(
+            StatusCode::GONE,
+            "VERSION_GONE",
+            &format!(
+                "API version {gone} has been removed (sunset); use {RESOURCE_POLICY_VERSION}."
+            ),
+        ));
+    }
+    Some(Answer::error(
+        StatusCode::NOT_ACCEPTABLE,
+        "INVALID_VERSION_DATE",
+        &format!("Missing or unsupported API version in Accept header; this resource supports {VERSIONED}."),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct PolicyInput {
+    body: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateInput {
+    name: Option<String>,
+    description: Option<String>,
+    policies: Option<Vec<PolicyInput>>,
+}
+
+fn parse_input(body: &str) -> Result<CreateInput, Answer> {
+    serde_json::from_str::<CreateInput>(body).map_err(|e| {
+        Answer::error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            &format!("Invalid JSON: {e}"),
+        )
+    })
+}
+
+fn invalid_attribute(field: &str, description: &str) -> Answer {
+    let mut a = Answer::error(
+        StatusCode::BAD_REQUEST,
+        "INVALID_ATTRIBUTE",
+        &format!("Invalid attribute {field} specified."),
+    );
+    if let Some(Value::Object(map)) = a.body.as_mut() {
+        map.insert(
+            "badRequestDetail".to_owned(),
+            json!({ "fields": [ { "field": field, "description": description } ] }),
+        );
+    }
+    a
+}
+
+/// The policy 400 envelope for bad bodies, if any.
+fn check_bodies(policies: &[PolicyInput]) -> Option<Answer> {
+    let bodies: Vec<&str> = policies.iter().map(|p| p.body.as_str()).collect();
+    let envelope = crate::validation::verdict(&bodies)?;
+    Some(Answer::json(StatusCode::BAD_REQUEST, envelope))
+}
+
+fn system_user() -> UserRef {
+    UserRef {
+        id: "000000000000000000000001".to_owned(),
+        name: "emulator".to_owned(),
+    }
+}
+
+fn list(shared: &Shared, org: &str) -> Answer {
+    let st = lock(&shared.state);
+    let list = st.persisted.orgs.get(org).cloned().unwrap_or_default();
+    Answer::json(
+        StatusCode::OK,
+        serde_json::to_value(list).unwrap_or(Value::Null),
+    )
+}
+
+fn get(shared: &Shared, org: &str, id: &str) -> Answer {
+    let st = lock(&shared.state);
+    match st
+        .persisted
+        .orgs
+        .get(org)
+        .and_then(|l| l.iter().find(|p| p.id == id))
+    {
+        Some(p) => Answer::json(
+            StatusCode::OK,
+            serde_json::to_value(p).unwrap_or(Value::Null),
+        ),
+        None => not_found(id),
+    }
+}
+
+fn not_found(id: &str) -> Answer {
+    Answer::error(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_POLICY_NOT_FOUND",
+        &format!("Resource policy {id} not found."),
+    )
+}
+
+fn duplicate(name: &str) -> Answer {
+    Answer::error(
+        StatusCode::BAD_REQUEST,
+        "DUPLICATE_RESOURCE_POLICY_NAME",
+        &format!("A resource policy named {name} already exists in this organization."),
+    )
+}
+
+fn new_bodies(policies: Vec<PolicyInput>) -> Vec<PolicyBody> {
+    policies
+        .into_iter()
+        .map(|p| PolicyBody {
+            id: object_id(),
+            body: p.body,
+        })
+        .collect()
+}
+
+fn create(shared: &Shared, org: &str, body: &str) -> Answer {
+    let input = match parse_input(body) {
+        Ok(i) => i,
+        Err(a) => return a,
+    };
+    let name = match input.name {
+        Some(n) if !n.trim().is_empty() => n,
+        _ => return invalid_attribute("name", "name must not be empty"),
+    };
+    let policies = match input.policies {
+        Some(p) if !p.is_empty() => p,
+        _ => return invalid_attribute("policies", "policies must not be empty"),
+    };
+    if let Some(a) = check_bodies(&policies) {
+        return a;
+    }
+    let mut st = lock(&shared.state);
+    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
+    if list.iter().any(|p| p.name == name) {
+        return duplicate(&name);
+    }
+    let now = now_iso();
+    let policy = StoredPolicy {
+        id: object_id(),
+        org_id: org.to_owned(),
+        name,
+        description: input.description,
+        version: "v1".to_owned(),
+        created_date: now.clone(),
+        last_updated_date: now,
+        created_by_user: system_user(),
+        last_updated_by_user: system_user(),
+        policies: new_bodies(policies),
+    };
+    list.push(policy.clone());
+    shared.save(&st);
+    Answer::json(
+        StatusCode::CREATED,
+        serde_json::to_value(policy).unwrap_or(Value::Null),
+    )
+}
+
+fn validate(org: &str, body: &str) -> Answer {
+    let input = match parse_input(body) {
+        Ok(i) => i,
+        Err(a) => return a,
+    };
+    let policies = match input.policies {
+        Some(p) if !p.is_empty() => p,
+        _ => return invalid_attribute("policies", "policies must not be empty"),
+    };
+    if let Some(a) = check_bodies(&policies) {
+        return a;
+    }
+    let now = now_iso();
+    Answer::json(
+        StatusCode::OK,
+        json!({
+            "orgId": org,
+            "name": input.name.unwrap_or_default(),
+            "description": input.description,
+            "version": "v1",
+            "createdDate": now,
+            "lastUpdatedDate": now,
+            "policies": new_bodies(policies),
+        }),
+    )
+}
+
+fn update(shared: &Shared, org: &str, id: &str, body: &str) -> Answer {
+    let input = match parse_input(body) {
+        Ok(i) => i,
+        Err(a) => return a,
+    };
+    if let Some(p) = &input.policies {
+        if p.is_empty() {
+            return invalid_attribute("policies", "policies must not be empty");
+        }
+        if let Some(a) = check_bodies(p) {
+            return a;
+        }
+    }
+    if matches!(&input.name, Some(n) if n.trim().is_empty()) {
+        return invalid_attribute("name", "name must not be empty");
+    }
+    let mut st = lock(&shared.state);
+    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
+    if let Some(name) = &input.name {
+        if list.iter().any(|p| &p.name == name && p.id != id) {
+            return duplicate(name);
+        }
+    }
+    let Some(policy) = list.iter_mut().find(|p| p.id == id) else {
+        return not_found(id);
+    };
+    if let Some(name) = input.name {
+        policy.name = name;
+    }
+    if let Some(d) = input.description {
+        policy.description = Some(d);
+    }
+    if let Some(p) = input.policies {
+        policy.policies = new_bodies(p);
+    }
+    policy.last_updated_date = now_iso();
+    policy.last_updated_by_user = system_user();
+    let out = policy.clone();
+    shared.save(&st);
+    Answer::json(
+        StatusCode::OK,
+        serde_json::to_value(out).unwrap_or(Value::Null),
+    )
+}
+
+fn delete(shared: &Shared, org: &str, id: &str) -> Answer {
+    let mut st = lock(&shared.state);
+    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
+    let before = list.len();
+    list.retain(|p| p.id != id);
+    if list.len() == before {
+        return not_found(id);
+    }
+    shared.save(&st);
+    Answer::empty(StatusCode::NO_CONTENT)
+}

@@ -59,6 +59,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       configuredPath: config.get<string | null>("server.path") ?? undefined,
       workspaceFolder,
       envPath: process.env["PATH"],
+      cargoHome: process.env["CARGO_HOME"],
       platform: process.platform,
       pathExt: process.env["PATHEXT"],
     });

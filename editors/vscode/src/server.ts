@@ -28,6 +28,8 @@ export interface ResolveOptions {
   pathExt?: string | undefined;
   /** os.homedir(), injectable for tests. */
   homeDir?: string;
+  /** $CARGO_HOME, where `cargo install` puts binaries (default ~/.cargo). */
+  cargoHome?: string | undefined;
 }
 
 /** Expands `~` and `${workspaceFolder}` and makes a relative path absolute. */
@@ -131,8 +133,14 @@ export async function resolveServerCommand(options: ResolveOptions): Promise<str
   if (found !== undefined) {
     return found;
   }
+  // VS Code started from a desktop launcher often lacks ~/.cargo/bin on PATH.
+  const cargoBin = path.join(options.cargoHome ?? path.join(homeDir, ".cargo"), "bin");
+  const cargoInstalled = path.join(cargoBin, platform === "win32" ? `${SERVER_BINARY}.exe` : SERVER_BINARY);
+  if (await isExecutableFile(cargoInstalled, platform)) {
+    return cargoInstalled;
+  }
   throw new ServerNotFoundError(
-    `the language server executable "${SERVER_BINARY}" was not found on PATH. ` +
+    `the language server executable "${SERVER_BINARY}" was not found on PATH nor in ${cargoBin}. ` +
       `Install it (cargo install --path crates/atlas-cedar-cli in the atlas-cedar repository) ` +
       `or set atlasCedar.server.path to its full path.`,
   );

@@ -73,10 +73,24 @@ test("a clear error when the configured path does not exist", async () => {
   );
 });
 
+test("falls back to cargo's bin directory after PATH", async () => {
+  const home = tempDir();
+  fs.mkdirSync(path.join(home, ".cargo", "bin"), { recursive: true });
+  const exe = makeExecutable(path.join(home, ".cargo", "bin"), "atlas-cedar");
+  assert.equal(await resolveServerCommand({ envPath: tempDir(), platform: "linux", homeDir: home }), exe);
+  const onPath = tempDir();
+  const first = makeExecutable(onPath, "atlas-cedar");
+  assert.equal(await resolveServerCommand({ envPath: onPath, platform: "linux", homeDir: home }), first);
+  const cargoHome = tempDir();
+  fs.mkdirSync(path.join(cargoHome, "bin"));
+  const custom = makeExecutable(path.join(cargoHome, "bin"), "atlas-cedar");
+  assert.equal(await resolveServerCommand({ envPath: "", platform: "linux", homeDir: home, cargoHome }), custom);
+});
+
 test("a clear error when nothing is on PATH", async () => {
   const empty = tempDir();
   await assert.rejects(
-    resolveServerCommand({ envPath: empty, platform: "linux" }),
+    resolveServerCommand({ envPath: empty, platform: "linux", homeDir: tempDir() }),
     (err: unknown) =>
       err instanceof ServerNotFoundError &&
       err.message.includes("not found on PATH") &&

@@ -120,7 +120,10 @@ const clientPath = require.resolve("vscode-languageclient/node", { paths: [path.
 assert.ok(clientPath.startsWith(path.resolve(root)), `vscode-languageclient resolved inside the vsix: ${clientPath}`);
 
 // With no atlas-cedar anywhere, activate() must show a clear error, not throw.
+// (An empty home and cargo home hide any ~/.cargo/bin/atlas-cedar on this machine.)
 process.env.PATH = "";
+process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), "atlas-cedar-home-"));
+process.env.CARGO_HOME = path.join(process.env.HOME, ".cargo");
 const context = { subscriptions: [] };
 ext
   .activate(context)
@@ -130,6 +133,7 @@ ext
     assert.equal(errors.length, 1, `one error message, got ${JSON.stringify(errors)}`);
     assert.match(errors[0], /atlas-cedar.*not found on PATH.*atlasCedar\.server\.path/);
     fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(process.env.HOME, { recursive: true, force: true });
     console.log(`vsix smoke: loaded ${manifest.name}@${manifest.version}; missing server reported: ${errors[0]}`);
   })
   .catch((err) => {

@@ -1,0 +1,1124 @@
+//! The checks: one body at a time, the way Atlas does them, then the file-level ones.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::ops::Range;
+use std::str::FromStr;
+
+use cedar_policy::{ActionConstraint, Effect, PolicySet, ResourceConstraint, ValidationMode};
+use miette::Diagnostic as _;
+
+use crate::catalog::{did_you_mean, Catalog, LEGACY_NAMESPACE, OBJECT_ID_TYPES};
+use crate::diagnostic::{Diagnostic, Edit};
+use crate::lexer::{lex, max_nesting, operator_count, Token, TokenKind};
+use crate::rules::{self, Rule, Severity};
+use crate::schema::{AttrType, Attribute, NamespaceSchema, SchemaSet};
+use crate::split::split_policies;
+
+/// Deepest bracket/prefix-operator nesting parsed. Cedar recurses per level; with the
+/// stack [`STACK_SIZE`] gives, this is far from overflowing even in debug builds.
+pub const MAX_NESTING: usize = 64;
+/// Most binary operators and member accesses in one body (left-deep trees recurse too).
+pub const MAX_OPERATORS: usize = 4000;
+/// The stack size checks must run with (see [`with_stack`]).
+pub const STACK_SIZE: usize = 64 * 1024 * 1024;
+/// The assumed maximum body size in bytes (Atlas does not publish one).
+pub const DEFAULT_MAX_BODY_SIZE: usize = 10 * 1024;
+
+/// Runs `f` on a thread with [`STACK_SIZE`] of stack: Cedar's parser, validator and
+/// formatter are recursive. Falls back to the current thread if none can be spawned.
+pub fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let cell = std::sync::Mutex::new(Some(f));
+    let outcome = std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(s, || {
+                let f = cell.lock().ok()?.take()?;
+                Some(f())
+            })
+            .ok()?;
+        Some(handle.join())
+    });
+    match outcome {
+        Some(Ok(Some(v))) => v,
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread could be spawned: run here.
+        _ => match cell.into_inner().ok().flatten() {
+            Some(f) => f(),
+            None => std::process::abort(),
+        },
+    }
+}
+
+/// Settings that change what is reported.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub max_body_size: usize,
+    /// Per-rule severity; `None` turns the rule off.
+    pub severities: Vec<(&'static Rule, Option<Severity>)>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            severities: Vec::new(),
+        }
+    }
+}
+
+/// Schema, catalog and settings, built once and shared by every check.
+#[derive(Debug)]
+pub struct Engine {
+    pub schemas: SchemaSet,
+    pub catalog: Catalog,
+    pub settings: Settings,
+}
+
+/// One body of a checked file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// The body text as Atlas would receive it.
+    pub text: String,
+    /// Where it is in the file (for JSON, the string literal's contents).
+    pub span: Range<usize>,
+    /// Whitespace- and comment-insensitive fingerprint, when the body parses.
+    pub fingerprint: Option<u64>,
+}
+
+/// What kind of input a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Cedar text: each policy is one body.
+    Cedar,
+    /// An Atlas request payload in JSON.
+    Payload,
+}
+
+impl InputKind {
+    /// `.json` files are payloads; everything else is Cedar text.
+    pub fn from_path(path: &str) -> Self {
+        if path.to_ascii_lowercase().ends_with(".json") {
+            InputKind::Payload
+        } else {
+            InputKind::Cedar
+        }
+    }
+}
+
+/// Everything found in one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub name: String,
+    /// The file's text (lossily decoded when it was not UTF-8).
+    pub text: String,
+    pub kind: InputKind,
+    pub bodies: Vec<Body>,
+    /// File-relative spans, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// A report for a file that could not be read.
+    pub fn io_error(name: &str, message: impl Into<String>) -> Self {
+        FileReport {
+            name: name.to_owned(),
+            text: String::new(),
+            kind: InputKind::from_path(name),
+            bodies: Vec::new(),
+            diagnostics: vec![Diagnostic::new(&rules::IO_ERROR, 0..0, message)],
+        }
+    }
+}
+
+impl Engine {
+    /// The built-in Atlas schema and catalog with default settings.
+    pub fn builtin() -> Result<Self, crate::schema::SchemaLoadError> {
+        Ok(Engine {
+            schemas: SchemaSet::builtin()?,
+            catalog: Catalog::builtin(),
+            settings: Settings::default(),
+        })
+    }
+
+    /// Checks raw bytes (reports invalid UTF-8 at the first bad byte).
+    pub fn check_bytes(&self, name: &str, bytes: &[u8], kind: InputKind) -> FileReport {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.check_text(name, text, kind),
+            Err(e) => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                let valid = e.valid_up_to();
+                let mut d = Diagnostic::new(
+                    &rules::INVALID_UTF8,
+                    valid..valid + 1,
+                    format!("invalid UTF-8 at byte {valid}"),
+                )
+                .with_help("save the file as UTF-8");
+                d.span = valid..(valid + 1).min(text.len());
+                FileReport {
+                    name: name.to_owned(),
+                    text,
+                    kind,
+                    bodies: Vec::new(),
+                    diagnostics: vec![d],
+                }
+            }
+        }
+    }
+
+    /// Checks a file's text.
+    pub fn check_text(&self, name: &str, text: &str, kind: InputKind) -> FileReport {
+        let mut report = match kind {
+            InputKind::Cedar => self.check_cedar(name, text),
+            InputKind::Payload => self.check_payload(name, text),
+        };
+        self.apply_settings(&mut report.diagnostics);
+        report
+            .diagnostics
+            .sort_by_key(|d| (d.span.start, d.span.end));
+        report
+    }
+
+    fn check_cedar(&self, name: &str, text: &str) -> FileReport {
+        let tokens = lex(text);
+        let spans = split_policies(text, &tokens);
+        let mut diagnostics = Vec::new();
+        let mut bodies = Vec::new();
+        if spans.is_empty() {
+            diagnostics.push(
+                Diagnostic::new(&rules::EMPTY_BODY, 0..0, "the file holds no policy")
+                    .with_detail("body must not be empty")
+                    .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
+            );
+        }
+        for (i, span) in spans.into_iter().enumerate() {
+            let body = text.get(span.clone()).unwrap_or("");
+            let checked = self.check_body(body);
+            for mut d in checked.diagnostics {
+                d.shift(span.start);
+                d.body = Some(i);
+                diagnostics.push(d);
+            }
+            bodies.push(Body {
+                text: body.to_owned(),
+                span,
+                fingerprint: checked.fingerprint,
+            });
+        }
+        FileReport {
+            name: name.to_owned(),
+            text: text.to_owned(),
+            kind: InputKind::Cedar,
+            bodies,
+            diagnostics,
+        }
+    }
+
+    fn check_payload(&self, name: &str, text: &str) -> FileReport {
+        let mut report = FileReport {
+            name: name.to_owned(),
+            text: text.to_owned(),
+            kind: InputKind::Payload,
+            bodies: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        let found = match crate::payload::parse_payload(text) {
+            Ok(found) => found,
+            Err(e) => {
+                report
+                    .diagnostics
+                    .push(Diagnostic::new(&rules::INVALID_JSON, e.span, e.message));
+                return report;
+            }
+        };
+        for (i, b) in found.into_iter().enumerate() {
+            let checked = self.check_body(&b.text);
+            for mut d in checked.diagnostics {
+                d.map_spans(&|o| b.map_offset(o));
+                d.body = Some(i);
+                report.diagnostics.push(d);
+            }
+            report.bodies.push(Body {
+                text: b.text.clone(),
+                span: b.raw_span.clone(),
+                fingerprint: checked.fingerprint,
+            });
+        }
+        report
+    }
+
+    fn apply_settings(&self, diags: &mut Vec<Diagnostic>) {
+        if self.settings.severities.is_empty() {
+            return;
+        }
+        diags.retain_mut(|d| {
+            match self
+                .settings
+                .severities
+                .iter()
+                .rev()
+                .find(|(r, _)| std::ptr::eq(*r, d.rule))
+            {
+                Some((_, None)) => false,
+                Some((_, Some(sev))) => {
+                    d.severity = *sev;
+                    true
+                }
+                None => true,
+            }
+        });
+    }
+
+    /// Checks one body. Spans in the result are relative to `body`.
+    pub fn check_body(&self, body: &str) -> BodyCheck {
+        let mut out = BodyCheck::default();
+        if body.len() > self.settings.max_body_size {
+            let first_line = body.find('\n').unwrap_or(body.len());
+            out.diagnostics.push(
+                Diagnostic::new(
+                    &rules::BODY_TOO_LARGE,
+                    0..first_line,
+                    format!(
+                        "the body is {} bytes, more than the maximum of {} bytes",
+                        body.len(),
+                        self.settings.max_body_size
+                    ),
+                )
+                .with_detail(format!(
+                    "policy body exceeds the maximum size of {} bytes",
+                    self.settings.max_body_size
+                ))
+                .with_help(
+                    "split it into several policies; the limit is an assumption, set `max-body-size` in atlas-cedar.toml",
+                ),
+            );
+            return out;
+        }
+        let tokens = lex(body);
+        let sig: Vec<&Token> = tokens.iter().filter(|t| !t.is_trivia()).collect();
+        if sig.is_empty() {
+            out.diagnostics.push(
+                Diagnostic::new(&rules::EMPTY_BODY, 0..body.len(), "the body is empty")
+                    .with_detail("body must not be empty")
+                    .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
+            );
+            return out;
+        }
+        let depth = max_nesting(body, &tokens);
+        let ops = operator_count(body, &tokens);
+        if depth > MAX_NESTING || ops > MAX_OPERATORS {
+            let at = deepest_point(body, &tokens);
+            let what = if depth > MAX_NESTING {
+                format!("nests {depth} levels deep (the limit is {MAX_NESTING})")
+            } else {
+                format!("has {ops} operators (the limit is {MAX_OPERATORS})")
+            };
+            out.diagnostics.push(
+                Diagnostic::new(
+                    &rules::TOO_DEEPLY_NESTED,
+                    at..(at + 1).min(body.len()),
+                    format!("the body {what} and is not parsed"),
+                )
+                .with_help("flatten the expression; no guardrail needs this much nesting"),
+            );
+            return out;
+        }
+        let pset = match PolicySet::from_str(body) {
+            Ok(p) => p,
+            Err(errs) => {
+                for e in errs.iter() {
+                    let span = first_label(e).unwrap_or(0..0);
+                    let msg = e.to_string();
+                    out.diagnostics.push(
+                        Diagnostic::new(&rules::SYNTAX_ERROR, span, msg.clone())
+                            .with_detail(msg)
+                            .with_help_opt(e.help().map(|h| h.to_string())),
+                    );
+                }
+                self.check_escaped_quotes(body, &mut out.diagnostics);
+                return out;
+            }
+        };
+        out.fingerprint = Some(fingerprint(body, &sig));
+        let chunks = split_policies(body, &tokens);
+        if pset.num_of_policies() + pset.num_of_templates() > 1 {
+            let span = chunks.get(1).cloned().unwrap_or(0..body.len());
+            out.diagnostics.push(
+                Diagnostic::new(
+                    &rules::MULTIPLE_POLICIES,
+                    span,
+                    format!(
+                        "the body holds {} policies; Atlas takes exactly one per body",
+                        pset.num_of_policies() + pset.num_of_templates()
+                    ),
+                )
+                .with_help("give each policy its own `{ \"body\": … }` entry"),
+            );
+        }
+        for chunk in &chunks {
+            self.check_structure(body, &sig, chunk, &mut out.diagnostics);
+        }
+        let ns = self.namespace_of(body, &sig);
+        let refs = entity_refs(body, &sig);
+        self.check_entities(&refs, &mut out.diagnostics);
+        if let Some(ns) = ns {
+            self.validate(body, &sig, ns, &pset, &mut out.diagnostics);
+            if ns.name == LEGACY_NAMESPACE {
+                self.legacy_dialect(body, &sig, &refs, &mut out.diagnostics);
+            }
+        }
+        check_shard_counts(body, &sig, &mut out.diagnostics);
+        check_lockout(body, &sig, &pset, &chunks, &mut out.diagnostics);
+        out
+    }
+
+    /// The schema for the namespace a body uses: the first known namespace among its
+    /// entity references, else the default one.
+    pub fn namespace_of(&self, body: &str, sig: &[&Token]) -> Option<&NamespaceSchema> {
+        for (i, t) in sig.iter().enumerate() {
+            if t.kind == TokenKind::Ident
+                && sig.get(i + 1).is_some_and(|n| n.text(body) == "::")
+                && i.checked_sub(1)
+                    .and_then(|p| sig.get(p))
+                    .is_none_or(|p| p.text(body) != "::")
+            {
+                if let Some(ns) = self.schemas.get(t.text(body)) {
+                    return Some(ns);
+                }
+            }
+        }
+        self.schemas.default_namespace()
+    }
+
+    fn check_structure(
+        &self,
+        body: &str,
+        sig: &[&Token],
+        chunk: &Range<usize>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let toks: Vec<&Token> = sig
+            .iter()
+            .copied()
+            .filter(|t| t.span.start >= chunk.start && t.span.end <= chunk.end)
+            .collect();
+        // The effect: the first `permit`/`forbid` followed by `(`.
+        let Some(eff) = toks.iter().enumerate().position(|(i, t)| {
+            matches!(t.text(body), "permit" | "forbid")
+                && toks.get(i + 1).is_some_and(|n| n.text(body) == "(")
+        }) else {
+            return;
+        };
+        if let Some(t) = toks.get(eff).filter(|t| t.text(body) == "permit") {
+            out.push(
+                Diagnostic::new(
+                    &rules::PERMIT_NOT_ALLOWED,
+                    t.span.clone(),
+                    "Atlas resource policies must be `forbid` policies",
+                )
+                .with_detail("only forbid policies are supported")
+                .with_help("Atlas allows everything a policy does not forbid: use `forbid` and invert the condition")
+                .with_fix(
+                    "replace `permit` with `forbid`",
+                    vec![Edit {
+                        span: t.span.clone(),
+                        replacement: "forbid".to_owned(),
+                    }],
+                ),
+            );
+        }
+        // The principal part of the scope: after `(` up to the first `,` at depth 1.
+        let mut depth = 0usize;
+        let mut part: Vec<&Token> = Vec::new();
+        for t in toks.iter().skip(eff + 2) {
+            match t.text(body) {
+                "(" | "[" | "{" => depth += 1,
+                ")" | "]" | "}" if depth == 0 => break,
+                ")" | "]" | "}" => depth -= 1,
+                "," if depth == 0 => break,
+                _ => {}
+            }
+            part.push(t);
+        }
+        if let (Some(first), Some(last)) = (part.first(), part.last()) {
+            if part.len() > 1 {
+                let span = first.span.start..last.span.end;
+                out.push(
+                    Diagnostic::new(
+                        &rules::CONSTRAINED_PRINCIPAL,
+                        span.clone(),
+                        format!(
+                            "the principal is constrained (`{}`); Atlas policies apply to every principal",
+                            body.get(span.clone()).unwrap_or("")
+                        ),
+                    )
+                    .with_detail("the principal of a resource policy must be unconstrained")
+                    .with_help("write `principal` alone")
+                    .with_fix(
+                        "leave `principal` unconstrained",
+                        vec![Edit {
+                            span,
+                            replacement: "principal".to_owned(),
+                        }],
+                    ),
+                );
+            }
+        }
+        // Template slots.
+        for (i, t) in toks.iter().enumerate() {
+            if t.text(body) == "?" {
+                if let Some(n) = toks.get(i + 1).filter(|n| n.kind == TokenKind::Ident) {
+                    let slot = format!("?{}", n.text(body));
+                    out.push(
+                        Diagnostic::new(
+                            &rules::TEMPLATE_NOT_ALLOWED,
+                            t.span.start..n.span.end,
+                            format!("`{slot}` makes this a template; Atlas takes static policies only"),
+                        )
+                        .with_detail("policy templates are not supported")
+                        .with_help("replace the slot with a concrete entity, e.g. `ResourcePolicy::Project::\"<24-hex id>\"`"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_entities(&self, refs: &[EntityRef], out: &mut Vec<Diagnostic>) {
+        for r in refs {
+            let Some((ty, ns_path)) = r.path.split_last() else {
+                continue;
+            };
+            let ns = ns_path.join("::");
+            if self.schemas.get(&ns).is_none() {
+                continue;
+            }
+            let current = self.catalog.current_type_name(&ns, ty);
+            let detail = format!(
+                "entity id {} does not exist in the context of this organization",
+                r.id
+            );
+            if let Some(ids) = self.catalog.ids(current) {
+                if ids.contains_key(&r.id) {
+                    continue;
+                }
+                let suggestions = self.catalog.suggest(current, &r.id);
+                let mut d = Diagnostic::new(
+                    &rules::UNKNOWN_ENTITY_ID,
+                    r.id_span.clone(),
+                    format!("`{}` is not a known {current} id", r.id),
+                )
+                .with_detail(detail);
+                d = match suggestions.as_slice() {
+                    [] => d.with_help(match current {
+                        "Region" => "regions are `<provider>:<the cloud's region code>` in lower case, e.g. `aws:us-east-1`, `gcp:us-east1`, `azure:westeurope`; add new ones under [lint.entities] in atlas-cedar.toml".to_owned(),
+                        _ => format!(
+                            "known ids: {}",
+                            ids.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    }),
+                    [one, ..] => d
+                        .with_help(format!(
+                            "did you mean {}?",
+                            suggestions
+                                .iter()
+                                .map(|s| format!("`{s}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ))
+                        .with_fix(
+                            format!("replace with `{one}`"),
+                            vec![Edit {
+                                span: r.id_span.clone(),
+                                replacement: format!("\"{one}\""),
+                            }],
+                        ),
+                };
+                out.push(d);
+            } else if OBJECT_ID_TYPES.contains(&current) && !is_object_id(&r.id) {
+                let lower = r.id.to_ascii_lowercase();
+                let mut d = Diagnostic::new(
+                    &rules::INVALID_OBJECT_ID,
+                    r.id_span.clone(),
+                    format!(
+                        "`{}` is not a {current} id (24 lower-case hex digits)",
+                        r.id
+                    ),
+                )
+                .with_detail(detail);
+                d = if is_object_id(&lower) {
+                    d.with_help("Atlas ids are lower case").with_fix(
+                        "use lower case",
+                        vec![Edit {
+                            span: r.id_span.clone(),
+                            replacement: format!("\"{lower}\""),
+                        }],
+                    )
+                } else if r.id.starts_with('<') || r.id.contains("ID") {
+                    d.with_help(format!(
+                        "this looks like a placeholder: paste the real {} id from the Atlas UI or `atlas {}s list`",
+                        current.to_ascii_lowercase(),
+                        current.to_ascii_lowercase()
+                    ))
+                } else {
+                    d.with_help(format!(
+                        "a {} id is 24 hex digits, like `6217f7fff7957854e2d09179`",
+                        current.to_ascii_lowercase()
+                    ))
+                };
+                out.push(d);
+            }
+        }
+    }
+
+    fn validate(
+        &self,
+        body: &str,
+        sig: &[&Token],
+        ns: &NamespaceSchema,
+        pset: &PolicySet,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let result = ns.validator.validate(pset, ValidationMode::Strict);
+        for e in result.validation_errors() {
+            use cedar_policy::ValidationError as V;
+            let rule: &'static Rule = match e {
+                V::UnrecognizedActionId(_) => &rules::UNKNOWN_ACTION,
+                V::UnsafeAttributeAccess(_) => &rules::UNKNOWN_ATTRIBUTE,
+                V::UnsafeOptionalAttributeAccess(_) => &rules::MISSING_HAS_GUARD,
+                V::UnexpectedType(_) | V::IncompatibleTypes(_) => &rules::TYPE_MISMATCH,
+                V::UnrecognizedEntityType(_) => &rules::UNKNOWN_ENTITY_TYPE,
+                V::InvalidActionApplication(_) => &rules::ACTION_NOT_APPLICABLE,
+                V::UndefinedFunction(_)
+                | V::WrongNumberArguments(_)
+                | V::FunctionArgumentValidation(_)
+                | V::NonLitExtConstructor(_) => &rules::INVALID_CALL,
+                _ => &rules::SCHEMA_VALIDATION,
+            };
+            let full = e.to_string();
+            let span = first_label(e).unwrap_or(0..body.len());
+            let mut d = Diagnostic::new(rule, span.clone(), strip_policy_prefix(&full))
+                .with_detail(full)
+                .with_help_opt(e.help().map(|h| h.to_string()));
+            if std::ptr::eq(rule, &rules::UNKNOWN_ACTION) {
+                suggest_action(body, sig, &span, ns, &mut d);
+            } else if std::ptr::eq(rule, &rules::UNKNOWN_ATTRIBUTE) {
+                suggest_attribute(body, sig, &span, ns, &mut d);
+            } else if std::ptr::eq(rule, &rules::MISSING_HAS_GUARD) {
+                suggest_has_guard(body, sig, &span, &mut d);
+            }
+            out.push(d);
+        }
+        for w in result.validation_warnings() {
+            let span = first_label(w).unwrap_or(0..body.len());
+            out.push(
+                Diagnostic::new(
+                    &rules::VALIDATOR_WARNING,
+                    span,
+                    strip_policy_prefix(&w.to_string()),
+                )
+                .with_help_opt(w.help().map(|h| h.to_string())),
+            );
+        }
+    }
+
+    fn legacy_dialect(
+        &self,
+        body: &str,
+        sig: &[&Token],
+        refs: &[EntityRef],
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let mut edits = Vec::new();
+        let mut first: Option<Range<usize>> = None;
+        // Every `cloud::x` path, with or without an id.
+        for (i, t) in sig.iter().enumerate() {
+            if t.text(body) != LEGACY_NAMESPACE
+                || sig.get(i + 1).is_none_or(|n| n.text(body) != "::")
+                || i.checked_sub(1)
+                    .and_then(|p| sig.get(p))
+                    .is_some_and(|p| p.text(body) == "::")
+            {
+                continue;
+            }
+            let Some(ty_tok) = sig.get(i + 2).filter(|t| t.kind == TokenKind::Ident) else {
+                continue;
+            };
+            let ty = ty_tok.text(body);
+            let current_ty = self.catalog.current_type_name(LEGACY_NAMESPACE, ty);
+            first.get_or_insert(t.span.start..ty_tok.span.end);
+            edits.push(Edit {
+                span: t.span.start..ty_tok.span.end,
+                replacement: format!("ResourcePolicy::{current_ty}"),
+            });
+            if ty == "Action" {
+                if let Some(r) = refs.iter().find(|r| r.span.start == t.span.start) {
+                    if let Some(cur) = self.catalog.current_action_name(&r.id) {
+                        edits.push(Edit {
+                            span: r.id_span.clone(),
+                            replacement: format!("\"{cur}\""),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(span) = first {
+            out.push(
+                Diagnostic::new(
+                    &rules::LEGACY_DIALECT,
+                    span,
+                    "the body uses the legacy `cloud::` names of the 2024 private preview",
+                )
+                .with_help("Atlas still accepts them, but current docs, actions and attributes use the `ResourcePolicy::` names")
+                .with_fix("rewrite with the current `ResourcePolicy::` names", edits),
+            );
+        }
+    }
+
+    fn check_escaped_quotes(&self, body: &str, out: &mut Vec<Diagnostic>) {
+        let Some(at) = body.find("\\\"") else {
+            return;
+        };
+        let fixed = body.replace("\\\"", "\"");
+        let parses = PolicySet::from_str(&fixed).is_ok();
+        let edits: Vec<Edit> = body
+            .match_indices("\\\"")
+            .map(|(i, _)| Edit {
+                span: i..i + 1,
+                replacement: String::new(),
+            })
+            .collect();
+        let mut d = Diagnostic::new(
+            &rules::ESCAPED_QUOTE,
+            at..at + 2,
+            "`\\\"` in Cedar text: this looks pasted from a JSON string",
+        )
+        .with_help("in a `.cedar` file quotes are written `\"`, without the backslash");
+        if parses {
+            d = d.with_fix("remove the backslashes before quotes", edits);
+        }
+        out.push(d);
+    }
+}
+
+/// The result of checking one body.
+#[derive(Debug, Default, Clone)]
+pub struct BodyCheck {
+    pub diagnostics: Vec<Diagnostic>,
+    pub fingerprint: Option<u64>,
+}
+
+/// An entity literal `Ns::Type::"id"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityRef {
+    /// Namespace segments then the type name.
+    pub path: Vec<String>,
+    /// The unescaped id.
+    pub id: String,
+    /// The whole literal.
+    pub span: Range<usize>,
+    /// The id's string literal, quotes included.
+    pub id_span: Range<usize>,
+}
+
+/// Every entity literal in the tokens.
+pub fn entity_refs(src: &str, sig: &[&Token]) -> Vec<EntityRef> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sig.len() {
+        let Some(start) = sig.get(i).filter(|t| t.kind == TokenKind::Ident) else {
+            i += 1;
+            continue;
+        };
+        if i.checked_sub(1)
+            .and_then(|p| sig.get(p))
+            .is_some_and(|p| p.text(src) == "::")
+        {
+            i += 1;
+            continue;
+        }
+        let mut path = vec![start.text(src).to_owned()];
+        let mut j = i + 1;
+        loop {
+            if sig.get(j).is_none_or(|t| t.text(src) != "::") {
+                break;
+            }
+            match sig.get(j + 1) {
+                Some(t) if t.kind == TokenKind::Ident => {
+                    path.push(t.text(src).to_owned());
+                    j += 2;
+                }
+                Some(t) if t.kind == TokenKind::String => {
+                    if let Some(id) = unescape(t.text(src)) {
+                        out.push(EntityRef {
+                            path: path.clone(),
+                            id,
+                            span: start.span.start..t.span.end,
+                            id_span: t.span.clone(),
+                        });
+                    }
+                    j += 2;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// The contents of a Cedar string literal (quotes included in `lit`).
+fn unescape(lit: &str) -> Option<String> {
+    let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(inner.to_owned());
+    }
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            '0' => out.push('\0'),
+            c @ ('\\' | '"' | '\'' | '*') => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn is_object_id(id: &str) -> bool {
+    id.len() == 24
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn first_label(d: &dyn miette::Diagnostic) -> Option<Range<usize>> {
+    let label = d.labels()?.next()?;
+    Some(label.offset()..label.offset() + label.len())
+}
+
+/// Cedar prefixes validation messages with the policy id it made up (`policy0`).
+fn strip_policy_prefix(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("for policy `") {
+        if let Some((_, tail)) = rest.split_once("`, ") {
+            return tail.to_owned();
+        }
+    }
+    msg.to_owned()
+}
+
+fn fingerprint(src: &str, sig: &[&Token]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for t in sig {
+        t.text(src).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Where nesting first exceeds the limit (or the start).
+fn deepest_point(src: &str, tokens: &[Token]) -> usize {
+    let mut depth = 0usize;
+    for t in tokens {
+        match t.text(src) {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return t.span.start;
+        }
+    }
+    tokens
+        .iter()
+        .find(|t| !t.is_trivia())
+        .map_or(0, |t| t.span.start)
+}
+
+fn string_in_span<'a>(sig: &[&'a Token], span: &Range<usize>) -> Option<&'a Token> {
+    sig.iter().copied().rfind(|t| {
+        t.kind == TokenKind::String && t.span.start >= span.start && t.span.end <= span.end
+    })
+}
+
+fn suggest_action(
+    body: &str,
+    sig: &[&Token],
+    span: &Range<usize>,
+    ns: &NamespaceSchema,
+    d: &mut Diagnostic,
+) {
+    let Some(tok) = string_in_span(sig, span) else {
+        return;
+    };
+    let Some(name) = unescape(tok.text(body)) else {
+        return;
+    };
+    if let Some(best) = did_you_mean(&name, ns.actions.keys().map(String::as_str)) {
+        d.help = Some(format!("did you mean `{best}`?"));
+        d.fix = Some(crate::diagnostic::Fix {
+            title: format!("replace with `{best}`"),
+            edits: vec![Edit {
+                span: tok.span.clone(),
+                replacement: format!("\"{best}\""),
+            }],
+        });
+    } else {
+        d.help = Some(format!(
+            "the actions of `{}` are {}",
+            ns.name,
+            ns.actions
+                .keys()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+}
+
+/// The `context.a.b.c` path that ends at the last identifier in `span`.
+fn access_path<'a>(
+    body: &str,
+    sig: &[&'a Token],
+    span: &Range<usize>,
+) -> Option<(Vec<String>, &'a Token)> {
+    let idx = sig.iter().rposition(|t| {
+        t.kind == TokenKind::Ident && t.span.end <= span.end && t.span.start >= span.start
+    })?;
+    let last = *sig.get(idx)?;
+    let mut path = vec![last.text(body).to_owned()];
+    let mut i = idx;
+    while i >= 2
+        && sig.get(i - 1).is_some_and(|t| t.text(body) == ".")
+        && sig.get(i - 2).is_some_and(|t| t.kind == TokenKind::Ident)
+    {
+        path.push(sig.get(i - 2)?.text(body).to_owned());
+        i -= 2;
+    }
+    path.reverse();
+    Some((path, last))
+}
+
+fn suggest_attribute(
+    body: &str,
+    sig: &[&Token],
+    span: &Range<usize>,
+    ns: &NamespaceSchema,
+    d: &mut Diagnostic,
+) {
+    let Some((path, last)) = access_path(body, sig, span) else {
+        return;
+    };
+    let Some((attr, parents)) = path.split_last() else {
+        return;
+    };
+    // Attributes of the record at the parent path, for every action that has it.
+    let mut candidates: Vec<&str> = Vec::new();
+    if parents.first().map(String::as_str) == Some("context") {
+        for a in ns.actions.values() {
+            if let Some(rec) = record_at(&a.context, parents.get(1..).unwrap_or(&[])) {
+                candidates.extend(rec.keys().map(String::as_str));
+            }
+        }
+    }
+    if candidates.is_empty() {
+        candidates = ns.all_attribute_names();
+    }
+    if let Some(best) = did_you_mean(attr, candidates.iter().copied()) {
+        if best != attr {
+            d.help = Some(format!("did you mean `{best}`?"));
+            d.fix = Some(crate::diagnostic::Fix {
+                title: format!("replace with `{best}`"),
+                edits: vec![Edit {
+                    span: last.span.clone(),
+                    replacement: best.to_owned(),
+                }],
+            });
+        }
+    }
+}
+
+fn record_at<'a>(
+    attrs: &'a std::collections::BTreeMap<String, Attribute>,
+    path: &[String],
+) -> Option<&'a std::collections::BTreeMap<String, Attribute>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(attrs);
+    };
+    match &attrs.get(first)?.ty {
+        AttrType::Record(inner) => record_at(inner, rest),
+        _ => None,
+    }
+}
+
+fn suggest_has_guard(body: &str, sig: &[&Token], span: &Range<usize>, d: &mut Diagnostic) {
+    let Some((path, last)) = access_path(body, sig, span) else {
+        return;
+    };
+    let Some((attr, parents)) = path.split_last() else {
+        return;
+    };
+    let parent = parents.join(".");
+    let guard = format!("{parent} has {attr}");
+    d.help = Some(format!(
+        "`{attr}` is optional: guard it with `{guard} && …`"
+    ));
+    // Offer the edit only where `guard &&` keeps the meaning: the access starts a
+    // comparison at the top of a condition or conjunction.
+    let Some(first_idx) = sig.iter().position(|t| t.span.start == span.start) else {
+        return;
+    };
+    let before = first_idx
+        .checked_sub(1)
+        .and_then(|i| sig.get(i))
+        .map(|t| t.text(body));
+    let after_idx = sig
+        .iter()
+        .position(|t| std::ptr::eq(*t, last))
+        .map(|i| i + 1);
+    let after = after_idx.and_then(|i| sig.get(i)).map(|t| t.text(body));
+    if matches!(before, Some("{" | "&&" | "||" | "("))
+        && matches!(after, Some("<" | "<=" | ">" | ">=" | "==" | "!="))
+    {
+        d.fix = Some(crate::diagnostic::Fix {
+            title: format!("add `{guard} &&`"),
+            edits: vec![Edit {
+                span: span.start..span.start,
+                replacement: format!("{guard} && "),
+            }],
+        });
+    }
+}
+
+fn check_shard_counts(body: &str, sig: &[&Token], out: &mut Vec<Diagnostic>) {
+    for (i, t) in sig.iter().enumerate() {
+        let name = t.text(body);
+        let wanted = match name {
+            "minShardCount" => "<",
+            "maxShardCount" => ">",
+            _ => continue,
+        };
+        if i.checked_sub(1)
+            .and_then(|p| sig.get(p))
+            .is_none_or(|p| p.text(body) != ".")
+        {
+            continue;
+        }
+        let is_cmp = |s: &str| matches!(s, "<" | "<=" | ">" | ">=" | "==" | "!=");
+        let flip = |s: &str| {
+            match s {
+                "<" => ">",
+                ">" => "<",
+                "<=" => ">=",
+                ">=" => "<=",
+                o => o,
+            }
+            .to_owned()
+        };
+        // Operator after the access, or before the start of the access chain (flipped).
+        let after = sig.get(i + 1).map(|t| t.text(body)).filter(|s| is_cmp(s));
+        let op = match after {
+            Some(op) => Some((op.to_owned(), sig.get(i + 1).map(|t| t.span.clone()))),
+            None => {
+                let mut j = i;
+                while j >= 2
+                    && sig.get(j - 1).is_some_and(|t| t.text(body) == ".")
+                    && sig.get(j - 2).is_some_and(|t| t.kind == TokenKind::Ident)
+                {
+                    j -= 2;
+                }
+                j.checked_sub(1)
+                    .and_then(|p| sig.get(p))
+                    .filter(|t| is_cmp(t.text(body)))
+                    .map(|t| (flip(t.text(body)), Some(t.span.clone())))
+            }
+        };
+        let Some((op, Some(op_span))) = op else {
+            continue;
+        };
+        if op != wanted {
+            out.push(
+                Diagnostic::new(
+                    &rules::SHARD_COUNT_OPERATOR,
+                    t.span.start.min(op_span.start)..t.span.end.max(op_span.end),
+                    format!("`{name}` is compared with `{op}`; Atlas documents it only with `{wanted}`"),
+                )
+                .with_help(format!(
+                    "MongoDB's docs: using the opposite operator causes policy evaluation errors; write `context.cluster.{name} {wanted} N`"
+                )),
+            );
+        }
+    }
+}
+
+fn check_lockout(
+    body: &str,
+    sig: &[&Token],
+    pset: &PolicySet,
+    chunks: &[Range<usize>],
+    out: &mut Vec<Diagnostic>,
+) {
+    for (i, p) in pset.policies().enumerate() {
+        if p.effect() != Effect::Forbid {
+            continue;
+        }
+        let Ok(json) = p.to_json() else { continue };
+        let conditions = json
+            .get("conditions")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let trivially_true = conditions.iter().all(|c| {
+            let kind = c.get("kind").and_then(serde_json::Value::as_str);
+            let value = c
+                .get("body")
+                .and_then(|b| b.get("Value"))
+                .and_then(serde_json::Value::as_bool);
+            matches!(
+                (kind, value),
+                (Some("when"), Some(true)) | (Some("unless"), Some(false))
+            )
+        });
+        if !trivially_true {
+            continue;
+        }
+        let actions = match p.action_constraint() {
+            ActionConstraint::Any => "every action".to_owned(),
+            ActionConstraint::Eq(a) => format!("`{}`", a.id().unescaped()),
+            ActionConstraint::In(list) => list
+                .iter()
+                .map(|a| format!("`{}`", a.id().unescaped()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let scope = match p.resource_constraint() {
+            ResourceConstraint::Any => "anywhere in the organization",
+            _ => "for every resource in its scope",
+        };
+        let chunk = chunks.get(i).cloned().unwrap_or(0..0);
+        let span = sig
+            .iter()
+            .find(|t| t.span.start >= chunk.start && t.text(body) == "forbid")
+            .map_or(chunk.start..chunk.start, |t| t.span.clone());
+        out.push(
+            Diagnostic::new(
+                &rules::UNCONDITIONAL_FORBID,
+                span,
+                format!("this policy forbids {actions} unconditionally {scope}"),
+            )
+            .with_help("add a `when { … }` or `unless { … }` condition; an intended freeze should be scoped to a project and the rule suppressed"),
+        );
+    }
+}

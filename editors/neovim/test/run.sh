@@ -39,7 +39,8 @@ export XDG_CONFIG_HOME="$scratch/config" XDG_DATA_HOME="$scratch/data" \
 
 export ATLAS_CEDAR_CONFIG="$here/../atlas-cedar.lua"
 export ATLAS_CEDAR_SERVER="$server"
-export ATLAS_CEDAR_FILE="$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"
+abs_file="$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"
+export ATLAS_CEDAR_FILE="$abs_file"
 export ATLAS_CEDAR_EXPECT_CODE="$expect"
 export ATLAS_CEDAR_TIMEOUT_MS="$((timeout_s * 1000))"
 

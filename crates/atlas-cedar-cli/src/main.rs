@@ -4,10 +4,24 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod explain;
+mod fmt;
+mod inputs;
+mod lint;
 mod remote;
+mod render;
+mod settings;
 
 #[derive(Debug, Parser)]
-#[command(name = "atlas-cedar", version, about)]
+#[command(
+    name = "atlas-cedar",
+    version,
+    about = "Lint, format and ship MongoDB Atlas resource policies (Cedar)",
+    after_help = "Examples:
+  atlas-cedar lint policies/
+  atlas-cedar fmt --check policies/
+  atlas-cedar explain AC300"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,6 +29,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check policies the way Atlas does, before you push them.
+    Lint(lint::LintArgs),
+    /// Format policies with Cedar's formatter, one policy at a time.
+    Fmt(fmt::FmtArgs),
+    /// Show a rule's documentation: what, why, an example and the fix.
+    Explain(explain::ExplainArgs),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -22,6 +42,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

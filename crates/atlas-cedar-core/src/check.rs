@@ -148,19 +148,18 @@ impl Engine {
     }
 
     /// Checks raw bytes (reports invalid UTF-8 at the first bad byte).
-    pub fn check_bytes(&self, name: &str, bytes: &[u8], kind: InputKind) -> FileReport {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.check_text(name, text, kind),
+    pub fn check_bytes(&self, name: &str, bytes: Vec<u8>, kind: InputKind) -> FileReport {
+        match String::from_utf8(bytes) {
+            Ok(text) => self.check_source(name, text, kind),
             Err(e) => {
-                let text = String::from_utf8_lossy(bytes).into_owned();
-                let valid = e.valid_up_to();
-                let mut d = Diagnostic::new(
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let d = Diagnostic::new(
                     &rules::INVALID_UTF8,
-                    valid..valid + 1,
+                    valid..(valid + 1).min(text.len()),
                     format!("invalid UTF-8 at byte {valid}"),
                 )
                 .with_help("save the file as UTF-8");
-                d.span = valid..(valid + 1).min(text.len());
                 FileReport {
                     name: name.to_owned(),
                     text,
@@ -174,10 +173,23 @@ impl Engine {
 
     /// Checks a file's text.
     pub fn check_text(&self, name: &str, text: &str, kind: InputKind) -> FileReport {
-        let mut report = match kind {
-            InputKind::Cedar => self.check_cedar(name, text),
-            InputKind::Payload => self.check_payload(name, text),
+        self.check_source(name, text.to_owned(), kind)
+    }
+
+    /// Checks a file's text, taking ownership (no copy of large files).
+    pub fn check_source(&self, name: &str, text: String, kind: InputKind) -> FileReport {
+        let mut report = FileReport {
+            name: name.to_owned(),
+            text: String::new(),
+            kind,
+            bodies: Vec::new(),
+            diagnostics: Vec::new(),
         };
+        match kind {
+            InputKind::Cedar => self.check_cedar(&text, &mut report),
+            InputKind::Payload => self.check_payload(&text, &mut report),
+        }
+        report.text = text;
         self.apply_settings(&mut report.diagnostics);
         report
             .diagnostics
@@ -185,7 +197,7 @@ impl Engine {
         report
     }
 
-    fn check_cedar(&self, name: &str, text: &str) -> FileReport {
+    fn check_cedar(&self, text: &str, report: &mut FileReport) {
         let tokens = lex(text);
         let spans = split_policies(text, &tokens);
         let mut diagnostics = Vec::new();
@@ -211,30 +223,18 @@ impl Engine {
                 fingerprint: checked.fingerprint,
             });
         }
-        FileReport {
-            name: name.to_owned(),
-            text: text.to_owned(),
-            kind: InputKind::Cedar,
-            bodies,
-            diagnostics,
-        }
+        report.bodies = bodies;
+        report.diagnostics = diagnostics;
     }
 
-    fn check_payload(&self, name: &str, text: &str) -> FileReport {
-        let mut report = FileReport {
-            name: name.to_owned(),
-            text: text.to_owned(),
-            kind: InputKind::Payload,
-            bodies: Vec::new(),
-            diagnostics: Vec::new(),
-        };
+    fn check_payload(&self, text: &str, report: &mut FileReport) {
         let found = match crate::payload::parse_payload(text) {
             Ok(found) => found,
             Err(e) => {
                 report
                     .diagnostics
                     .push(Diagnostic::new(&rules::INVALID_JSON, e.span, e.message));
-                return report;
+                return;
             }
         };
         for (i, b) in found.into_iter().enumerate() {
@@ -250,7 +250,6 @@ impl Engine {
                 fingerprint: checked.fingerprint,
             });
         }
-        report
     }
 
     fn apply_settings(&self, diags: &mut Vec<Diagnostic>) {
@@ -614,7 +613,10 @@ impl Engine {
             }
             out.push(d);
         }
-        for w in result.validation_warnings() {
+        // Warnings about a policy that does not validate are noise (an unknown action
+        // also makes the policy "impossible").
+        let has_errors = result.validation_errors().next().is_some();
+        for w in result.validation_warnings().filter(|_| !has_errors) {
             let span = first_label(w).unwrap_or(0..body.len());
             out.push(
                 Diagnostic::new(
@@ -1120,5 +1122,52 @@ fn check_lockout(
             )
             .with_help("add a `when { … }` or `unless { … }` condition; an intended freeze should be scoped to a project and the rule suppressed"),
         );
+    }
+}
+
+/// Adds a [`rules::DUPLICATE_BODY`] warning to every body whose tokens (whitespace and
+/// comments aside) repeat an earlier body, in this file or an earlier one.
+pub fn mark_duplicates(engine: &Engine, reports: &mut [FileReport]) {
+    let mut seen: std::collections::HashMap<u64, (usize, usize)> = std::collections::HashMap::new();
+    let mut found = Vec::new();
+    for (fi, r) in reports.iter().enumerate() {
+        for (bi, b) in r.bodies.iter().enumerate() {
+            let Some(fp) = b.fingerprint else { continue };
+            match seen.get(&fp) {
+                Some(&(ofi, obi)) => found.push((fi, bi, ofi, obi)),
+                None => {
+                    seen.insert(fp, (fi, bi));
+                }
+            }
+        }
+    }
+    for (fi, bi, ofi, obi) in found {
+        let (Some(other), Some(this)) = (reports.get(ofi), reports.get(fi)) else {
+            continue;
+        };
+        let Some(ob) = other.bodies.get(obi) else {
+            continue;
+        };
+        let Some(b) = this.bodies.get(bi) else {
+            continue;
+        };
+        let line = crate::text::LineIndex::new(&other.text)
+            .line_col(&other.text, ob.span.start, crate::text::ColumnUnit::Char)
+            .line
+            + 1;
+        let first_line_end = b.text.find('\n').map_or(b.span.end, |n| b.span.start + n);
+        let mut d = Diagnostic::new(
+            &rules::DUPLICATE_BODY,
+            b.span.start..first_line_end.min(b.span.end),
+            format!("this policy repeats the one at {}:{line}", other.name),
+        )
+        .with_help("delete one of them");
+        d.body = Some(bi);
+        let mut ds = vec![d];
+        engine.apply_settings(&mut ds);
+        if let Some(r) = reports.get_mut(fi) {
+            r.diagnostics.extend(ds);
+            r.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        }
     }
 }

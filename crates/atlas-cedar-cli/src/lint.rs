@@ -1,0 +1,234 @@
+//! `atlas-cedar lint`.
+
+use std::io::{IsTerminal, Read, Write};
+
+use std::process::ExitCode;
+
+use atlas_cedar_core::check::{mark_duplicates, STACK_SIZE};
+use atlas_cedar_core::{rules, Engine, FileReport, InputKind, Severity};
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+
+use crate::inputs::{self, Excludes, Input};
+use crate::render;
+use crate::settings::{self, ConfigArgs};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics with source excerpts on stderr.
+    Human,
+    /// One JSON object on stdout (schema in README, "JSON output").
+    Json,
+    /// For each input Atlas would reject, the exact 400 body it would answer, one per line.
+    Atlas,
+    /// SARIF 2.1.0 on stdout (GitHub code scanning and other SARIF viewers).
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  atlas-cedar lint policies/
+  atlas-cedar lint 'policies/**/*.cedar' request.json
+  cat policy.cedar | atlas-cedar lint - --stdin-filename policy.cedar
+  atlas-cedar lint policies --format sarif > results.sarif
+  atlas-cedar lint policies --format atlas      # what Atlas would answer
+
+Exit status: 0 clean (warnings allowed unless --deny-warnings), 1 findings,
+2 usage, configuration or I/O failure.")]
+pub struct LintArgs {
+    /// Files, directories (searched recursively for .cedar files), globs, or `-` for
+    /// standard input. `.json` files are read as Atlas request payloads.
+    #[arg(default_value = ".")]
+    pub paths: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit with status 1 when there are warnings.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// The name to use for standard input in messages (and to tell `.json` payloads).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+    /// Only print the summary line (human format).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// The result of linting, for `lint` and for commands that lint first (`plan`, `push`).
+#[derive(Debug)]
+pub struct LintRun {
+    pub reports: Vec<FileReport>,
+    pub io_failure: bool,
+}
+
+impl LintRun {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, sev: Severity) -> usize {
+        self.reports
+            .iter()
+            .flat_map(|r| &r.diagnostics)
+            .filter(|d| d.severity == sev)
+            .count()
+    }
+}
+
+/// Reads and checks every input, in parallel, on threads with a large stack.
+pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -> LintRun {
+    let stdin = if inputs.contains(&Input::Stdin) {
+        let mut buf = Vec::new();
+        Some(std::io::stdin().read_to_end(&mut buf).map(|_| buf))
+    } else {
+        None
+    };
+    let check = |input: &Input| -> FileReport {
+        let name = input.display_name(stdin_name);
+        match input {
+            Input::Error(_, msg) => FileReport::io_error(&name, msg.clone()),
+            Input::File(p) => match std::fs::read(p) {
+                Ok(bytes) => engine.check_bytes(&name, bytes, InputKind::from_path(&name)),
+                Err(e) => {
+                    FileReport::io_error(&name, format!("cannot read `{name}`: {}", io_reason(&e)))
+                }
+            },
+            Input::Stdin => match &stdin {
+                Some(Ok(bytes)) => {
+                    let kind = match stdin_name {
+                        Some(n) => InputKind::from_path(n),
+                        None if bytes
+                            .iter()
+                            .find(|b| !b.is_ascii_whitespace())
+                            .is_some_and(|b| *b == b'{' || *b == b'[') =>
+                        {
+                            InputKind::Payload
+                        }
+                        None => InputKind::Cedar,
+                    };
+                    engine.check_bytes(&name, bytes.clone(), kind)
+                }
+                Some(Err(e)) => {
+                    FileReport::io_error(&name, format!("cannot read standard input: {e}"))
+                }
+                None => FileReport::io_error(&name, "standard input was not read"),
+            },
+        }
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build();
+    let mut reports: Vec<FileReport> = match pool {
+        Ok(pool) => pool.install(|| inputs.par_iter().map(check).collect()),
+        Err(_) => atlas_cedar_core::check::with_stack(|| inputs.iter().map(check).collect()),
+    };
+    mark_duplicates(engine, &mut reports);
+    let io_failure = reports
+        .iter()
+        .flat_map(|r| &r.diagnostics)
+        .any(|d| std::ptr::eq(d.rule, &rules::IO_ERROR));
+    LintRun {
+        reports,
+        io_failure,
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+pub fn run(args: LintArgs) -> ExitCode {
+    let loaded = match settings::load(&args.config) {
+        Ok(l) => l,
+        Err(e) => return settings::fail(&e),
+    };
+    let excludes = match Excludes::new(&loaded.config.root, &loaded.config.lint.exclude) {
+        Ok(x) => x,
+        Err(e) => return settings::fail(&e),
+    };
+    let inputs = inputs::collect(&args.paths, &excludes);
+    let run = run_inputs(&loaded.engine, &inputs, args.stdin_filename.as_deref());
+    let deny_warnings = args.deny_warnings || loaded.config.lint.deny_warnings;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        Format::Human => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            if !args.quiet {
+                eprint!("{}", render::human(&run.reports, color));
+            }
+            eprintln!("{}", summary(&run));
+            Ok(())
+        }
+        Format::Json => writeln!(out, "{}", render::json(&run.reports)),
+        Format::Sarif => writeln!(out, "{:#}", render::sarif(&run.reports)),
+        Format::Github => write!(out, "{}", render::github(&run.reports)),
+        Format::Atlas => {
+            for r in &run.reports {
+                if let Some(resp) = atlas_cedar_core::atlas::response_for(r) {
+                    eprintln!(
+                        "{}: Atlas would answer 400 {}",
+                        r.name,
+                        resp.error_type.as_str()
+                    );
+                }
+            }
+            write!(out, "{}", render::atlas(&run.reports))
+        }
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write output: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if run.io_failure {
+        ExitCode::from(2)
+    } else if run.errors() > 0 || (deny_warnings && run.warnings() > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(run: &LintRun) -> String {
+    let files = run.reports.len();
+    let policies: usize = run.reports.iter().map(|r| r.bodies.len()).sum();
+    let (e, w) = (run.errors(), run.warnings());
+    let plural = |n: usize, s: &str| {
+        if n == 1 {
+            format!("{n} {s}")
+        } else {
+            format!("{n} {s}s")
+        }
+    };
+    if e == 0 && w == 0 {
+        format!(
+            "checked {} in {}: no problems",
+            plural(policies, "policy").replace("policys", "policies"),
+            plural(files, "file")
+        )
+    } else {
+        format!(
+            "checked {} in {}: {}, {}",
+            plural(policies, "policy").replace("policys", "policies"),
+            plural(files, "file"),
+            plural(e, "error"),
+            plural(w, "warning")
+        )
+    }
+}

@@ -1,0 +1,586 @@
+//! `atlas-cedar plan` and `atlas-cedar push`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use atlas_cedar_client::{
+    Client, CreateOutcome, ResourcePolicy, ResourcePolicyInput, ResourcePolicyPatch,
+};
+use clap::Args;
+use serde::Serialize;
+
+use super::manifest::{self, Desired, LocalBody, LocalPolicy};
+use super::policies::{describe_invalid, report_invalid};
+use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Folder with atlas-cedar.toml, or with .cedar files (one resource
+    /// policy per file, named after it).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The manifest to use instead of DIR/atlas-cedar.toml.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Also delete the organization's resource policies that are not in the
+    /// manifest / folder.
+    #[arg(long)]
+    prune: bool,
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on errors.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Send every new or changed resource policy to Atlas's :validate.
+    #[arg(long)]
+    remote_validate: bool,
+    /// Skip the local lint step.
+    #[arg(long)]
+    no_lint: bool,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Apply deletions without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    yes: bool,
+    /// Print the requests push would send (method, path, body) and send none.
+    #[arg(long)]
+    dry_run: bool,
+    /// Writes sent at the same time.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Change {
+    Create {
+        name: String,
+        bodies: usize,
+    },
+    Update {
+        name: String,
+        id: String,
+        diff: String,
+    },
+    Delete {
+        name: String,
+        id: String,
+    },
+    Unchanged {
+        name: String,
+        id: String,
+    },
+}
+
+impl Change {
+    fn is_change(&self) -> bool {
+        !matches!(self, Change::Unchanged { .. })
+    }
+}
+
+#[derive(Debug)]
+struct Plan {
+    org: String,
+    changes: Vec<Change>,
+    desired: Desired,
+    remote: Vec<ResourcePolicy>,
+}
+
+impl Plan {
+    fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for ch in &self.changes {
+            match ch {
+                Change::Create { .. } => c.0 += 1,
+                Change::Update { .. } => c.1 += 1,
+                Change::Delete { .. } => c.2 += 1,
+                Change::Unchanged { .. } => {}
+            }
+        }
+        c
+    }
+
+    fn local(&self, name: &str) -> Option<&LocalPolicy> {
+        self.desired.policies.iter().find(|p| p.name == name)
+    }
+}
+
+fn input_of(p: &LocalPolicy) -> ResourcePolicyInput {
+    let bodies: Vec<&str> = p.bodies.iter().map(|b| b.text.as_str()).collect();
+    ResourcePolicyInput::new(&p.name, p.description.as_deref(), &bodies)
+}
+
+fn render(description: Option<&str>, bodies: &[&str]) -> String {
+    let mut s = String::new();
+    if let Some(d) = description.filter(|d| !d.is_empty()) {
+        s.push_str(&format!("# description: {d}\n"));
+    }
+    for (i, b) in bodies.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(b);
+        if !b.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
+    let old = render(remote.description.as_deref(), &remote.bodies());
+    let local_bodies: Vec<&str> = local.bodies.iter().map(|b| b.text.as_str()).collect();
+    let new = render(local.description.as_deref(), &local_bodies);
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("atlas: {}", remote.name),
+            &format!("local: {}", local.name),
+        )
+        .to_string()
+}
+
+fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bool) -> Plan {
+    let mut changes = Vec::new();
+    for local in &desired.policies {
+        let input = input_of(local);
+        match remote.iter().find(|r| r.name == local.name) {
+            None => changes.push(Change::Create {
+                name: local.name.clone(),
+                bodies: local.bodies.len(),
+            }),
+            Some(r) if r.matches(&input) => {
+                changes.push(Change::Unchanged {
+                    name: r.name.clone(),
+                    id: r.id.clone(),
+                });
+            }
+            Some(r) => changes.push(Change::Update {
+                name: r.name.clone(),
+                id: r.id.clone(),
+                diff: diff(r, local),
+            }),
+        }
+    }
+    if prune {
+        for r in &remote {
+            if !desired.policies.iter().any(|l| l.name == r.name) {
+                changes.push(Change::Delete {
+                    name: r.name.clone(),
+                    id: r.id.clone(),
+                });
+            }
+        }
+    }
+    Plan {
+        org,
+        changes,
+        desired,
+        remote,
+    }
+}
+
+fn print_plan(plan: &Plan, prune: bool) {
+    for ch in &plan.changes {
+        match ch {
+            Change::Create { name, bodies } => {
+                println!(
+                    "+ create {name} ({bodies} {})",
+                    if *bodies == 1 { "policy" } else { "policies" }
+                );
+                if let Some(local) = plan.local(name) {
+                    for b in &local.bodies {
+                        println!("    {}:{}", b.file.display(), b.line);
+                    }
+                }
+            }
+            Change::Update { name, id, diff } => {
+                println!("~ update {name} ({id})");
+                for line in diff.lines() {
+                    println!("    {line}");
+                }
+            }
+            Change::Delete { name, id } => println!("- delete {name} ({id})"),
+            Change::Unchanged { name, .. } => println!("  unchanged {name}"),
+        }
+    }
+    if !prune {
+        let extra = plan
+            .remote
+            .iter()
+            .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
+            .count();
+        if extra > 0 {
+            println!(
+                "  ({extra} resource {} in Atlas not managed here; --prune would delete {})",
+                if extra == 1 { "policy" } else { "policies" },
+                if extra == 1 { "it" } else { "them" }
+            );
+        }
+    }
+    let (c, u, d) = plan.counts();
+    println!("Plan: {c} to create, {u} to update, {d} to delete.");
+}
+
+/// The local lint step that runs before any network request.
+///
+/// TODO(lead): call the core's lint engine here (lint every file of
+/// `desired.files` with the config of `atlas-cedar.toml`, print its
+/// diagnostics, return `Err` when any is an error). Until the core's public
+/// API is on main, only the byte-level checks Atlas documents are made.
+fn lint(desired: &Desired) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for p in &desired.policies {
+        for b in &p.bodies {
+            let t = b.text.trim_start();
+            let starts_ok = t.starts_with("forbid") || t.starts_with('@');
+            if !starts_ok || !b.text.trim_end().ends_with(';') {
+                problems.push(format!(
+                    "{}:{}: error: a resource-policy body must be one `forbid` policy ending with `;`",
+                    b.file.display(),
+                    b.line
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    Err(format!(
+        "lint found {} error(s); nothing was sent to Atlas",
+        problems.len()
+    ))
+}
+
+struct Prepared {
+    client: Arc<Client>,
+    plan: Plan,
+}
+
+/// Lint, then list once and compute the plan.
+async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
+    let desired = manifest::load(&args.dir, args.manifest.as_deref())?;
+    let source = match &desired.manifest {
+        Some(m) => m.display().to_string(),
+        None => format!("{} (one resource policy per .cedar file)", args.dir.display()),
+    };
+    eprintln!(
+        "atlas-cedar: {} resource {} from {} files of {source}",
+        desired.policies.len(),
+        if desired.policies.len() == 1 { "policy" } else { "policies" },
+        desired.files.len()
+    );
+    if !args.no_lint {
+        lint(&desired)?;
+    }
+    let (client, settings) = args.conn.connect()?;
+    let org = org_of(
+        &settings,
+        desired.org_id.as_deref(),
+        args.conn.org_id.as_deref(),
+    )?;
+    let remote = client
+        .list_policies(&org)
+        .await
+        .map_err(|e| e.to_string())?;
+    let plan = compute(org, desired, remote, args.prune);
+    Ok(Prepared {
+        client: Arc::new(client),
+        plan,
+    })
+}
+
+/// `:validate` for every new or changed resource policy; errors are printed
+/// at file and line. Returns whether all passed.
+async fn remote_validate(client: &Client, plan: &Plan) -> Result<bool, String> {
+    let mut ok = true;
+    for ch in &plan.changes {
+        let name = match ch {
+            Change::Create { name, .. } | Change::Update { name, .. } => name,
+            _ => continue,
+        };
+        let Some(local) = plan.local(name) else {
+            continue;
+        };
+        if let Err(e) = client.validate_policy(&plan.org, &input_of(local)).await {
+            let refs: Vec<&LocalBody> = local.bodies.iter().collect();
+            if !report_invalid(&e, &refs) {
+                return Err(e.to_string());
+            }
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
+pub fn run_plan(args: PlanArgs) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async {
+        let started = Instant::now();
+        let prepared = match prepare(&args).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let Prepared { client, plan } = prepared;
+        let mut failed = false;
+        if args.remote_validate {
+            match remote_validate(&client, &plan).await {
+                Ok(ok) => failed |= !ok,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    failed = true;
+                }
+            }
+        }
+        match args.output {
+            Output::Text => print_plan(&plan, args.prune),
+            Output::Json => {
+                let (c, u, d) = plan.counts();
+                let v = serde_json::json!({
+                    "org": plan.org, "changes": plan.changes,
+                    "create": c, "update": u, "delete": d,
+                    "requests": client.requests_sent(),
+                });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+        }
+        eprintln!(
+            "atlas-cedar: plan took {} ms and {} HTTP request(s)",
+            started.elapsed().as_millis(),
+            client.requests_sent()
+        );
+        print_warnings(&client);
+        if failed {
+            ExitCode::from(1)
+        } else if args.detailed_exitcode && plan.changes.iter().any(Change::is_change) {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+#[derive(Debug, Default, Serialize)]
+struct PushResult {
+    created: Vec<String>,
+    adopted: Vec<String>,
+    updated: Vec<String>,
+    deleted: Vec<String>,
+    unchanged: Vec<String>,
+    errors: Vec<String>,
+    requests: u64,
+}
+
+fn print_dry_run(plan: &Plan) {
+    let base = format!("/api/atlas/v2/orgs/{}/resourcePolicies", plan.org);
+    for ch in &plan.changes {
+        match ch {
+            Change::Create { name, .. } => {
+                let body = plan.local(name).map(input_of);
+                println!("would POST {base}");
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                );
+            }
+            Change::Update { name, id, .. } => {
+                let body = plan
+                    .local(name)
+                    .map(|l| ResourcePolicyPatch::from(&input_of(l)));
+                println!("would PATCH {base}/{id}");
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                );
+            }
+            Change::Delete { id, .. } => println!("would DELETE {base}/{id}"),
+            Change::Unchanged { .. } => {}
+        }
+    }
+}
+
+pub fn run_push(args: PushArgs) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(push(args))
+}
+
+async fn push(args: PushArgs) -> ExitCode {
+    let started = Instant::now();
+    let Prepared { client, plan } = match prepare(&args.plan).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let json = args.plan.output == Output::Json;
+    if !json {
+        print_plan(&plan, args.plan.prune);
+    }
+    let (_, _, deletes) = plan.counts();
+    if args.dry_run {
+        print_dry_run(&plan);
+        print_warnings(&client);
+        return ExitCode::SUCCESS;
+    }
+    if args.plan.remote_validate {
+        match remote_validate(&client, &plan).await {
+            Ok(true) => {}
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if deletes > 0 && !args.yes {
+        let question = format!(
+            "Delete {deletes} resource {}?",
+            if deletes == 1 { "policy" } else { "policies" }
+        );
+        if !confirm(&question) {
+            eprintln!(
+                "error: push would delete {deletes} resource {}; nothing was changed. \
+                 Confirm on a terminal or pass --yes.",
+                if deletes == 1 { "policy" } else { "policies" }
+            );
+            return ExitCode::from(1);
+        }
+    }
+
+    let mut result = PushResult::default();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for ch in plan.changes.iter().cloned() {
+        if let Change::Unchanged { name, .. } = &ch {
+            result.unchanged.push(name.clone());
+            continue;
+        }
+        let local = match &ch {
+            Change::Create { name, .. } | Change::Update { name, .. } => plan.local(name).cloned(),
+            _ => None,
+        };
+        let client = Arc::clone(&client);
+        let semaphore = Arc::clone(&semaphore);
+        let org = plan.org.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            apply(&client, &org, ch, local).await
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok((kind, name))) => {
+                if !json {
+                    eprintln!("{kind} {name}");
+                }
+                match kind {
+                    "created" => result.created.push(name),
+                    "adopted" => result.adopted.push(name),
+                    "updated" => result.updated.push(name),
+                    _ => result.deleted.push(name),
+                }
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {e}");
+                result.errors.push(e);
+            }
+            Err(e) => result.errors.push(format!("task failed: {e}")),
+        }
+    }
+    result.requests = client.requests_sent();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Push: {} created, {} adopted, {} updated, {} deleted, {} unchanged, {} failed.",
+            result.created.len(),
+            result.adopted.len(),
+            result.updated.len(),
+            result.deleted.len(),
+            result.unchanged.len(),
+            result.errors.len()
+        );
+    }
+    eprintln!(
+        "atlas-cedar: push took {} ms and {} HTTP request(s)",
+        started.elapsed().as_millis(),
+        client.requests_sent()
+    );
+    print_warnings(&client);
+    if result.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn apply(
+    client: &Client,
+    org: &str,
+    change: Change,
+    local: Option<LocalPolicy>,
+) -> Result<(&'static str, String), String> {
+    let input = local.as_ref().map(input_of);
+    let fail = |name: &str, e: atlas_cedar_client::Error| {
+        let bodies: Vec<&LocalBody> = local.iter().flat_map(|l| l.bodies.iter()).collect();
+        match describe_invalid(&e, &bodies) {
+            Some(lines) => format!("{name}: Atlas rejected the bodies:\n{}", lines.join("\n")),
+            None => format!("{name}: {e}"),
+        }
+    };
+    match change {
+        Change::Create { name, .. } => {
+            let input = input.ok_or_else(|| format!("{name}: no local policy"))?;
+            match client.create_policy_or_adopt(org, &input).await {
+                Ok(CreateOutcome::Created(_)) => Ok(("created", name)),
+                Ok(CreateOutcome::Adopted(_)) => Ok(("adopted", name)),
+                Err(e) => Err(fail(&name, e)),
+            }
+        }
+        Change::Update { name, id, .. } => {
+            let input = input.ok_or_else(|| format!("{name}: no local policy"))?;
+            client
+                .update_policy(org, &id, &ResourcePolicyPatch::from(&input))
+                .await
+                .map(|_| ("updated", name.clone()))
+                .map_err(|e| fail(&name, e))
+        }
+        Change::Delete { name, id } => client
+            .delete_policy(org, &id)
+            .await
+            .map(|()| ("deleted", name.clone()))
+            .map_err(|e| format!("{name}: {e}")),
+        Change::Unchanged { name, .. } => Ok(("unchanged", name)),
+    }
+}

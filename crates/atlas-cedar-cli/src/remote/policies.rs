@@ -1,0 +1,312 @@
+//! `atlas-cedar policies list|get|delete|validate|non-compliant`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
+use clap::{Args, Subcommand};
+
+use super::manifest::{self, LocalBody};
+use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// List the organization's resource policies.
+    List(ListArgs),
+    /// Show one resource policy (by id or name) with its bodies.
+    Get(TargetArgs),
+    /// Delete one resource policy (by id or name).
+    Delete(DeleteArgs),
+    /// Send the policies of .cedar files to Atlas's :validate (saves nothing)
+    /// and show Atlas's errors at file and line.
+    Validate(ValidateArgs),
+    /// Show each non-compliant resource and the policy that makes it so.
+    NonCompliant(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    conn: ConnectionArgs,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Resource policy id (24 hex digits) or name.
+    target: String,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Resource policy id (24 hex digits) or name.
+    target: String,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// .cedar files; all their policies are validated as one resource policy.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Name sent with the bodies.
+    #[arg(long, default_value = "atlas-cedar-validate")]
+    name: String,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+pub fn run(cmd: PoliciesCommand) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run_async(cmd)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn conn_of(cmd: &PoliciesCommand) -> &ConnectionArgs {
+    match cmd {
+        PoliciesCommand::List(a) | PoliciesCommand::NonCompliant(a) => &a.conn,
+        PoliciesCommand::Get(a) => &a.conn,
+        PoliciesCommand::Delete(a) => &a.conn,
+        PoliciesCommand::Validate(a) => &a.conn,
+    }
+}
+
+async fn run_async(cmd: PoliciesCommand) -> Result<ExitCode, String> {
+    let conn = conn_of(&cmd);
+    let (client, settings) = conn.connect()?;
+    let org = org_of(&settings, None, conn.org_id.as_deref())?;
+    let result = match cmd {
+        PoliciesCommand::List(a) => list(&client, &org, a.output).await,
+        PoliciesCommand::Get(a) => get(&client, &org, &a.target, a.output).await,
+        PoliciesCommand::Delete(a) => delete(&client, &org, &a.target, a.yes).await,
+        PoliciesCommand::Validate(a) => validate(&client, &org, &a.files, &a.name).await,
+        PoliciesCommand::NonCompliant(a) => non_compliant(&client, &org, a.output).await,
+    };
+    print_warnings(&client);
+    result
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(v).map_err(|e| e.to_string())
+}
+
+async fn list(client: &Client, org: &str, output: Output) -> Result<ExitCode, String> {
+    let list = client.list_policies(org).await.map_err(|e| e.to_string())?;
+    match output {
+        Output::Json => println!("{}", json(&list)?),
+        Output::Text => {
+            if list.is_empty() {
+                println!("No resource policies in organization {org}.");
+            }
+            for p in &list {
+                println!(
+                    "{}  {}  ({} {}, updated {})",
+                    p.id,
+                    p.name,
+                    p.policies.len(),
+                    if p.policies.len() == 1 {
+                        "policy"
+                    } else {
+                        "policies"
+                    },
+                    p.last_updated_date.as_deref().unwrap_or("?")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find(client: &Client, org: &str, target: &str) -> Result<ResourcePolicy, String> {
+    let is_id = target.len() == 24 && target.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_id {
+        match client.get_policy(org, target).await {
+            Ok(p) => return Ok(p),
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let list = client.list_policies(org).await.map_err(|e| e.to_string())?;
+    let mut matches = list.into_iter().filter(|p| p.name == target);
+    match (matches.next(), matches.next()) {
+        (Some(p), None) => Ok(p),
+        (Some(_), Some(_)) => Err(format!(
+            "several resource policies are named {target:?}; use the id"
+        )),
+        (None, _) => Err(format!(
+            "no resource policy with id or name {target:?} in organization {org}"
+        )),
+    }
+}
+
+async fn get(client: &Client, org: &str, target: &str, output: Output) -> Result<ExitCode, String> {
+    let p = find(client, org, target).await?;
+    match output {
+        Output::Json => println!("{}", json(&p)?),
+        Output::Text => {
+            println!("id: {}", p.id);
+            println!("name: {}", p.name);
+            if let Some(d) = &p.description {
+                println!("description: {d}");
+            }
+            println!("updated: {}", p.last_updated_date.as_deref().unwrap_or("?"));
+            for (i, b) in p.policies.iter().enumerate() {
+                println!("\n// policy {} ({})", i + 1, b.id.as_deref().unwrap_or("-"));
+                println!("{}", b.body);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn delete(client: &Client, org: &str, target: &str, yes: bool) -> Result<ExitCode, String> {
+    let p = find(client, org, target).await?;
+    if !yes && !confirm(&format!("Delete resource policy {} ({})?", p.name, p.id)) {
+        eprintln!("Not deleted (pass --yes to delete without a prompt).");
+        return Ok(ExitCode::from(1));
+    }
+    client
+        .delete_policy(org, &p.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Deleted resource policy {} ({}).", p.name, p.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Atlas's policy errors as `file:line: Atlas TYPE: detail` lines, each
+/// body found among `bodies` by its exact text; `None` for other errors.
+pub(crate) fn describe_invalid(err: &Error, bodies: &[&LocalBody]) -> Option<Vec<String>> {
+    let Error::InvalidPolicies { envelope, .. } = err else {
+        return None;
+    };
+    let mut lines = Vec::new();
+    for bad in &envelope.invalid_policies {
+        let place = bodies
+            .iter()
+            .find(|b| b.text == bad.body)
+            .map(|b| format!("{}:{}", b.file.display(), b.line))
+            .unwrap_or_else(|| "<unknown body>".to_owned());
+        for e in &bad.errors {
+            lines.push(format!(
+                "{place}: Atlas {}: {}",
+                envelope.error_type, e.detail
+            ));
+        }
+        if bad.errors.is_empty() {
+            lines.push(format!("{place}: Atlas {}", envelope.error_type));
+        }
+    }
+    Some(lines)
+}
+
+/// Prints Atlas's policy errors next to the file and line of each body;
+/// `false` when `err` is another kind of error.
+pub(crate) fn report_invalid(err: &Error, bodies: &[&LocalBody]) -> bool {
+    match describe_invalid(err, bodies) {
+        Some(lines) => {
+            for l in lines {
+                eprintln!("{l}");
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+async fn validate(
+    client: &Client,
+    org: &str,
+    files: &[PathBuf],
+    name: &str,
+) -> Result<ExitCode, String> {
+    let mut bodies = Vec::new();
+    for f in files {
+        let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        for r in manifest::split_bodies(&src) {
+            let text = src.get(r.clone()).unwrap_or("").to_owned();
+            let line = src
+                .get(..r.start)
+                .map(|s| s.matches('\n').count() + 1)
+                .unwrap_or(1);
+            bodies.push(LocalBody {
+                text,
+                file: f.clone(),
+                line,
+            });
+        }
+    }
+    if bodies.is_empty() {
+        return Err("no Cedar policy in the given files".to_owned());
+    }
+    let texts: Vec<&str> = bodies.iter().map(|b| b.text.as_str()).collect();
+    let input = ResourcePolicyInput::new(name, None, &texts);
+    match client.validate_policy(org, &input).await {
+        Ok(()) => {
+            println!("Atlas accepts all {} policies.", bodies.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let refs: Vec<&LocalBody> = bodies.iter().collect();
+            if report_invalid(&e, &refs) {
+                Ok(ExitCode::from(1))
+            } else {
+                Err(e.to_string())
+            }
+        }
+    }
+}
+
+async fn non_compliant(client: &Client, org: &str, output: Output) -> Result<ExitCode, String> {
+    let list = client
+        .non_compliant_resources(org)
+        .await
+        .map_err(|e| e.to_string())?;
+    match output {
+        Output::Json => println!("{}", json(&list)?),
+        Output::Text => {
+            if list.is_empty() {
+                println!("No non-compliant resources in organization {org}.");
+            }
+            for r in &list {
+                println!(
+                    "{} {} ({})",
+                    r.resource_type, r.resource_name, r.resource_id
+                );
+                for cause in &r.resource_policies_causing_non_compliance {
+                    let ids: Vec<&str> = cause
+                        .policies_causing_non_compliance
+                        .iter()
+                        .map(|p| p.policy_id.as_str())
+                        .collect();
+                    println!(
+                        "  violates {} ({}), policies: {}",
+                        cause.resource_policy_name,
+                        cause.resource_policy_id,
+                        ids.join(", ")
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -368,6 +368,7 @@ impl Engine {
         self.check_entities(&refs, &mut out.diagnostics);
         if let Some(ns) = ns {
             self.validate(body, &sig, ns, &pset, &mut out.diagnostics);
+            check_has_unknown(body, &sig, ns, &mut out.diagnostics);
             if ns.name == LEGACY_NAMESPACE {
                 self.legacy_dialect(body, &sig, &refs, &mut out.diagnostics);
             }
@@ -584,7 +585,14 @@ impl Engine {
         out: &mut Vec<Diagnostic>,
     ) {
         let result = ns.validator.validate(pset, ValidationMode::Strict);
-        for e in result.validation_errors() {
+        let mut found: Vec<(Diagnostic, usize)> = Vec::new();
+        // Cedar's order depends on hash maps: sort for stable output.
+        let mut errors: Vec<_> = result
+            .validation_errors()
+            .map(|e| (first_label(e).map(|r| (r.start, r.end)), e.to_string(), e))
+            .collect();
+        errors.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        for (_, _, e) in errors {
             use cedar_policy::ValidationError as V;
             let rule: &'static Rule = match e {
                 V::UnrecognizedActionId(_) => &rules::UNKNOWN_ACTION,
@@ -604,12 +612,27 @@ impl Engine {
             let mut d = Diagnostic::new(rule, span.clone(), strip_policy_prefix(&full))
                 .with_detail(full)
                 .with_help_opt(e.help().map(|h| h.to_string()));
+            // Cedar reports an expression once per action it is checked for; report it
+            // once, saying how many actions.
+            if let Some(prev) = found
+                .iter_mut()
+                .find(|(p, _): &&mut (Diagnostic, usize)| std::ptr::eq(p.rule, rule) && p.span == span)
+            {
+                prev.1 += 1;
+                continue;
+            }
             if std::ptr::eq(rule, &rules::UNKNOWN_ACTION) {
                 suggest_action(body, sig, &span, ns, &mut d);
             } else if std::ptr::eq(rule, &rules::UNKNOWN_ATTRIBUTE) {
                 suggest_attribute(body, sig, &span, ns, &mut d);
             } else if std::ptr::eq(rule, &rules::MISSING_HAS_GUARD) {
                 suggest_has_guard(body, sig, &span, &mut d);
+            }
+            found.push((d, 1));
+        }
+        for (mut d, n) in found {
+            if n > 1 {
+                d.message = format!("{} (and for {} other actions)", d.message, n - 1);
             }
             out.push(d);
         }
@@ -935,6 +958,24 @@ fn suggest_attribute(
             }
         }
     }
+    let owners: Vec<&str> = ns
+        .actions
+        .values()
+        .filter(|a| {
+            record_at(&a.context, parents.get(1..).unwrap_or(&[])).is_some_and(|r| r.contains_key(attr))
+        })
+        .map(|a| a.name.as_str())
+        .collect();
+    if parents.first().map(String::as_str) == Some("context") && !owners.is_empty() {
+        let list = owners.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let example = owners.first().copied().unwrap_or_default();
+        d.help = Some(format!(
+            "`{}` exists only in the context of {list}: constrain the scope, e.g. `action == {}::Action::\"{example}\"`",
+            path.join("."),
+            ns.name
+        ));
+        return;
+    }
     if candidates.is_empty() {
         candidates = ns.all_attribute_names();
     }
@@ -1169,5 +1210,61 @@ pub fn mark_duplicates(engine: &Engine, reports: &mut [FileReport]) {
             r.diagnostics.extend(ds);
             r.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
         }
+    }
+}
+
+/// `context.a.b has x` where no action's context has `a.b.x`: always false.
+fn check_has_unknown(body: &str, sig: &[&Token], ns: &NamespaceSchema, out: &mut Vec<Diagnostic>) {
+    for (i, t) in sig.iter().enumerate() {
+        if t.text(body) != "has" || t.kind != TokenKind::Ident {
+            continue;
+        }
+        let Some(attr_tok) = sig.get(i + 1).filter(|n| n.kind == TokenKind::Ident) else {
+            continue;
+        };
+        let attr = attr_tok.text(body);
+        let Some(prev) = i.checked_sub(1).and_then(|p| sig.get(p)) else {
+            continue;
+        };
+        let Some((path, _)) = access_path(body, sig, &(0..prev.span.end)) else {
+            continue;
+        };
+        if path.first().map(String::as_str) != Some("context") {
+            continue;
+        }
+        let rest = path.get(1..).unwrap_or(&[]);
+        let mut known = false;
+        let mut candidates: Vec<&str> = Vec::new();
+        for a in ns.actions.values() {
+            if let Some(rec) = record_at(&a.context, rest) {
+                known |= rec.contains_key(attr);
+                candidates.extend(rec.keys().map(String::as_str));
+            }
+        }
+        if known || candidates.is_empty() {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            &rules::HAS_UNKNOWN_ATTRIBUTE,
+            attr_tok.span.clone(),
+            format!(
+                "`{} has {attr}` is always false: no action's context has `{attr}` there",
+                path.join(".")
+            ),
+        );
+        if let Some(best) = did_you_mean(attr, candidates.iter().copied()) {
+            d = d.with_help(format!("did you mean `{best}`?"));
+            // Rename every use of the misspelt attribute in the body.
+            let edits = sig
+                .iter()
+                .filter(|t| t.kind == TokenKind::Ident && t.text(body) == attr)
+                .map(|t| Edit {
+                    span: t.span.clone(),
+                    replacement: best.to_owned(),
+                })
+                .collect();
+            d = d.with_fix(format!("rename `{attr}` to `{best}`"), edits);
+        }
+        out.push(d);
     }
 }

@@ -287,6 +287,14 @@ Fix: delete one of them.";
 
 Fix: as the message says.";
 
+    HAS_UNKNOWN_ATTRIBUTE = "AC506" "has-unknown-attribute" Warning None,
+    "`has` tests an attribute that no action's context defines, so it is always false",
+    "The validator accepts `context.cluster has maxGeneralClassInstanceSize` (it is simply false), so Atlas accepts the body, but the condition guarded by it can never hold and the policy forbids nothing. MongoDB's docs contain exactly this typo.
+
+Example: `when { context.cluster has maxGeneralClassInstanceSize && context.cluster.maxGeneralClassInstanceSize > 60 }`
+
+Fix: use the suggested attribute name (`maxGeneralClassInstanceSizeValue`).";
+
     IO_ERROR = "AC900" "io-error" Error None,
     "a file could not be read",
     "The file does not exist, is not readable, or a directory walk met a symlink loop. Other files are still checked, and the run exits with status 2.

@@ -1,0 +1,523 @@
+//! End to end: the real `atlas-cedar` binary against the emulator on a random
+//! 127.0.0.1 port. The emulator runs in this test process so its request log
+//! can be read directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use atlas_cedar_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, LoggedRequest, RateLimit,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
+    DEFAULT_PUBLIC_KEY,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
+
+#[derive(Clone, Copy)]
+enum Creds {
+    ApiKey,
+    ServiceAccount,
+    WrongApiKey,
+}
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        let p = self.home.path().join("work");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn token_dir(&self) -> PathBuf {
+        self.home.path().join("tokens")
+    }
+
+    fn cmd(&self, emu: &EmulatorHandle, creds: Creds) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env("ATLAS_CEDAR_TOKEN_CACHE_DIR", self.token_dir())
+            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
+            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+            .current_dir(self.work())
+            .stdin(Stdio::null());
+        match creds {
+            Creds::ApiKey => {
+                c.env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+                    .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
+            }
+            Creds::WrongApiKey => {
+                c.env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+                    .env("MONGODB_ATLAS_PRIVATE_API_KEY", "not-the-right-private-key");
+            }
+            Creds::ServiceAccount => {
+                c.env("MONGODB_ATLAS_CLIENT_ID", DEFAULT_CLIENT_ID)
+                    .env("MONGODB_ATLAS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
+            }
+        }
+        c
+    }
+
+    fn run(&self, emu: &EmulatorHandle, creds: Creds, args: &[&str]) -> Output {
+        self.cmd(emu, creds).args(args).output().unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
+    log.iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .collect()
+}
+
+fn emulator(cfg: EmulatorConfig) -> EmulatorHandle {
+    Emulator::start(cfg).unwrap()
+}
+
+const P1: &str = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.project.clustersInProject > 2 };\n";
+const P2: &str = "forbid (principal, action == ResourcePolicy::Action::\"project.ipAccessList.modify\", resource)\nwhen { context.project.ipAccessList.contains(ip(\"0.0.0.0/0\")) };\n";
+
+fn write(dir: &Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+#[test]
+fn push_lifecycle_create_noop_patch_and_prune() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/clusters.cedar", P1);
+    write(&w, "policies/network.cedar", P2);
+    let manifest_two = "[org]\n\n[[resource_policy]]\nname = \"clusters\"\ndescription = \"cluster rules\"\nfiles = [\"policies/clusters.cedar\"]\n\n[[resource_policy]]\nname = \"network\"\nfiles = [\"policies/network.cedar\"]\n";
+    write(&w, "atlas-cedar.toml", manifest_two);
+
+    // plan: two creates, exit 2 with --detailed-exitcode, nothing written
+    let o = env.run(&emu, Creds::ApiKey, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("Plan: 2 to create, 0 to update, 0 to delete."),
+        "{}",
+        text(&o)
+    );
+    assert!(writes(&emu.requests()).is_empty());
+
+    // push creates both, bodies byte-for-byte (the trailing newline is not
+    // part of a body: a body ends at its `;`)
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stored = emu.policies(DEFAULT_ORG_ID);
+    assert_eq!(stored.len(), 2);
+    let clusters = stored.iter().find(|p| p.name == "clusters").unwrap();
+    assert_eq!(clusters.policies[0].body, P1.trim_end());
+    assert_eq!(clusters.description.as_deref(), Some("cluster rules"));
+
+    // second push: zero writes
+    emu.clear_requests();
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty(), "{:#?}", emu.requests());
+    let o = env.run(&emu, Creds::ApiKey, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // edit one file: exactly one PATCH, and plan shows a diff
+    write(
+        &w,
+        "policies/network.cedar",
+        &P2.replace("0.0.0.0/0", "10.0.0.0/8"),
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["plan"]);
+    let t = text(&o);
+    assert!(t.contains("~ update network"), "{t}");
+    assert!(
+        t.contains("-when { context.project.ipAccessList.contains(ip(\"0.0.0.0/0\")) };"),
+        "{t}"
+    );
+    assert!(
+        t.contains("+when { context.project.ipAccessList.contains(ip(\"10.0.0.0/8\")) };"),
+        "{t}"
+    );
+    emu.clear_requests();
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = emu.requests();
+    let w_log = writes(&log);
+    assert_eq!(w_log.len(), 1, "{w_log:#?}");
+    assert_eq!(w_log[0].method, "PATCH");
+
+    // drop "network" from the manifest: nothing deleted without --prune
+    let manifest_one = "[[resource_policy]]\nname = \"clusters\"\ndescription = \"cluster rules\"\nfiles = [\"policies/*.cedar\"]\n";
+    write(&w, "atlas-cedar.toml", manifest_one);
+    emu.clear_requests();
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 2);
+    assert!(writes(&emu.requests()).iter().all(|r| r.method != "DELETE"));
+    // (clusters now has two bodies: one PATCH)
+    assert_eq!(writes(&emu.requests()).len(), 1);
+
+    // --prune without --yes and without a terminal: refused, nothing changed
+    emu.clear_requests();
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--prune"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--yes"), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+
+    // --prune --dry-run prints the DELETE and sends nothing
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--prune", "--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("would DELETE /api/atlas/v2/orgs/"),
+        "{}",
+        text(&o)
+    );
+    assert!(writes(&emu.requests()).is_empty());
+
+    // --prune --yes deletes it
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--prune", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let left = emu.policies(DEFAULT_ORG_ID);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "clusters");
+    assert_eq!(writes(&emu.requests()).len(), 1);
+}
+
+#[test]
+fn digest_handshake_through_the_cli() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("using API key (HTTP Digest) emulatorpub"),
+        "{}",
+        text(&o)
+    );
+    let log: Vec<(u16, String)> = emu
+        .requests()
+        .into_iter()
+        .map(|r| (r.status, r.auth))
+        .collect();
+    assert_eq!(
+        log,
+        vec![(401, "none".to_owned()), (200, "digest".to_owned())]
+    );
+}
+
+#[test]
+fn wrong_api_key_names_the_credential_and_hides_the_secret() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let o = env.run(&emu, Creds::WrongApiKey, &["policies", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("401") && t.contains("API key"), "{t}");
+    assert!(!t.contains("not-the-right-private-key"), "{t}");
+}
+
+#[test]
+fn two_invocations_with_a_service_account_mint_one_token() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    for _ in 0..2 {
+        let o = env.run(&emu, Creds::ServiceAccount, &["policies", "list"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("service account"), "{}", text(&o));
+        assert!(!text(&o).contains(DEFAULT_CLIENT_SECRET));
+    }
+    assert_eq!(emu.tokens_minted(), 1, "{:#?}", emu.requests());
+    let token_posts = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/oauth/token")
+        .count();
+    assert_eq!(token_posts, 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let files: Vec<_> = std::fs::read_dir(env.token_dir()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let path = files.into_iter().next().unwrap().unwrap().path();
+        assert_eq!(
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn fifty_policies_against_a_bucket_of_ten_converge() {
+    let emu = emulator(EmulatorConfig {
+        rate_limit: RateLimit {
+            capacity: 10,
+            refill_per_minute: 600,
+        },
+        ..Default::default()
+    });
+    let env = Env::new();
+    let w = env.work();
+    for i in 0..50 {
+        write(
+            &w,
+            &format!("p{i:02}.cedar"),
+            &P1.replace("> 2", &format!("> {i}")),
+        );
+    }
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = emu.requests();
+    assert!(
+        log.iter().any(|r| r.status == 429),
+        "the bucket must have run dry"
+    );
+    let stored = emu.policies(DEFAULT_ORG_ID);
+    assert_eq!(stored.len(), 50);
+    let mut names: Vec<&str> = stored.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 50);
+    // Only rate-limited requests were repeated: 50 creates succeeded, once each.
+    let created = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.status == 201)
+        .count();
+    assert_eq!(created, 50);
+}
+
+#[test]
+fn injected_500s_and_a_dropped_create_leave_no_duplicate() {
+    let emu = emulator(EmulatorConfig::default());
+    emu.add_fault(FaultRule::new(
+        Some("POST"),
+        FaultKind::Status { status: 500 },
+        2,
+    ));
+    emu.add_fault(FaultRule::new(Some("POST"), FaultKind::DropAfterApply, 1));
+    emu.add_fault(FaultRule::new(
+        Some("GET"),
+        FaultKind::Status { status: 503 },
+        1,
+    ));
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "a.cedar", P1);
+    write(&w, "b.cedar", P2);
+    write(&w, "c.cedar", &P1.replace("> 2", "> 5"));
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--concurrency", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = emu.requests();
+    assert!(
+        log.iter().any(|r| r.dropped),
+        "the drop fault must have fired: {log:#?}"
+    );
+    assert_eq!(log.iter().filter(|r| r.status == 500).count(), 2);
+    let stored = emu.policies(DEFAULT_ORG_ID);
+    let mut names: Vec<&str> = stored.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["a", "b", "c"], "{log:#?}");
+    assert!(text(&o).contains("adopted"), "{}", text(&o));
+    // and the next push has nothing to do
+    emu.clear_requests();
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+}
+
+#[test]
+fn invalid_body_stops_at_lint_and_no_lint_shows_atlas_error_at_the_line() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "good.cedar", P1);
+    write(
+        &w,
+        "bad.cedar",
+        "// comment\n\npermit (principal, action, resource);\n",
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        emu.requests().is_empty(),
+        "no request before lint passes: {:#?}",
+        emu.requests()
+    );
+
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--no-lint"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("bad.cedar:3: Atlas POLICY_"), "{t}");
+    let stored = emu.policies(DEFAULT_ORG_ID);
+    assert_eq!(
+        stored.len(),
+        1,
+        "the good one is pushed, the bad one is not"
+    );
+
+    // plan --remote-validate maps :validate's answer back the same way
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["plan", "--no-lint", "--remote-validate"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("bad.cedar:3: Atlas POLICY_"),
+        "{}",
+        text(&o)
+    );
+
+    // policies validate FILE does too
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "validate", "bad.cedar"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("bad.cedar:3: Atlas POLICY_"),
+        "{}",
+        text(&o)
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "validate", "good.cedar"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn policies_get_delete_and_non_compliant() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "one.cedar", P1);
+    assert!(env.run(&emu, Creds::ApiKey, &["push"]).status.success());
+    let id = emu.policies(DEFAULT_ORG_ID)[0].id.clone();
+
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "get", "one"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&id) && text(&o).contains("clustersInProject > 2"),
+        "{}",
+        text(&o)
+    );
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["policies", "list", "--output", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["name"], "one");
+
+    emu.set_non_compliant(
+        DEFAULT_ORG_ID,
+        vec![serde_json::json!({
+            "orgId": DEFAULT_ORG_ID, "resourceId": "c1", "resourceName": "Cluster0",
+            "resourceType": "cluster",
+            "resourcePoliciesCausingNonCompliance": [{
+                "resourcePolicyId": id, "resourcePolicyName": "one",
+                "policiesCausingNonCompliance": [{"policyId": "p1"}]
+            }]
+        })],
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "non-compliant"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("cluster Cluster0") && text(&o).contains("violates one"),
+        "{}",
+        text(&o)
+    );
+
+    // delete without --yes and without a terminal: refused
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "delete", "one"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 1);
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "delete", &id, "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(emu.policies(DEFAULT_ORG_ID).is_empty());
+}
+
+#[test]
+fn emulator_command_prints_url_and_credentials_and_serves() {
+    let env = Env::new();
+    let state = env.home.path().join("state.json");
+    let mut child = Command::new(BIN)
+        .args(["emulator", "--port", "0", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let mut rest = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let done = l.starts_with("Press Ctrl-C");
+        rest.push(l);
+        if done {
+            break;
+        }
+    }
+    let printed = rest.join("\n");
+    assert!(
+        printed.contains("MONGODB_ATLAS_PUBLIC_API_KEY=emulatorpub"),
+        "{printed}"
+    );
+    assert!(printed.contains("MONGODB_ATLAS_CLIENT_ID="), "{printed}");
+
+    let w = env.work();
+    write(&w, "x.cedar", P1);
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HOME", env.home.path())
+        .env("XDG_CONFIG_HOME", env.home.path().join("config"))
+        .env("ATLAS_CEDAR_TOKEN_CACHE_DIR", env.token_dir())
+        .env("MONGODB_ATLAS_OPS_MANAGER_URL", &url)
+        .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+        .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .current_dir(&w)
+        .arg("push")
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", text(&out));
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("clustersInProject > 2"), "{saved}");
+
+    // a restarted emulator on the same state file still has the policy
+    let emu = Emulator::start(EmulatorConfig {
+        state_file: Some(state),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 1);
+}

@@ -7,6 +7,13 @@
 //! (warnings included), `// expect: clean`, and `// atlas: ERROR_TYPE|accepted`.
 //! JSON payloads carry the same in `"_expect": [...]` and `"_atlas": "..."`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::Path;
 
 use atlas_cedar_core::atlas::response_for;
@@ -131,7 +138,8 @@ fn fixture_corpus() {
 #[test]
 fn published_examples_are_accepted() {
     let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reference/atlas-resource-policies.md"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/reference/atlas-resource-policies.md"),
     )
     .unwrap();
     let start = doc.find("## Published example bodies").unwrap();
@@ -170,7 +178,11 @@ fn body_size_limit() {
     );
     engine.settings.max_body_size = 64 * 1024;
     let r = with_stack(|| engine.check_text("big.cedar", &body, InputKind::Cedar));
-    assert!(r.diagnostics.iter().all(|d| d.rule.code != "AC103"), "{}", render(&r));
+    assert!(
+        r.diagnostics.iter().all(|d| d.rule.code != "AC103"),
+        "{}",
+        render(&r)
+    );
 }
 
 /// 100,000 nested parentheses and 100,000 chained operators give a diagnostic, not a
@@ -189,7 +201,10 @@ fn pathological_nesting_is_refused_before_parsing() {
         "forbid (principal, action, resource) when {{ {} }};",
         vec!["true"; n].join(" && ")
     );
-    let unary = format!("forbid (principal, action, resource) when {{ {}true }};", "!".repeat(n));
+    let unary = format!(
+        "forbid (principal, action, resource) when {{ {}true }};",
+        "!".repeat(n)
+    );
     for (text, expect) in [
         (deep.as_str(), vec!["AC102", "AC300"]),
         (chain.as_str(), vec!["AC102"]),

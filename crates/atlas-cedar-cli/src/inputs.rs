@@ -105,7 +105,9 @@ pub fn collect(args: &[String], excludes: &Excludes) -> Vec<Input> {
                     let matcher = glob.compile_matcher();
                     let base = glob_base(arg);
                     let before = out.len();
-                    walk(&base, Some(&matcher), excludes, &mut out);
+                    if base.is_dir() {
+                        walk(&base, Some(&matcher), excludes, &mut out);
+                    }
                     if out.len() == before {
                         out.push(Input::Error(
                             path,
@@ -187,7 +189,16 @@ fn describe_walk_error(err: &ignore::Error, dir: &Path) -> (PathBuf, String) {
                 display_path(ancestor)
             ),
         ),
-        ignore::Error::Io(e) => (dir.to_path_buf(), format!("cannot read: {e}")),
+        ignore::Error::Io(e) => (
+            dir.to_path_buf(),
+            match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "cannot read: no such file (a dangling symbolic link?)".to_owned()
+                }
+                std::io::ErrorKind::PermissionDenied => "cannot read: permission denied".to_owned(),
+                _ => format!("cannot read: {e}"),
+            },
+        ),
         other => (dir.to_path_buf(), other.to_string()),
     }
 }

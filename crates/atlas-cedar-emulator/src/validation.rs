@@ -1,50 +1,20 @@
 //! Body validation: the one place the emulator decides whether Atlas would
-//! accept a list of resource-policy bodies.
-//!
-//! TODO(lead): switch to `atlas_cedar_core::atlas_verdict` once it exists;
-//! until then a trivial placeholder check stands in (non-empty, `forbid`
-//! only, balanced parentheses, ends with `;`).
+//! accept a list of resource-policy bodies. It asks the core, which checks
+//! bodies the way Atlas does (built-in schema, Atlas-specific rules).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// `None` when every body is accepted, else Atlas's 400 envelope
 /// `{errorType, invalidPolicies: [{body, errors: [{detail}]}]}`.
 pub(crate) fn verdict(bodies: &[&str]) -> Option<Value> {
-    let mut error_type: Option<&str> = None;
-    let mut invalid = Vec::new();
-    for body in bodies {
-        if let Some((kind, detail)) = placeholder_check(body) {
-            error_type.get_or_insert(kind);
-            invalid.push(json!({ "body": body, "errors": [ { "detail": detail } ] }));
-        }
-    }
-    error_type.map(|t| json!({ "errorType": t, "invalidPolicies": invalid }))
-}
-
-fn placeholder_check(body: &str) -> Option<(&'static str, String)> {
-    let text = body.trim();
-    if text.is_empty() {
-        return Some(("POLICY_PARSING_ERROR", "unexpected end of input".to_owned()));
-    }
-    let opens = text.matches('(').count();
-    let closes = text.matches(')').count();
-    if opens != closes || !text.ends_with(';') {
-        return Some(("POLICY_PARSING_ERROR", "unexpected end of input".to_owned()));
-    }
-    if text.starts_with("permit") {
-        return Some((
-            "POLICY_HAS_FAILED_VALIDATIONS",
-            "only forbid policies are allowed".to_owned(),
-        ));
-    }
-    if !text.starts_with("forbid") && !text.starts_with('@') && !text.starts_with("//") {
-        let token = text.split_whitespace().next().unwrap_or("");
-        return Some((
-            "POLICY_PARSING_ERROR",
-            format!("unexpected token `{token}`"),
-        ));
-    }
-    None
+    let error = atlas_cedar_core::atlas_verdict(bodies)?;
+    Some(serde_json::to_value(error).unwrap_or_else(|e| {
+        serde_json::json!({
+            "errorType": "POLICY_HAS_FAILED_VALIDATIONS",
+            "invalidPolicies": [],
+            "emulatorError": e.to_string(),
+        })
+    }))
 }
 
 #[cfg(test)]
@@ -53,13 +23,20 @@ mod tests {
 
     #[test]
     fn accepts_forbid_rejects_permit() {
-        assert!(verdict(&["forbid (principal, action, resource);"]).is_none());
-        let v = verdict(&[
-            "forbid (principal, action, resource);",
-            "permit (principal, action, resource);",
-        ]);
+        let good = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.project.clustersInProject > 2 };";
+        assert!(verdict(&[good]).is_none());
+        let v = verdict(&[good, "permit (principal, action, resource);"]);
         let v = v.map(|v| v.to_string()).unwrap_or_default();
-        assert!(v.contains("POLICY_HAS_FAILED_VALIDATIONS"), "{v}");
-        assert!(v.contains("permit (principal"), "{v}");
+        assert!(v.contains("\"errorType\":\"POLICY_"), "{v}");
+        assert!(v.contains("\"invalidPolicies\":[{\"body\":\"permit (principal"), "{v}");
+        assert!(!v.contains("clustersInProject"), "only the bad body is listed: {v}");
+    }
+
+    #[test]
+    fn parse_error_detail_is_cedars() {
+        let v = verdict(&["forbid (principal, action resource);"]).map(|v| v.to_string());
+        let v = v.unwrap_or_default();
+        assert!(v.contains("POLICY_PARSING_ERROR"), "{v}");
+        assert!(v.contains("unexpected token `resource`"), "{v}");
     }
 }

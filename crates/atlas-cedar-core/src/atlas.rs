@@ -92,6 +92,7 @@ pub fn atlas_verdict(bodies: &[&str]) -> Option<AtlasPolicyError> {
             kind: crate::check::InputKind::Payload,
             bodies: Vec::new(),
             diagnostics: Vec::new(),
+            suppressions: Vec::new(),
         };
         for (i, body) in bodies.iter().enumerate() {
             let checked = engine.check_body(body);

@@ -116,6 +116,8 @@ pub struct FileReport {
     pub bodies: Vec<Body>,
     /// File-relative spans, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's suppression comments (`.cedar` only).
+    pub suppressions: Vec<crate::suppress::Suppression>,
 }
 
 impl FileReport {
@@ -133,6 +135,7 @@ impl FileReport {
             kind: InputKind::from_path(name),
             bodies: Vec::new(),
             diagnostics: vec![Diagnostic::new(&rules::IO_ERROR, 0..0, message)],
+            suppressions: Vec::new(),
         }
     }
 }
@@ -166,6 +169,7 @@ impl Engine {
                     kind,
                     bodies: Vec::new(),
                     diagnostics: vec![d],
+                    suppressions: Vec::new(),
                 }
             }
         }
@@ -184,6 +188,7 @@ impl Engine {
             kind,
             bodies: Vec::new(),
             diagnostics: Vec::new(),
+            suppressions: Vec::new(),
         };
         match kind {
             InputKind::Cedar => self.check_cedar(&text, &mut report),
@@ -191,6 +196,7 @@ impl Engine {
         }
         report.text = text;
         self.apply_settings(&mut report.diagnostics);
+        crate::suppress::apply(&mut report.suppressions, &mut report.diagnostics);
         report
             .diagnostics
             .sort_by_key(|d| (d.span.start, d.span.end));
@@ -223,6 +229,12 @@ impl Engine {
                 fingerprint: checked.fingerprint,
             });
         }
+        report.suppressions = crate::suppress::parse(
+            text,
+            &tokens,
+            &bodies.iter().map(|b| b.span.clone()).collect::<Vec<_>>(),
+            &mut diagnostics,
+        );
         report.bodies = bodies;
         report.diagnostics = diagnostics;
     }
@@ -614,10 +626,9 @@ impl Engine {
                 .with_help_opt(e.help().map(|h| h.to_string()));
             // Cedar reports an expression once per action it is checked for; report it
             // once, saying how many actions.
-            if let Some(prev) = found
-                .iter_mut()
-                .find(|(p, _): &&mut (Diagnostic, usize)| std::ptr::eq(p.rule, rule) && p.span == span)
-            {
+            if let Some(prev) = found.iter_mut().find(|(p, _): &&mut (Diagnostic, usize)| {
+                std::ptr::eq(p.rule, rule) && p.span == span
+            }) {
                 prev.1 += 1;
                 continue;
             }
@@ -962,12 +973,17 @@ fn suggest_attribute(
         .actions
         .values()
         .filter(|a| {
-            record_at(&a.context, parents.get(1..).unwrap_or(&[])).is_some_and(|r| r.contains_key(attr))
+            record_at(&a.context, parents.get(1..).unwrap_or(&[]))
+                .is_some_and(|r| r.contains_key(attr))
         })
         .map(|a| a.name.as_str())
         .collect();
     if parents.first().map(String::as_str) == Some("context") && !owners.is_empty() {
-        let list = owners.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let list = owners
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let example = owners.first().copied().unwrap_or_default();
         d.help = Some(format!(
             "`{}` exists only in the context of {list}: constrain the scope, e.g. `action == {}::Action::\"{example}\"`",
@@ -1166,9 +1182,23 @@ fn check_lockout(
     }
 }
 
+/// The passes that need every file: duplicate bodies across files, then suppression
+/// bookkeeping (unused or reason-less suppressions). Call once after checking.
+pub fn mark_duplicates(engine: &Engine, reports: &mut [FileReport]) {
+    duplicates(engine, reports);
+    for r in reports.iter_mut() {
+        crate::suppress::apply(&mut r.suppressions, &mut r.diagnostics);
+        let mut extra = Vec::new();
+        crate::suppress::report(&r.suppressions, &mut extra);
+        engine.apply_settings(&mut extra);
+        r.diagnostics.extend(extra);
+        r.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    }
+}
+
 /// Adds a [`rules::DUPLICATE_BODY`] warning to every body whose tokens (whitespace and
 /// comments aside) repeat an earlier body, in this file or an earlier one.
-pub fn mark_duplicates(engine: &Engine, reports: &mut [FileReport]) {
+fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
     let mut seen: std::collections::HashMap<u64, (usize, usize)> = std::collections::HashMap::new();
     let mut found = Vec::new();
     for (fi, r) in reports.iter().enumerate() {

@@ -17,6 +17,7 @@ pub mod payload;
 pub mod rules;
 pub mod schema;
 pub mod split;
+pub mod suppress;
 pub mod text;
 
 pub use atlas::{atlas_verdict, AtlasPolicyError};

@@ -295,6 +295,26 @@ Example: `when { context.cluster has maxGeneralClassInstanceSize && context.clus
 
 Fix: use the suggested attribute name (`maxGeneralClassInstanceSizeValue`).";
 
+    UNUSED_SUPPRESSION = "AC910" "unused-suppression" Warning None,
+    "a suppression comment that suppresses nothing",
+    "`// atlas-cedar: allow(RULE) reason` silences RULE for the policy on the next line (or, before the first policy and followed by a blank line, for the whole file). One that no longer matches a finding hides nothing and misleads readers.
+
+Fix: remove it.";
+
+    SUPPRESSION_WITHOUT_REASON = "AC911" "suppression-without-reason" Warning None,
+    "a suppression comment that does not say why",
+    "Every suppression must explain itself so a reviewer can judge it later.
+
+Example: `// atlas-cedar: allow(unconditional-forbid)`
+
+Fix: `// atlas-cedar: allow(unconditional-forbid) freeze of the billing project until 2027`.";
+
+    INVALID_SUPPRESSION = "AC912" "invalid-suppression" Error None,
+    "a malformed suppression comment, an unknown rule, or an Atlas rule (which cannot be suppressed)",
+    "Suppressions are `// atlas-cedar: allow(RULE[, RULE…]) reason` with rule codes or names. Rules that reproduce an Atlas rejection cannot be suppressed: Atlas would reject the body at push time anyway. A suppression must sit on the line before a policy, or before the first policy followed by a blank line (file-wide).
+
+Fix: as the message says.";
+
     IO_ERROR = "AC900" "io-error" Error None,
     "a file could not be read",
     "The file does not exist, is not readable, or a directory walk met a symlink loop. Other files are still checked, and the run exits with status 2.

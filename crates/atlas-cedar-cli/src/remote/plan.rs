@@ -1,6 +1,7 @@
 //! `atlas-cedar plan` and `atlas-cedar push`.
 
-use std::path::PathBuf;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
 use super::policies::{describe_invalid, report_invalid};
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
+use crate::inputs::Input;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -231,37 +233,38 @@ fn print_plan(plan: &Plan, prune: bool) {
     println!("Plan: {c} to create, {u} to update, {d} to delete.");
 }
 
-/// The local lint step that runs before any network request.
-///
-/// TODO(lead): call the core's lint engine here (lint every file of
-/// `desired.files` with the config of `atlas-cedar.toml`, print its
-/// diagnostics, return `Err` when any is an error). Until the core's public
-/// API is on main, only the byte-level checks Atlas documents are made.
-fn lint(desired: &Desired) -> Result<(), String> {
-    let mut problems = Vec::new();
-    for p in &desired.policies {
-        for b in &p.bodies {
-            let t = b.text.trim_start();
-            let starts_ok = t.starts_with("forbid") || t.starts_with('@');
-            if !starts_ok || !b.text.trim_end().ends_with(';') {
-                problems.push(format!(
-                    "{}:{}: error: a resource-policy body must be one `forbid` policy ending with `;`",
-                    b.file.display(),
-                    b.line
-                ));
-            }
-        }
+/// The local lint step that runs before any network request: the same
+/// engine, configuration and rendering as `atlas-cedar lint`, on every file
+/// that feeds a resource policy. Errors stop the command.
+fn lint(desired: &Desired, dir: &Path) -> Result<(), String> {
+    use atlas_cedar_core::config::find_config;
+    use atlas_cedar_core::fs::RealFs;
+    let config = desired.manifest.clone().or_else(|| {
+        let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        find_config(&RealFs, &start)
+    });
+    let args = crate::settings::ConfigArgs {
+        config,
+        no_config: false,
+        schema: Vec::new(),
+        max_body_size: None,
+    };
+    let loaded = crate::settings::load(&args)?;
+    let inputs: Vec<Input> = desired.files.iter().cloned().map(Input::File).collect();
+    let run = crate::lint::run_inputs(&loaded.engine, &inputs, None);
+    let (errors, warnings) = (run.errors(), run.warnings());
+    if errors + warnings > 0 {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        eprint!("{}", crate::render::human(&run.reports, color));
     }
-    if problems.is_empty() {
-        return Ok(());
+    let deny_warnings = loaded.config.lint.deny_warnings;
+    if errors > 0 || run.io_failure || (deny_warnings && warnings > 0) {
+        return Err(format!(
+            "lint found {errors} error(s) and {warnings} warning(s); nothing was sent to Atlas \
+             (--no-lint skips this step)"
+        ));
     }
-    for p in &problems {
-        eprintln!("{p}");
-    }
-    Err(format!(
-        "lint found {} error(s); nothing was sent to Atlas",
-        problems.len()
-    ))
+    Ok(())
 }
 
 struct Prepared {
@@ -274,16 +277,23 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
     let desired = manifest::load(&args.dir, args.manifest.as_deref())?;
     let source = match &desired.manifest {
         Some(m) => m.display().to_string(),
-        None => format!("{} (one resource policy per .cedar file)", args.dir.display()),
+        None => format!(
+            "{} (one resource policy per .cedar file)",
+            args.dir.display()
+        ),
     };
     eprintln!(
         "atlas-cedar: {} resource {} from {} files of {source}",
         desired.policies.len(),
-        if desired.policies.len() == 1 { "policy" } else { "policies" },
+        if desired.policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
         desired.files.len()
     );
     if !args.no_lint {
-        lint(&desired)?;
+        lint(&desired, &args.dir)?;
     }
     let (client, settings) = args.conn.connect()?;
     let org = org_of(

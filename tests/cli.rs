@@ -463,3 +463,49 @@ fn closed_stdout_pipe_exits_quietly() {
     let out = child.wait_with_output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn gitlab_format_is_a_code_quality_report() {
+    let d = tmp();
+    write(d.path(), "bad.cedar", BAD);
+    let o = run(d.path(), &["lint", "--format", "gitlab", "bad.cedar"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let issue = &v[0];
+    assert_eq!(issue["check_name"], "AC101(syntax-error)");
+    assert_eq!(issue["severity"], "major");
+    assert_eq!(issue["location"]["path"], "bad.cedar");
+    assert_eq!(issue["location"]["lines"]["begin"], 1);
+    assert_eq!(issue["fingerprint"].as_str().unwrap().len(), 16);
+}
+
+#[test]
+fn excluded_paths_are_skipped() {
+    let d = tmp();
+    write(d.path(), "p/ok.cedar", GOOD);
+    write(d.path(), "p/drafts/wip.cedar", BAD);
+    write(
+        d.path(),
+        "atlas-cedar.toml",
+        "[lint]\nexclude = [\"p/drafts\"]\n",
+    );
+    let o = run(d.path(), &["lint", "p"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 file"), "{}", stderr(&o));
+}
+
+/// docs/rules.md and docs/cli.md are generated from the code; regenerate them with
+/// `cargo run -- docs rules > docs/rules.md` and `cargo run -- docs cli > docs/cli.md`.
+#[test]
+fn generated_docs_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (which, file) in [("rules", "docs/rules.md"), ("cli", "docs/cli.md")] {
+        let o = bin().args(["docs", which]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let checked_in = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        assert!(
+            stdout(&o) == checked_in,
+            "{file} is out of date: run `cargo run -- docs {which} > {file}`"
+        );
+    }
+}

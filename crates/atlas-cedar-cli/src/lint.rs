@@ -26,6 +26,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// A GitLab Code Quality report (JSON array) on stdout.
+    Gitlab,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +179,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         Format::Json => writeln!(out, "{}", render::json(&run.reports)),
         Format::Sarif => writeln!(out, "{:#}", render::sarif(&run.reports)),
         Format::Github => write!(out, "{}", render::github(&run.reports)),
+        Format::Gitlab => writeln!(out, "{:#}", render::gitlab(&run.reports)),
         Format::Atlas => {
             for r in &run.reports {
                 if let Some(resp) = atlas_cedar_core::atlas::response_for(r) {

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+mod docs;
 mod explain;
 mod fmt;
 mod inputs;
@@ -35,6 +36,9 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Show a rule's documentation: what, why, an example and the fix.
     Explain(explain::ExplainArgs),
+    /// Print generated documentation (docs/rules.md, docs/cli.md).
+    #[command(hide = true)]
+    Docs(docs::DocsArgs),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Docs(args) => docs::run(args, &Cli::command()),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

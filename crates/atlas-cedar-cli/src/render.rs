@@ -99,6 +99,34 @@ pub fn json(reports: &[FileReport]) -> Value {
     })
 }
 
+/// `--format gitlab`: a GitLab Code Quality report (an array of issues).
+pub fn gitlab(reports: &[FileReport]) -> Value {
+    use std::hash::{Hash, Hasher};
+    let mut issues = Vec::new();
+    for r in reports {
+        let loc = Locator::new(&r.text);
+        for d in &r.diagnostics {
+            let p = loc.position(&d.span);
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&r.name, d.rule.code, p.line, p.column, &d.message).hash(&mut h);
+            issues.push(json!({
+                "description": format!("{}: {}", d.rule.code, d.message),
+                "check_name": format!("{}({})", d.rule.code, d.rule.name),
+                "fingerprint": format!("{:016x}", h.finish()),
+                "severity": match d.severity {
+                    Severity::Error => "major",
+                    Severity::Warning => "minor",
+                },
+                "location": {
+                    "path": r.name,
+                    "lines": { "begin": p.line, "end": p.end_line },
+                },
+            }));
+        }
+    }
+    Value::Array(issues)
+}
+
 /// `--format github`: workflow commands that become annotations on the pull request.
 pub fn github(reports: &[FileReport]) -> String {
     let mut out = String::new();

@@ -16,6 +16,15 @@ use crate::catalog::{CURRENT_NAMESPACE, LEGACY_NAMESPACE};
 const RESOURCE_POLICY_SCHEMA: &str = include_str!("../data/resource-policy.cedarschema");
 const CLOUD_SCHEMA: &str = include_str!("../data/cloud.cedarschema");
 
+/// The built-in schema files as `(file name, text)`, for tools that show them (the
+/// language server's go to definition).
+pub fn builtin_schema_files() -> [(&'static str, &'static str); 2] {
+    [
+        ("resource-policy.cedarschema", RESOURCE_POLICY_SCHEMA),
+        ("cloud.cedarschema", CLOUD_SCHEMA),
+    ]
+}
+
 /// A user schema file's text and name (for messages).
 #[derive(Debug, Clone)]
 pub struct SchemaSource {

@@ -511,14 +511,17 @@ impl Engine {
                 continue;
             }
             let current = self.catalog.current_type_name(&ns, ty);
+            let known = self.catalog.ids(current);
+            if known.is_some_and(|ids| ids.contains_key(&r.id))
+                || (known.is_none() && (!OBJECT_ID_TYPES.contains(&current) || is_object_id(&r.id)))
+            {
+                continue;
+            }
             let detail = format!(
                 "entity id {} does not exist in the context of this organization",
                 r.id
             );
-            if let Some(ids) = self.catalog.ids(current) {
-                if ids.contains_key(&r.id) {
-                    continue;
-                }
+            if let Some(ids) = known {
                 let suggestions = self.catalog.suggest(current, &r.id);
                 let mut d = Diagnostic::new(
                     &rules::UNKNOWN_ENTITY_ID,
@@ -1133,23 +1136,11 @@ fn check_lockout(
         if p.effect() != Effect::Forbid {
             continue;
         }
-        let Ok(json) = p.to_json() else { continue };
-        let conditions = json
-            .get("conditions")
-            .and_then(serde_json::Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let trivially_true = conditions.iter().all(|c| {
-            let kind = c.get("kind").and_then(serde_json::Value::as_str);
-            let value = c
-                .get("body")
-                .and_then(|b| b.get("Value"))
-                .and_then(serde_json::Value::as_bool);
-            matches!(
-                (kind, value),
-                (Some("when"), Some(true)) | (Some("unless"), Some(false))
-            )
-        });
+        // Converting the policy to JSON to look at its conditions costs more than
+        // parsing it; only do it when the tokens show a literal-only condition.
+        let chunk = chunks.get(i).cloned().unwrap_or(0..body.len());
+        let trivially_true = !p.has_non_scope_constraint()
+            || (has_literal_condition(body, sig, &chunk) && conditions_trivially_true(p));
         if !trivially_true {
             continue;
         }
@@ -1166,7 +1157,6 @@ fn check_lockout(
             ResourceConstraint::Any => "anywhere in the organization",
             _ => "for every resource in its scope",
         };
-        let chunk = chunks.get(i).cloned().unwrap_or(0..0);
         let span = sig
             .iter()
             .find(|t| t.span.start >= chunk.start && t.text(body) == "forbid")
@@ -1297,4 +1287,35 @@ fn check_has_unknown(body: &str, sig: &[&Token], ns: &NamespaceSchema, out: &mut
         }
         out.push(d);
     }
+}
+
+/// Whether some `when`/`unless` block of the policy is a lone literal (`{ true }`).
+fn has_literal_condition(body: &str, sig: &[&Token], chunk: &Range<usize>) -> bool {
+    let toks: Vec<&str> = sig
+        .iter()
+        .filter(|t| t.span.start >= chunk.start && t.span.end <= chunk.end)
+        .map(|t| t.text(body))
+        .collect();
+    toks.windows(4).any(|w| {
+        matches!(w, [kw, "{", lit, "}"] if (*kw == "when" || *kw == "unless") && (*lit == "true" || *lit == "false"))
+    })
+}
+
+fn conditions_trivially_true(p: &cedar_policy::Policy) -> bool {
+    let Ok(json) = p.to_json() else { return false };
+    json.get("conditions")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|conds| {
+            conds.iter().all(|c| {
+                let kind = c.get("kind").and_then(serde_json::Value::as_str);
+                let value = c
+                    .get("body")
+                    .and_then(|b| b.get("Value"))
+                    .and_then(serde_json::Value::as_bool);
+                matches!(
+                    (kind, value),
+                    (Some("when"), Some(true)) | (Some("unless"), Some(false))
+                )
+            })
+        })
 }

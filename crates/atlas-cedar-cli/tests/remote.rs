@@ -521,3 +521,70 @@ fn emulator_command_prints_url_and_credentials_and_serves() {
     .unwrap();
     assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 1);
 }
+
+#[test]
+fn plan_for_200_policies_lists_once_and_validates_only_changes() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    for i in 0..200 {
+        write(
+            &w,
+            &format!("p{i:03}.cedar"),
+            &P1.replace("> 2", &format!("> {i}")),
+        );
+    }
+    let started = std::time::Instant::now();
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    eprintln!("push of 200 new resource policies: {:?}", started.elapsed());
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 200);
+
+    emu.clear_requests();
+    let started = std::time::Instant::now();
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["plan", "--output", "json", "--detailed-exitcode"],
+    );
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The Digest challenge and one list: nothing else.
+    assert_eq!(v["requests"], 2, "{v}");
+    assert_eq!(emu.requests().len(), 2);
+    eprintln!("plan of 200 unchanged resource policies: {took:?}, 2 requests");
+
+    for i in [3, 50, 199] {
+        write(
+            &w,
+            &format!("p{i:03}.cedar"),
+            &P1.replace("> 2", &format!("> {}", i + 1000)),
+        );
+    }
+    emu.clear_requests();
+    let started = std::time::Instant::now();
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &[
+            "plan",
+            "--output",
+            "json",
+            "--detailed-exitcode",
+            "--remote-validate",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["update"], 3, "{v}");
+    assert_eq!(v["requests"], 5, "challenge + list + 3 :validate: {v}");
+    let validates = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(":validate"))
+        .count();
+    assert_eq!(validates, 3);
+    eprintln!("plan --remote-validate with 3 of 200 changed: {took:?}, 5 requests");
+}

@@ -328,8 +328,17 @@ async fn lost_create_answer_is_adopted_not_duplicated() {
     let out = c.create_policy_or_adopt(ORG, &input("lost")).await.unwrap();
     assert!(matches!(out, CreateOutcome::Adopted(_)), "{out:?}");
     assert_eq!(emu.policies(ORG).len(), 1);
-    let posts = emu.requests().iter().filter(|r| r.method == "POST" && r.status != 401).count();
-    assert_eq!(posts, 1, "the create must not be re-sent: {:#?}", emu.requests());
+    let posts = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.status != 401)
+        .count();
+    assert_eq!(
+        posts,
+        1,
+        "the create must not be re-sent: {:#?}",
+        emu.requests()
+    );
 
     // A 500 on create: nothing applied, so after listing it is sent again.
     emu.add_fault(FaultRule::new(
@@ -415,4 +424,46 @@ async fn timeouts_are_configurable() {
     let err = c.create_policy(ORG, &input("slow")).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out"), "{err}");
+}
+
+#[tokio::test]
+async fn a_sunset_version_is_reported_as_gone() {
+    let emu = start(EmulatorConfig {
+        gone_versions: vec!["2024-08-05".into()],
+        ..Default::default()
+    });
+    let c = client(&emu, api_key(), None);
+    let err = c.list_policies(ORG).await.unwrap_err();
+    assert!(matches!(err, Error::VersionGone { .. }), "{err:?}");
+    assert!(err.to_string().contains("upgrade atlas-cedar"), "{err}");
+}
+
+#[tokio::test]
+async fn a_revoked_cached_token_is_replaced_once() {
+    let emu = start(EmulatorConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let a = client(&emu, service_account(), Some(dir.path()));
+    a.list_policies(ORG).await.unwrap();
+    // Revoke the cached token behind the client's back.
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let token = cached["access_token"].as_str().unwrap().to_owned();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/oauth/revoke", emu.base_url()))
+        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
+        .body(format!("token={token}&token_type_hint=access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let b = client(&emu, service_account(), Some(dir.path()));
+    b.list_policies(ORG).await.unwrap();
+    assert_eq!(emu.tokens_minted(), 2);
+    assert_eq!(b.tokens_minted(), 1);
 }

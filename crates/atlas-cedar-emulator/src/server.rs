@@ -765,6 +765,16 @@ fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
                 .map(str::to_owned)
         })
         .collect();
+    if let Some(gone) = versions
+        .iter()
+        .find(|v| shared.config.gone_versions.contains(v))
+    {
+        return Some(Answer::error(
+            StatusCode::GONE,
+            "VERSION_GONE",
+            &format!("API version {gone} has been removed after its sunset date."),
+        ));
+    }
     if versions.iter().any(|v| v == RESOURCE_POLICY_VERSION) {
         if !req.body.is_empty() {
             let ct = header(&req.headers, CONTENT_TYPE).unwrap_or_default();
@@ -778,18 +788,6 @@ fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
             }
         }
         return None;
-    }
-    if let Some(gone) = versions
-        .iter()
-        .find(|v| shared.config.gone_versions.contains(v))
-    {
-        return Some(Answer::error(
-            StatusCode::GONE,
-            "VERSION_GONE",
-            &format!(
-                "API version {gone} has been removed (sunset); use {RESOURCE_POLICY_VERSION}."
-            ),
-        ));
     }
     Some(Answer::error(
         StatusCode::NOT_ACCEPTABLE,

@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 mod docs;
 mod explain;
+mod extras;
 mod fmt;
 mod inputs;
 mod lint;
@@ -39,6 +40,10 @@ enum Command {
     /// Print generated documentation (docs/rules.md, docs/cli.md).
     #[command(hide = true)]
     Docs(docs::DocsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(extras::CompletionsArgs),
+    /// Print the man page (roff), generated from this command line.
+    Man(extras::ManArgs),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Docs(args) => docs::run(args, &Cli::command()),
+        Command::Completions(args) => extras::completions(args),
+        Command::Man(args) => extras::man(args),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

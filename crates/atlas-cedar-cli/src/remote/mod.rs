@@ -17,13 +17,30 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum RemoteCommand {
     /// Start a local Atlas Admin API emulator (resource policies) on 127.0.0.1
     /// and print the base URL and credentials to use with it.
+    #[command(after_help = "Examples:
+  atlas-cedar emulator                         # http://127.0.0.1:8080, prints the exports to use
+  atlas-cedar emulator --port 0 --state state.json")]
     Emulator(EmulatorArgs),
     /// Day-to-day resource-policy commands against Atlas.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  atlas-cedar policies list
+  atlas-cedar policies get deny-us-regions --output json
+  atlas-cedar policies validate policies/regions.cedar"
+    )]
     Policies(policies::PoliciesCommand),
     /// Show what `push` would change: create, update (with a diff), delete.
+    #[command(after_help = "Examples:
+  atlas-cedar plan                             # the manifest atlas-cedar.toml in .
+  atlas-cedar plan policies/ --prune --detailed-exitcode
+  atlas-cedar plan --remote-validate --output json")]
     Plan(plan::PlanArgs),
     /// Apply the plan: create and update resource policies (delete with --prune).
+    #[command(after_help = "Examples:
+  atlas-cedar push --dry-run                   # print the requests, send none
+  atlas-cedar push policies/
+  atlas-cedar push --prune --yes               # in CI: also delete policies not in the manifest")]
     Push(plan::PushArgs),
 }
 

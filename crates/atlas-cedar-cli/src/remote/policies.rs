@@ -12,15 +12,30 @@ use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
 #[derive(Debug, Subcommand)]
 pub enum PoliciesCommand {
     /// List the organization's resource policies.
+    #[command(after_help = "Examples:
+  atlas-cedar policies list
+  atlas-cedar policies list --output json")]
     List(ListArgs),
     /// Show one resource policy (by id or name) with its bodies.
+    #[command(after_help = "Examples:
+  atlas-cedar policies get deny-us-regions
+  atlas-cedar policies get 65f0c0ffee0123456789abcd --output json")]
     Get(TargetArgs),
     /// Delete one resource policy (by id or name).
+    #[command(after_help = "Examples:
+  atlas-cedar policies delete deny-us-regions
+  atlas-cedar policies delete deny-us-regions --yes   # no prompt (scripts, CI)")]
     Delete(DeleteArgs),
     /// Send the policies of .cedar files to Atlas's :validate (saves nothing)
     /// and show Atlas's errors at file and line.
+    #[command(after_help = "Examples:
+  atlas-cedar policies validate policies/regions.cedar
+  atlas-cedar policies validate a.cedar b.cedar --name my-guardrails")]
     Validate(ValidateArgs),
     /// Show each non-compliant resource and the policy that makes it so.
+    #[command(after_help = "Examples:
+  atlas-cedar policies non-compliant
+  atlas-cedar policies non-compliant --output json")]
     NonCompliant(ListArgs),
 }
 

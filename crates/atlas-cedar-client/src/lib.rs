@@ -585,32 +585,6 @@ fn parse_http_date(s: &str) -> Option<std::time::SystemTime> {
     Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_dates() {
-        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(
-            t,
-            Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
-        );
-        assert_eq!(parse_http_date("soon"), None);
-        let mut h = HeaderMap::new();
-        h.insert(
-            "retry-after",
-            reqwest::header::HeaderValue::from_static("7"),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            "retry-after",
-            reqwest::header::HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
-    }
-}
-
 fn oauth_detail(body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct E {
@@ -643,4 +617,30 @@ fn clean(e: &reqwest::Error) -> String {
         s.push_str(" (timed out)");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            t,
+            Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        assert_eq!(parse_http_date("soon"), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            reqwest::header::HeaderValue::from_static("7"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            reqwest::header::HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
 }

@@ -204,8 +204,11 @@ impl Engine {
     }
 
     fn check_cedar(&self, text: &str, report: &mut FileReport) {
-        let tokens = lex(text);
-        let spans = split_policies(text, &tokens);
+        // Stream the file's tokens: a 50 MB file would otherwise hold ~10 M tokens.
+        let spans = crate::split::split_text(text);
+        let comments: Vec<Token> = crate::lexer::Lexer::new(text)
+            .filter(|t| t.kind == TokenKind::Comment)
+            .collect();
         let mut diagnostics = Vec::new();
         let mut bodies = Vec::new();
         if spans.is_empty() {
@@ -231,7 +234,7 @@ impl Engine {
         }
         report.suppressions = crate::suppress::parse(
             text,
-            &tokens,
+            &comments,
             &bodies.iter().map(|b| b.span.clone()).collect::<Vec<_>>(),
             &mut diagnostics,
         );

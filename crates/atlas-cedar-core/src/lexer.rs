@@ -50,12 +50,33 @@ const TWO_CHAR_PUNCT: [&str; 8] = ["::", "==", "!=", "<=", ">=", "&&", "||", "=>
 
 /// Splits `src` into tokens. Never fails; the tokens cover `src` exactly.
 pub fn lex(src: &str) -> Vec<Token> {
-    let bytes = src.as_bytes();
     let mut tokens = Vec::with_capacity(src.len() / 4 + 1);
-    let mut i = 0;
-    while i < bytes.len() {
+    tokens.extend(Lexer::new(src));
+    tokens
+}
+
+/// The tokens of `src`, one at a time (no allocation: large files stream through).
+#[derive(Debug, Clone)]
+pub struct Lexer<'a> {
+    src: &'a str,
+    i: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Lexer { src, i: 0 }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut i = self.i;
         let start = i;
-        let b = bytes.get(i).copied().unwrap_or(0);
+        let b = *bytes.get(i)?;
         let kind = if b.is_ascii_whitespace() {
             while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
                 i += 1;
@@ -106,12 +127,12 @@ pub fn lex(src: &str) -> Vec<Token> {
                 .map_or(1, char::len_utf8);
             TokenKind::Unknown
         };
-        tokens.push(Token {
+        self.i = i;
+        Some(Token {
             kind,
             span: start..i,
-        });
+        })
     }
-    tokens
 }
 
 /// The deepest nesting of `(`, `[` and `{` in the tokens, plus the longest run of

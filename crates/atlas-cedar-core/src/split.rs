@@ -11,25 +11,30 @@ use std::ops::Range;
 
 use crate::lexer::{Token, TokenKind};
 
-/// Byte ranges of the policy bodies in `src`, in order.
+/// Byte ranges of the policy bodies in `src`, in order, from its tokens.
 pub fn split_policies(src: &str, tokens: &[Token]) -> Vec<Range<usize>> {
+    split_iter(src, tokens.iter().cloned())
+}
+
+/// [`split_policies`] lexing as it goes, without holding every token of a large file.
+pub fn split_text(src: &str) -> Vec<Range<usize>> {
+    split_iter(src, crate::lexer::Lexer::new(src))
+}
+
+fn split_iter(src: &str, tokens: impl Iterator<Item = Token>) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let mut last_end = 0;
     let mut depth: usize = 0;
     let mut has_effect = false;
-    let significant: Vec<&Token> = tokens.iter().filter(|t| !t.is_trivia()).collect();
-    for (idx, tok) in significant.iter().enumerate() {
+    let mut prev_text: &str = "";
+    let mut significant = tokens.filter(|t| !t.is_trivia()).peekable();
+    while let Some(tok) = significant.next() {
         let text = tok.text(src);
         let is_effect = tok.kind == TokenKind::Ident
             && (text == "forbid" || text == "permit")
-            && significant
-                .get(idx + 1)
-                .is_some_and(|next| next.text(src) == "(")
-            && idx
-                .checked_sub(1)
-                .and_then(|p| significant.get(p))
-                .is_none_or(|prev| prev.text(src) != ".");
+            && significant.peek().is_some_and(|next| next.text(src) == "(")
+            && prev_text != ".";
         if let Some(s) = start {
             if is_effect && has_effect && at_line_start(src, tok.span.start) {
                 // A new policy starts while the previous one is still open.
@@ -57,6 +62,7 @@ pub fn split_policies(src: &str, tokens: &[Token]) -> Vec<Range<usize>> {
             }
             has_effect = false;
         }
+        prev_text = text;
     }
     if let Some(s) = start {
         out.push(s..last_end);
@@ -108,6 +114,12 @@ mod tests {
                 "forbid (principal, action, resource);",
             ]
         );
+    }
+
+    #[test]
+    fn streaming_split_matches() {
+        let src = "forbid (principal, action, resource) when { (1 < 2 };\nforbid (principal, action, resource)\n// c\nforbid (p);";
+        assert_eq!(split_text(src), split_policies(src, &lex(src)));
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub struct Suppression {
 
 const MARKER: &str = "atlas-cedar:";
 
-/// Finds the suppression comments of a `.cedar` file. Malformed ones are reported in
-/// `problems` right away.
+/// Finds the suppression comments of a `.cedar` file among `tokens` (all of the file's
+/// tokens, or only its comments). Malformed ones are reported in `problems` right away.
 pub fn parse(
     src: &str,
     tokens: &[Token],
@@ -92,7 +92,7 @@ pub fn parse(
             problems.push(invalid(t.span.clone(), "`allow()` names no rule"));
             continue;
         }
-        let target = match attach(src, tokens, t, bodies) {
+        let target = match attach(src, t, bodies) {
             Ok(target) => target,
             Err(msg) => {
                 problems.push(invalid(t.span.clone(), msg));
@@ -113,35 +113,30 @@ pub fn parse(
 /// Which body a suppression comment belongs to.
 fn attach(
     src: &str,
-    tokens: &[Token],
     comment: &Token,
     bodies: &[Range<usize>],
 ) -> Result<Option<usize>, &'static str> {
+    const NOT_ATTACHED: &str =
+        "this suppression is attached to no policy: put it on the line before one";
     let next = bodies
         .iter()
         .enumerate()
         .find(|(_, b)| b.start >= comment.span.end);
     let Some((idx, body)) = next else {
-        return Err("this suppression is attached to no policy: put it on the line before one");
+        return Err(NOT_ATTACHED);
     };
     // Between the comment and the policy: only comments and whitespace, and no blank line.
-    let between = tokens
-        .iter()
-        .filter(|t| t.span.start >= comment.span.end && t.span.end <= body.start);
+    let between = src.get(comment.span.end..body.start).unwrap_or("");
     let mut blank_line = false;
-    for t in between {
+    for t in crate::lexer::Lexer::new(between) {
         match t.kind {
             TokenKind::Comment => {}
             TokenKind::Whitespace => {
-                if t.text(src).matches('\n').count() > 1 {
+                if t.text(between).matches('\n').count() > 1 {
                     blank_line = true;
                 }
             }
-            _ => {
-                return Err(
-                    "this suppression is attached to no policy: put it on the line before one",
-                )
-            }
+            _ => return Err(NOT_ATTACHED),
         }
     }
     if !blank_line {

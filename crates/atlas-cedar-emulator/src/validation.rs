@@ -28,8 +28,14 @@ mod tests {
         let v = verdict(&[good, "permit (principal, action, resource);"]);
         let v = v.map(|v| v.to_string()).unwrap_or_default();
         assert!(v.contains("\"errorType\":\"POLICY_"), "{v}");
-        assert!(v.contains("\"invalidPolicies\":[{\"body\":\"permit (principal"), "{v}");
-        assert!(!v.contains("clustersInProject"), "only the bad body is listed: {v}");
+        assert!(
+            v.contains("\"invalidPolicies\":[{\"body\":\"permit (principal"),
+            "{v}"
+        );
+        assert!(
+            !v.contains("clustersInProject"),
+            "only the bad body is listed: {v}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod lint;
 mod remote;
 mod render;
 mod settings;
+mod testcmd;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +45,8 @@ enum Command {
     Completions(extras::CompletionsArgs),
     /// Print the man page (roff), generated from this command line.
     Man(extras::ManArgs),
+    /// Run policy tests (`*.test.toml`) under Atlas semantics.
+    Test(testcmd::TestArgs),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Docs(args) => docs::run(args, &Cli::command()),
         Command::Completions(args) => extras::completions(args),
         Command::Man(args) => extras::man(args),
+        Command::Test(args) => testcmd::run(args),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

@@ -1,0 +1,227 @@
+//! End-to-end tests of `atlas-cedar test`: the real binary on passing, failing and
+//! mistyped test files, the `cargo test`-style summary, JSON output, the report of
+//! untested policies, and the repository's own policy library.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const REGIONS: &str = r#"forbid (principal, action == ResourcePolicy::Action::"project.ipAccessList.modify", resource)
+when { context.project.ipAccessList.contains(ip("0.0.0.0/0")) };
+"#;
+
+const TESTS_PASS: &str = r#"
+[[test]]
+name = "private_range_is_allowed"
+action = "project.ipAccessList.modify"
+context = { project = { ipAccessList = ["10.0.0.0/8"] } }
+expect = "allowed"
+
+[[test]]
+name = "anywhere_is_forbidden"
+action = "project.ipAccessList.modify"
+resource = { type = "Project", id = "5f0000000000000000000000" }
+context = { project = { ipAccessList = ['ip("0.0.0.0/0")'] } }
+expect = "forbidden"
+forbidden_by = "open.cedar"
+"#;
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("atlas-cedar").unwrap();
+    c.env("NO_COLOR", "1").env_remove("CI");
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_passing_suite_exits_0_with_cargo_style_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "open.cedar", REGIONS);
+    write(dir.path(), "open.test.toml", TESTS_PASS);
+    let out = run(dir.path(), &["test", "."]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("test open::private_range_is_allowed ... ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test open::anywhere_is_forbidden ... ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ntest result: ok. 2 passed; 0 failed\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 passed, 0 failed\n"), "{text}");
+}
+
+#[test]
+fn a_failing_test_exits_1_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "open.cedar", REGIONS);
+    write(
+        dir.path(),
+        "open.test.toml",
+        &format!(
+            "{TESTS_PASS}\n[[test]]\nname = \"wrong_expectation\"\naction = \"project.ipAccessList.modify\"\ncontext = {{ project = {{ ipAccessList = [\"0.0.0.0/0\"] }} }}\nexpect = \"allowed\"\n"
+        ),
+    );
+    let out = run(dir.path(), &["test"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("test open::wrong_expectation ... FAILED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expected allowed, but it is forbidden by open"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test result: FAILED. 2 passed; 1 failed"),
+        "{text}"
+    );
+    assert!(text.contains("2 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn a_typo_in_the_context_fails_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "open.cedar", REGIONS);
+    // `ipAccesList` (one s): without the schema check this test would pass as
+    // "allowed" because the policy never sees the list.
+    write(
+        dir.path(),
+        "open.test.toml",
+        "[[test]]\nname = \"typo\"\naction = \"project.ipAccessList.modify\"\ncontext = { project = { ipAccesList = [\"0.0.0.0/0\"] } }\nexpect = \"allowed\"\n",
+    );
+    let out = run(dir.path(), &["test", "open.test.toml"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("test open::typo ... FAILED"), "{text}");
+    assert!(
+        text.contains("context.project.ipAccesList: unknown attribute"),
+        "{text}"
+    );
+    assert!(
+        text.contains("did you mean `context.project.ipAccessList`?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("context.project.ipAccessList: missing required attribute"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_ids_wrong_types_and_unknown_keys_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tls.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"project.maintenanceWindow.modify\", resource)\nwhen { !context.project.hasDefinedMaintenanceWindow };\n",
+    );
+    write(
+        dir.path(),
+        "tls.test.toml",
+        "[[test]]\nname = \"string_for_bool\"\naction = \"project.maintenanceWindow.modify\"\ncontext = { project = { hasDefinedMaintenanceWindow = \"no\" } }\nexpect = \"forbidden\"\n\n[[test]]\nname = \"bad_key\"\naction = \"project.maintenanceWindow.modify\"\ncontext = { project = { hasDefinedMaintenanceWindow = false } }\nexpect = \"forbidden\"\nforbiden_by = \"tls\"\n",
+    );
+    let out = run(dir.path(), &["test", "."]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("unknown field `forbiden_by`"), "{text}");
+    assert!(text.contains("tls.test.toml:"), "{text}");
+}
+
+#[test]
+fn json_output_and_untested_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "open.cedar", REGIONS);
+    write(
+        dir.path(),
+        "open.test.toml",
+        "[[test]]\nname = \"only_allowed\"\naction = \"project.ipAccessList.modify\"\ncontext = { project = { ipAccessList = [] } }\nexpect = \"allowed\"\n",
+    );
+    write(
+        dir.path(),
+        "lonely.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"project.rerank.modify\", resource)\nwhen { context.project.rerankEnabled };\n",
+    );
+    let out = run(dir.path(), &["test", ".", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["passed"], 1);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["tests"][0]["name"], "open::only_allowed");
+    assert_eq!(v["tests"][0]["actual"], "allowed");
+    let untested: Vec<(String, String)> = v["untested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["policy"].as_str().unwrap().to_owned(),
+                u["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(untested.len(), 2, "{untested:?}");
+    assert!(untested
+        .iter()
+        .any(|(p, r)| p == "lonely" && r.contains("no test file")));
+    assert!(untested
+        .iter()
+        .any(|(p, r)| p == "open" && r.contains("forbids nothing in any test")));
+}
+
+#[test]
+fn the_policy_library_passes_and_every_policy_is_exercised() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = run(&root, &["test", "policies"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("policies no test exercises"), "{text}");
+    assert!(text.contains("test result: ok."), "{text}");
+}
+
+#[test]
+fn forbidden_by_must_name_the_forbidding_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "open.cedar", REGIONS);
+    write(dir.path(), "other.cedar", "forbid (principal, action == ResourcePolicy::Action::\"project.ipAccessList.modify\", resource)\nwhen { context.project.ipAccessList.isEmpty() };\n");
+    write(
+        dir.path(),
+        "both.test.toml",
+        "policies = [\"open.cedar\", \"other.cedar\"]\n\n[[test]]\nname = \"by_the_wrong_one\"\naction = \"project.ipAccessList.modify\"\ncontext = { project = { ipAccessList = [\"0.0.0.0/0\"] } }\nexpect = \"forbidden\"\nforbidden_by = \"other\"\n",
+    );
+    let out = run(dir.path(), &["test", "both.test.toml"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("expected to be forbidden by other, but it is forbidden by open"),
+        "{text}"
+    );
+}

@@ -588,3 +588,34 @@ fn plan_for_200_policies_lists_once_and_validates_only_changes() {
     assert_eq!(validates, 3);
     eprintln!("plan --remote-validate with 3 of 200 changed: {took:?}, 5 requests");
 }
+
+#[test]
+fn remote_validate_shows_what_local_lint_said_next_to_atlas() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    // The user turned the rule down to a warning, so lint lets it through;
+    // Atlas (the emulator) still rejects the body.
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[lint.rules]\npermit-not-allowed = \"warning\"\n\n[[resource_policy]]\nname = \"p\"\nfiles = [\"p.cedar\"]\n",
+    );
+    write(
+        &w,
+        "p.cedar",
+        "\npermit (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.project.clustersInProject > 2 };\n",
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["plan", "--remote-validate"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("p.cedar:2: Atlas POLICY_HAS_FAILED_VALIDATIONS"),
+        "{t}"
+    );
+    assert!(
+        t.contains("p.cedar:2:   local lint: warning AC201(permit-not-allowed)"),
+        "{t}"
+    );
+    assert!(emu.policies(DEFAULT_ORG_ID).is_empty());
+}

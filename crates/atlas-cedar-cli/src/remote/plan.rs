@@ -13,7 +13,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
-use super::policies::{describe_invalid, report_invalid};
+use super::policies::{describe_invalid, report_invalid, LintNotes};
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
 use crate::inputs::Input;
 
@@ -236,7 +236,7 @@ fn print_plan(plan: &Plan, prune: bool) {
 /// The local lint step that runs before any network request: the same
 /// engine, configuration and rendering as `atlas-cedar lint`, on every file
 /// that feeds a resource policy. Errors stop the command.
-fn lint(desired: &Desired, dir: &Path) -> Result<(), String> {
+fn lint(desired: &Desired, dir: &Path) -> Result<LintNotes, String> {
     use atlas_cedar_core::config::find_config;
     use atlas_cedar_core::fs::RealFs;
     let config = desired.manifest.clone().or_else(|| {
@@ -257,6 +257,24 @@ fn lint(desired: &Desired, dir: &Path) -> Result<(), String> {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         eprint!("{}", crate::render::human(&run.reports, color));
     }
+    let mut notes = LintNotes::new();
+    for report in &run.reports {
+        for body in &report.bodies {
+            notes.entry(body.text.clone()).or_default();
+        }
+        for d in &report.diagnostics {
+            let Some(body) = d.body.and_then(|i| report.bodies.get(i)) else {
+                continue;
+            };
+            notes.entry(body.text.clone()).or_default().push(format!(
+                "{} {}({}): {}",
+                d.severity.as_str(),
+                d.rule.code,
+                d.rule.name,
+                d.message
+            ));
+        }
+    }
     let deny_warnings = loaded.config.lint.deny_warnings;
     if errors > 0 || run.io_failure || (deny_warnings && warnings > 0) {
         return Err(format!(
@@ -264,12 +282,14 @@ fn lint(desired: &Desired, dir: &Path) -> Result<(), String> {
              (--no-lint skips this step)"
         ));
     }
-    Ok(())
+    Ok(notes)
 }
 
 struct Prepared {
     client: Arc<Client>,
     plan: Plan,
+    /// `None` with `--no-lint`.
+    notes: Option<LintNotes>,
 }
 
 /// Lint, then list once and compute the plan.
@@ -292,9 +312,11 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         },
         desired.files.len()
     );
-    if !args.no_lint {
-        lint(&desired, &args.dir)?;
-    }
+    let notes = if args.no_lint {
+        None
+    } else {
+        Some(lint(&desired, &args.dir)?)
+    };
     let (client, settings) = args.conn.connect()?;
     let org = org_of(
         &settings,
@@ -309,12 +331,17 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
     Ok(Prepared {
         client: Arc::new(client),
         plan,
+        notes,
     })
 }
 
 /// `:validate` for every new or changed resource policy; errors are printed
 /// at file and line. Returns whether all passed.
-async fn remote_validate(client: &Client, plan: &Plan) -> Result<bool, String> {
+async fn remote_validate(
+    client: &Client,
+    plan: &Plan,
+    notes: Option<&LintNotes>,
+) -> Result<bool, String> {
     let mut ok = true;
     for ch in &plan.changes {
         let name = match ch {
@@ -326,7 +353,7 @@ async fn remote_validate(client: &Client, plan: &Plan) -> Result<bool, String> {
         };
         if let Err(e) = client.validate_policy(&plan.org, &input_of(local)).await {
             let refs: Vec<&LocalBody> = local.bodies.iter().collect();
-            if !report_invalid(&e, &refs) {
+            if !report_invalid(&e, &refs, notes) {
                 return Err(e.to_string());
             }
             ok = false;
@@ -352,10 +379,14 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let Prepared { client, plan } = prepared;
+        let Prepared {
+            client,
+            plan,
+            notes,
+        } = prepared;
         let mut failed = false;
         if args.remote_validate {
-            match remote_validate(&client, &plan).await {
+            match remote_validate(&client, &plan, notes.as_ref()).await {
                 Ok(ok) => failed |= !ok,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -443,7 +474,11 @@ pub fn run_push(args: PushArgs) -> ExitCode {
 
 async fn push(args: PushArgs) -> ExitCode {
     let started = Instant::now();
-    let Prepared { client, plan } = match prepare(&args.plan).await {
+    let Prepared {
+        client,
+        plan,
+        notes,
+    } = match prepare(&args.plan).await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -461,7 +496,7 @@ async fn push(args: PushArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.plan.remote_validate {
-        match remote_validate(&client, &plan).await {
+        match remote_validate(&client, &plan, notes.as_ref()).await {
             Ok(true) => {}
             Ok(false) => return ExitCode::from(1),
             Err(e) => {
@@ -564,7 +599,7 @@ async fn apply(
     let input = local.as_ref().map(input_of);
     let fail = |name: &str, e: atlas_cedar_client::Error| {
         let bodies: Vec<&LocalBody> = local.iter().flat_map(|l| l.bodies.iter()).collect();
-        match describe_invalid(&e, &bodies) {
+        match describe_invalid(&e, &bodies, None) {
             Some(lines) => format!("{name}: Atlas rejected the bodies:\n{}", lines.join("\n")),
             None => format!("{name}: {e}"),
         }

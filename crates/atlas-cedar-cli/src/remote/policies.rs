@@ -208,9 +208,18 @@ async fn delete(client: &Client, org: &str, target: &str, yes: bool) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
+/// What local lint said about each body (by body text), to show next to
+/// Atlas's verdict; `None` when lint did not run.
+pub(crate) type LintNotes = std::collections::HashMap<String, Vec<String>>;
+
 /// Atlas's policy errors as `file:line: Atlas TYPE: detail` lines, each
-/// body found among `bodies` by its exact text; `None` for other errors.
-pub(crate) fn describe_invalid(err: &Error, bodies: &[&LocalBody]) -> Option<Vec<String>> {
+/// body found among `bodies` by its exact text, followed by what local lint
+/// said about that body; `None` for other errors.
+pub(crate) fn describe_invalid(
+    err: &Error,
+    bodies: &[&LocalBody],
+    notes: Option<&LintNotes>,
+) -> Option<Vec<String>> {
     let Error::InvalidPolicies { envelope, .. } = err else {
         return None;
     };
@@ -230,14 +239,31 @@ pub(crate) fn describe_invalid(err: &Error, bodies: &[&LocalBody]) -> Option<Vec
         if bad.errors.is_empty() {
             lines.push(format!("{place}: Atlas {}", envelope.error_type));
         }
+        if let Some(notes) = notes {
+            match notes.get(&bad.body) {
+                Some(found) if !found.is_empty() => {
+                    for n in found {
+                        lines.push(format!("{place}:   local lint: {n}"));
+                    }
+                }
+                _ => lines.push(format!(
+                    "{place}:   local lint: no finding for this body (Atlas and the local \
+                     check disagree; please report it)"
+                )),
+            }
+        }
     }
     Some(lines)
 }
 
 /// Prints Atlas's policy errors next to the file and line of each body;
 /// `false` when `err` is another kind of error.
-pub(crate) fn report_invalid(err: &Error, bodies: &[&LocalBody]) -> bool {
-    match describe_invalid(err, bodies) {
+pub(crate) fn report_invalid(
+    err: &Error,
+    bodies: &[&LocalBody],
+    notes: Option<&LintNotes>,
+) -> bool {
+    match describe_invalid(err, bodies, notes) {
         Some(lines) => {
             for l in lines {
                 eprintln!("{l}");
@@ -282,7 +308,7 @@ async fn validate(
         }
         Err(e) => {
             let refs: Vec<&LocalBody> = bodies.iter().collect();
-            if report_invalid(&e, &refs) {
+            if report_invalid(&e, &refs, None) {
                 Ok(ExitCode::from(1))
             } else {
                 Err(e.to_string())

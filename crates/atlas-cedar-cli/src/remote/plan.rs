@@ -540,10 +540,17 @@ async fn push(args: PushArgs) -> ExitCode {
             apply(&client, &org, ch, local).await
         });
     }
+    // A one-line progress bar on a terminal, plain lines otherwise (CI).
+    let total = tasks.len();
+    let bar = std::io::stderr().is_terminal() && !json;
+    let mut done = 0usize;
     while let Some(joined) = tasks.join_next().await {
+        done += 1;
         match joined {
             Ok(Ok((kind, name))) => {
-                if !json {
+                if bar {
+                    eprint!("\r\x1b[2K{} {kind} {name}", progress(done, total));
+                } else if !json {
                     eprintln!("{kind} {name}");
                 }
                 match kind {
@@ -554,11 +561,17 @@ async fn push(args: PushArgs) -> ExitCode {
                 }
             }
             Ok(Err(e)) => {
+                if bar {
+                    eprint!("\r\x1b[2K");
+                }
                 eprintln!("error: {e}");
                 result.errors.push(e);
             }
             Err(e) => result.errors.push(format!("task failed: {e}")),
         }
+    }
+    if bar && total > 0 {
+        eprintln!();
     }
     result.requests = client.requests_sent();
     if json {
@@ -588,6 +601,17 @@ async fn push(args: PushArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `[#####-----] 5/10`
+fn progress(done: usize, total: usize) -> String {
+    const WIDTH: usize = 20;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    format!(
+        "[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        "-".repeat(WIDTH.saturating_sub(filled))
+    )
 }
 
 async fn apply(

@@ -47,6 +47,12 @@ enum Command {
     Man(extras::ManArgs),
     /// Run policy tests (`*.test.toml`) under Atlas semantics.
     Test(testcmd::TestArgs),
+    /// Start the language server (LSP over stdin/stdout) for editors.
+    Lsp {
+        /// Accepted for clients that pass it (stdio is the only transport).
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -61,6 +67,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => extras::completions(args),
         Command::Man(args) => extras::man(args),
         Command::Test(args) => testcmd::run(args),
+        Command::Lsp { .. } => atlas_cedar_lsp::run_stdio(),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

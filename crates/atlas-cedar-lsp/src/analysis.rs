@@ -1,0 +1,328 @@
+//! Checking documents: the engine for a document's config file, the checker thread
+//! (Cedar's parser is recursive: checks never run on a small tokio stack), and the
+//! per-body cache that makes a re-check after an edit cost in proportion to the
+//! policies that changed.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::SystemTime;
+
+use atlas_cedar_core::check::{mark_duplicates, Body, STACK_SIZE};
+use atlas_cedar_core::config::{find_config, Config};
+use atlas_cedar_core::fs::RealFs;
+use atlas_cedar_core::lexer::lex;
+use atlas_cedar_core::rules;
+use atlas_cedar_core::split::split_policies;
+use atlas_cedar_core::{Diagnostic, Engine, FileReport, InputKind};
+
+/// Above this size a document is not checked live (every other feature still works).
+pub const MAX_LIVE_CHECK_BYTES: usize = 8 * 1024 * 1024;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread with [`STACK_SIZE`] of stack that runs checks and formatting one at a
+/// time. A job that panics is dropped (its caller sees `None`); the thread lives on.
+#[derive(Debug)]
+pub struct Checker {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl Checker {
+    pub fn start() -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("atlas-cedar-check".into())
+            .stack_size(STACK_SIZE)
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                }
+            });
+        Checker {
+            tx: Mutex::new(spawned.ok().map(|_| tx)),
+        }
+    }
+
+    /// Runs `f` on the checker thread (or, if it could not be started, on a blocking
+    /// thread with a large stack). `None` if the job panicked.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let sent = match self.tx.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(sender) => sender.send(job).map_err(|e| e.0),
+                None => Err(job),
+            },
+            Err(_) => Err(job),
+        };
+        if let Err(job) = sent {
+            drop(tokio::task::spawn_blocking(move || {
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    atlas_cedar_core::check::with_stack(job);
+                }));
+            }));
+        }
+        rx.await.ok()
+    }
+}
+
+/// The engine a document is checked with, and what went wrong loading its config.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub engine: Arc<Engine>,
+    /// The config file used, if any.
+    pub config: Option<PathBuf>,
+    /// Schema files the config adds (for go to definition).
+    pub schema_files: Vec<PathBuf>,
+    /// `location: message` of a config or schema problem (the built-in engine is used).
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+struct EngineEntry {
+    resolved: Resolved,
+    stamp: Vec<Option<SystemTime>>,
+}
+
+/// One engine per config file, rebuilt when the config or its schema files change.
+#[derive(Debug, Default)]
+pub struct Engines {
+    entries: Mutex<HashMap<Option<PathBuf>, EngineEntry>>,
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl Engines {
+    /// The engine for a document at `path` (the nearest `atlas-cedar.toml` upward from
+    /// it), or the built-in one. Builds engines: call it on the checker thread.
+    pub fn resolve(&self, path: Option<&Path>) -> Result<Resolved, String> {
+        let fs = RealFs;
+        let config = path
+            .and_then(Path::parent)
+            .and_then(|dir| find_config(&fs, dir));
+        let loaded = config.as_ref().map(|p| Config::load(&fs, p));
+        let schema_files: Vec<PathBuf> = match &loaded {
+            Some(Ok(cfg)) => cfg.lint.schema.iter().map(|s| cfg.root.join(s)).collect(),
+            _ => Vec::new(),
+        };
+        let stamp: Vec<Option<SystemTime>> = config
+            .iter()
+            .chain(schema_files.iter())
+            .map(|p| mtime(p))
+            .collect();
+        let mut entries = self.entries.lock().map_err(|_| "engine cache poisoned")?;
+        if let Some(e) = entries.get(&config) {
+            if e.stamp == stamp {
+                return Ok(e.resolved.clone());
+            }
+        }
+        let built = match loaded {
+            Some(Ok(cfg)) => cfg.engine(&fs, &[], None).map_err(|e| e.to_string()),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Engine::builtin().map_err(|e| e.to_string()),
+        };
+        let resolved = match built {
+            Ok(engine) => Resolved {
+                engine: Arc::new(engine),
+                config: config.clone(),
+                schema_files,
+                error: None,
+            },
+            Err(error) => Resolved {
+                engine: Arc::new(Engine::builtin().map_err(|e| e.to_string())?),
+                config: config.clone(),
+                schema_files: Vec::new(),
+                error: Some(error),
+            },
+        };
+        entries.insert(
+            config,
+            EngineEntry {
+                resolved: resolved.clone(),
+                stamp,
+            },
+        );
+        Ok(resolved)
+    }
+}
+
+/// One body's findings (body-relative spans, severities already applied).
+#[derive(Debug)]
+pub struct CachedBody {
+    diagnostics: Vec<Diagnostic>,
+    fingerprint: Option<u64>,
+}
+
+/// Earlier results by body text, valid for one engine.
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    /// Held so that the address cannot be reused by another engine.
+    engine: Option<Arc<Engine>>,
+    bodies: HashMap<String, Arc<CachedBody>>,
+    /// How many bodies the last analysis had to check (for tests and the benchmark).
+    pub last_checked: usize,
+}
+
+impl BodyCache {
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+}
+
+/// What `lint` does with `[lint.rules]` severities (the core's own copy is private).
+fn apply_settings(engine: &Engine, diags: &mut Vec<Diagnostic>) {
+    if engine.settings.severities.is_empty() {
+        return;
+    }
+    diags.retain_mut(|d| {
+        match engine
+            .settings
+            .severities
+            .iter()
+            .rev()
+            .find(|(r, _)| std::ptr::eq(*r, d.rule))
+        {
+            Some((_, None)) => false,
+            Some((_, Some(sev))) => {
+                d.severity = *sev;
+                true
+            }
+            None => true,
+        }
+    });
+}
+
+/// Checks a document the way `lint` checks a file, reusing the results of bodies
+/// whose text has not changed. The result equals `check_source` then
+/// `mark_duplicates` on the same text.
+pub fn analyze(
+    engine: &Arc<Engine>,
+    name: &str,
+    text: String,
+    kind: InputKind,
+    cache: &Mutex<BodyCache>,
+) -> FileReport {
+    if text.len() > MAX_LIVE_CHECK_BYTES {
+        let first_line = text.find('\n').unwrap_or(text.len()).min(200);
+        let mut d = Diagnostic::new(
+            &rules::IO_ERROR,
+            0..first_line,
+            format!(
+                "the document is {} MB; live checking stops at {} MB (run `atlas-cedar lint` on it)",
+                text.len() / (1024 * 1024),
+                MAX_LIVE_CHECK_BYTES / (1024 * 1024)
+            ),
+        );
+        d.severity = atlas_cedar_core::Severity::Warning;
+        return FileReport {
+            name: name.to_owned(),
+            text,
+            kind,
+            bodies: Vec::new(),
+            diagnostics: vec![d],
+            suppressions: Vec::new(),
+        };
+    }
+    if kind == InputKind::Payload {
+        let mut reports = [engine.check_source(name, text, kind)];
+        mark_duplicates(engine, &mut reports);
+        let [report] = reports;
+        return report;
+    }
+    let tokens = lex(&text);
+    let spans = split_policies(&text, &tokens);
+    let mut diagnostics = Vec::new();
+    if spans.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(&rules::EMPTY_BODY, 0..0, "the file holds no policy")
+                .with_detail("body must not be empty")
+                .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
+        );
+        apply_settings(engine, &mut diagnostics);
+    }
+    let mut guard = match cache.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if !guard
+        .engine
+        .as_ref()
+        .is_some_and(|e| Arc::ptr_eq(e, engine))
+    {
+        guard.bodies.clear();
+        guard.engine = Some(Arc::clone(engine));
+    }
+    let mut fresh: HashMap<String, Arc<CachedBody>> = HashMap::with_capacity(spans.len());
+    let mut bodies = Vec::with_capacity(spans.len());
+    let mut checked = 0;
+    for (i, span) in spans.into_iter().enumerate() {
+        let body = text.get(span.clone()).unwrap_or("");
+        let entry = match guard
+            .bodies
+            .remove(body)
+            .or_else(|| fresh.get(body).cloned())
+        {
+            Some(e) => e,
+            None => {
+                checked += 1;
+                let c = engine.check_body(body);
+                let mut ds = c.diagnostics;
+                apply_settings(engine, &mut ds);
+                Arc::new(CachedBody {
+                    diagnostics: ds,
+                    fingerprint: c.fingerprint,
+                })
+            }
+        };
+        for d in &entry.diagnostics {
+            let mut d = d.clone();
+            d.shift(span.start);
+            d.body = Some(i);
+            diagnostics.push(d);
+        }
+        bodies.push(Body {
+            text: body.to_owned(),
+            span,
+            fingerprint: entry.fingerprint,
+        });
+        fresh.insert(body.to_owned(), entry);
+    }
+    guard.bodies = fresh;
+    guard.last_checked = checked;
+    drop(guard);
+    let mut file_level = Vec::new();
+    let mut suppressions = atlas_cedar_core::suppress::parse(
+        &text,
+        &tokens,
+        &bodies.iter().map(|b| b.span.clone()).collect::<Vec<_>>(),
+        &mut file_level,
+    );
+    apply_settings(engine, &mut file_level);
+    diagnostics.extend(file_level);
+    atlas_cedar_core::suppress::apply(&mut suppressions, &mut diagnostics);
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    let mut reports = [FileReport {
+        name: name.to_owned(),
+        text,
+        kind,
+        bodies,
+        diagnostics,
+        suppressions,
+    }];
+    mark_duplicates(engine, &mut reports);
+    let [report] = reports;
+    report
+}

@@ -1,0 +1,692 @@
+//! The language server through the real protocol, in process: initialize, open,
+//! change, requests, shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::TestClient;
+use serde_json::{json, Value};
+
+const BAD_REGION: &str = "forbid (\n  principal,\n  action == ResourcePolicy::Action::\"cluster.modify\",\n  resource\n)\nwhen {\n  context.cluster.regions.contains(ResourcePolicy::Region::\"US_EAST_1\")\n};\n";
+
+async fn started(utf8: bool) -> TestClient {
+    let mut c = TestClient::in_process();
+    c.initialize(utf8, json!({"debounceMs": 10})).await;
+    c
+}
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn pos(line: u32, character: u32) -> Value {
+    json!({"line": line, "character": character})
+}
+
+/// The position of the `n`th occurrence of `needle` (+ `plus` chars) in UTF-16.
+fn find_pos(text: &str, needle: &str, plus: usize) -> Value {
+    let at = text.find(needle).unwrap() + plus;
+    let before = &text[..at];
+    let line = before.matches('\n').count();
+    let col = before.rsplit('\n').next().unwrap().encode_utf16().count();
+    pos(line as u32, col as u32)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initialize_negotiates_the_position_encoding() {
+    let mut c = TestClient::in_process();
+    let r = c.initialize(true, json!({})).await;
+    assert_eq!(r["capabilities"]["positionEncoding"], "utf-8");
+    assert_eq!(r["capabilities"]["textDocumentSync"]["change"], 2);
+    c.shutdown().await;
+    let mut c = TestClient::in_process();
+    let r = c.initialize(false, json!({})).await;
+    assert_eq!(r["capabilities"]["positionEncoding"], "utf-16");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_on_open_and_change_with_code_link_and_error_type() {
+    let mut c = started(false).await;
+    let uri = "file:///nonexistent/dir/a.cedar";
+    c.open(uri, BAD_REGION).await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(codes(&diags), ["AC300"]);
+    let d = &diags[0];
+    assert_eq!(d["source"], "atlas-cedar");
+    assert_eq!(d["severity"], 1);
+    assert_eq!(
+        d["codeDescription"]["href"],
+        "https://github.com/atlas-cedar/atlas-cedar/blob/main/docs/rules.md#ac300"
+    );
+    assert_eq!(d["data"]["errorType"], "POLICY_HAS_UNEXPECTED_ENTITIES");
+    assert_eq!(d["data"]["rule"], "unknown-entity-id");
+    assert_eq!(
+        d["range"]["start"],
+        find_pos(BAD_REGION, "\"US_EAST_1\"", 0)
+    );
+    assert!(d["message"].as_str().unwrap().contains("did you mean"));
+    // Fix it with an incremental edit.
+    let start = find_pos(BAD_REGION, "US_EAST_1", 0);
+    let end = find_pos(BAD_REGION, "US_EAST_1", 9);
+    c.change(
+        uri,
+        2,
+        json!([{"range": {"start": start, "end": end}, "text": "aws:us-east-1"}]),
+    )
+    .await;
+    assert!(c.diagnostics(uri, 2).await.is_empty());
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_syntax_error_does_not_hide_the_other_policies() {
+    let mut c = started(false).await;
+    let uri = "file:///x/two.cedar";
+    let text = format!("forbid (principal, action resource);\n{BAD_REGION}");
+    c.open(uri, &text).await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(codes(&diags), ["AC101", "AC300"]);
+    assert_eq!(diags[0]["data"]["errorType"], "POLICY_PARSING_ERROR");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multibyte_text_gives_right_columns_in_utf16_and_utf8() {
+    let text = "// 注释 😀 emoji and CJK: 東京\nforbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"aws\") && \"😀東京\" != \"x\" && context.cluster.regions.contains(ResourcePolicy::Region::\"东京\") };\n";
+    let err_at = text.find("\"东京\"").unwrap();
+    let line_start = text[..err_at].rfind('\n').unwrap() + 1;
+    let prefix = &text[line_start..err_at];
+    let len = "\"东京\"";
+    for (utf8, col, width) in [
+        (
+            false,
+            prefix.encode_utf16().count(),
+            len.encode_utf16().count(),
+        ),
+        (true, prefix.len(), len.len()),
+    ] {
+        let mut c = started(utf8).await;
+        let uri = "file:///x/multibyte.cedar";
+        c.open(uri, text).await;
+        let diags = c.diagnostics(uri, 1).await;
+        assert_eq!(codes(&diags), ["AC300"], "{diags:?}");
+        let r = &diags[0]["range"];
+        assert_eq!(r["start"], pos(2, col as u32), "utf8={utf8}");
+        assert_eq!(r["end"], pos(2, (col + width) as u32), "utf8={utf8}");
+        // Edits are read in the same encoding: replace the bad id by a good one.
+        c.change(
+            uri,
+            2,
+            json!([{"range": {"start": r["start"], "end": r["end"]}, "text": "\"aws:us-east-1\""}]),
+        )
+        .await;
+        assert!(c.diagnostics(uri, 2).await.is_empty(), "utf8={utf8}");
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_changes_apply_in_order() {
+    let mut c = started(false).await;
+    let uri = "file:///x/inc.cedar";
+    c.open(uri, "").await;
+    assert_eq!(codes(&c.diagnostics(uri, 1).await), ["AC100"]);
+    // Type the bad-region policy one character per notification, then two changes in
+    // one notification.
+    let mut line = 0;
+    let mut col = 0;
+    for (i, ch) in BAD_REGION.chars().enumerate() {
+        c.change(
+            uri,
+            2 + i as i64,
+            json!([{"range": {"start": pos(line, col), "end": pos(line, col)}, "text": ch.to_string()}]),
+        )
+        .await;
+        if ch == '\n' {
+            line += 1;
+            col = 0;
+        } else {
+            col += ch.len_utf16() as u32;
+        }
+    }
+    let v = 2 + BAD_REGION.chars().count() as i64;
+    let diags = c.diagnostics(uri, v - 1).await;
+    assert_eq!(codes(&diags), ["AC300"]);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        find_pos(BAD_REGION, "\"US_EAST_1\"", 0)
+    );
+    let start = find_pos(BAD_REGION, "US_EAST_1", 0);
+    let end = find_pos(BAD_REGION, "US_EAST_1", 9);
+    c.change(
+        uri,
+        v,
+        json!([
+            {"range": {"start": start, "end": end}, "text": "aws:us-east-1"},
+            {"range": {"start": pos(0, 0), "end": pos(0, 6)}, "text": "permit"}
+        ]),
+    )
+    .await;
+    assert_eq!(codes(&c.diagnostics(uri, v).await), ["AC201"]);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_out_of_range_is_reported_and_the_server_keeps_serving() {
+    let mut c = started(false).await;
+    let uri = "file:///x/range.cedar";
+    c.open(uri, BAD_REGION).await;
+    c.diagnostics(uri, 1).await;
+    c.change(
+        uri,
+        2,
+        json!([{"range": {"start": pos(99, 0), "end": pos(99, 1)}, "text": "x"}]),
+    )
+    .await;
+    let msg = c.notification("window/showMessage", |_| true).await;
+    assert_eq!(msg["type"], 1);
+    let diags = c.diagnostics(uri, 2).await;
+    assert_eq!(codes(&diags), ["AC900"]);
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("out of sync"));
+    // Requests on it are errors; the server answers others.
+    let r = c
+        .request_raw(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": pos(0, 0)}),
+        )
+        .await;
+    assert!(r.get("error").is_some(), "{r}");
+    let r = c
+        .request_raw(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": "file:///x/never-opened.cedar"}, "position": pos(0, 0)}),
+        )
+        .await;
+    assert!(r.get("error").is_some(), "{r}");
+    // A full-text change brings it back.
+    c.change(uri, 3, json!([{"text": BAD_REGION}])).await;
+    assert_eq!(codes(&c.diagnostics(uri, 3).await), ["AC300"]);
+    // A position past the end of the document in a request is an error, not a crash.
+    let r = c
+        .request_raw(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": pos(500, 3)}),
+        )
+        .await;
+    assert!(r.get("error").is_some(), "{r}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_fixes_come_from_the_diagnostics() {
+    let mut c = started(false).await;
+    let uri = "file:///x/fix.cedar";
+    let text = BAD_REGION.replacen("forbid", "permit", 1);
+    c.open(uri, &text).await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(codes(&diags), ["AC201", "AC300"]);
+    let whole = json!({"start": pos(0, 0), "end": pos(20, 0)});
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": diags}}),
+        )
+        .await;
+    let actions = actions.as_array().unwrap();
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "replace `permit` with `forbid`",
+            "replace with `aws:us-east-1`"
+        ]
+    );
+    for a in actions {
+        assert_eq!(a["kind"], "quickfix");
+        assert_eq!(a["isPreferred"], true);
+        assert_eq!(a["diagnostics"].as_array().unwrap().len(), 1);
+    }
+    let edit = &actions[1]["edit"]["changes"][uri][0];
+    assert_eq!(edit["newText"], "\"aws:us-east-1\"");
+    assert_eq!(edit["range"]["start"], find_pos(&text, "\"US_EAST_1\"", 0));
+    // Only the fixes overlapping the requested range.
+    let first_line = json!({"start": pos(0, 0), "end": pos(0, 3)});
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": first_line, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions.as_array().unwrap().len(), 1);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formatting_uses_the_cedar_formatter() {
+    let mut c = started(false).await;
+    let uri = "file:///x/fmt.cedar";
+    let text = "// keep\nforbid(principal,action==ResourcePolicy::Action::\"cluster.modify\",resource)when{context.cluster.isConvertingToSharded};\n";
+    c.open(uri, text).await;
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    let edits = edits.as_array().unwrap();
+    assert_eq!(edits.len(), 1);
+    let expected = atlas_cedar_core::format::format_cedar(text).unwrap();
+    assert_eq!(edits[0]["newText"], expected.as_str());
+    assert_eq!(edits[0]["range"]["start"], pos(0, 0));
+    assert_eq!(edits[0]["range"]["end"], pos(2, 0));
+    // Formatted text: no edits. Broken text: no answer, no crash.
+    c.change(uri, 2, json!([{"text": expected}])).await;
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert_eq!(edits, json!([]));
+    c.change(uri, 3, json!([{"text": "forbid ("}])).await;
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert_eq!(edits, Value::Null);
+    c.shutdown().await;
+}
+
+async fn complete(c: &mut TestClient, uri: &str, text: &str, version: i64) -> Vec<Value> {
+    // The cursor is at the end of `text`.
+    c.change(uri, version, json!([{"text": text}])).await;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let line = lines.len() - 1;
+    let col = lines[line].encode_utf16().count();
+    let r = c
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": pos(line as u32, col as u32)}),
+        )
+        .await;
+    r.as_array().cloned().unwrap_or_default()
+}
+
+fn labels(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_knows_atlas() {
+    let mut c = started(false).await;
+    let uri = "file:///x/complete.cedar";
+    c.open(uri, "").await;
+    let scope = "forbid (\n  principal,\n  action == ResourcePolicy::Action::\"cluster.modify\",\n  resource\n)\nwhen {\n  ";
+
+    // Snippets for a whole policy in an empty document.
+    let items = complete(&mut c, uri, "", 2).await;
+    assert!(labels(&items).contains(&"forbid regions".to_owned()));
+    let snippet = items
+        .iter()
+        .find(|i| i["label"] == "forbid regions")
+        .unwrap();
+    assert_eq!(snippet["insertTextFormat"], 2);
+
+    // Actions after `action ==` and `action in [`, with the namespace as typed.
+    let items = complete(&mut c, uri, "forbid (principal, action == ", 3).await;
+    assert!(labels(&items).contains(&"ResourcePolicy::Action::\"cluster.modify\"".to_owned()));
+    let items = complete(
+        &mut c,
+        uri,
+        "forbid (principal, action in [ResourcePolicy::Action::\"cluster.modify\", ",
+        4,
+    )
+    .await;
+    assert!(labels(&items)
+        .contains(&"ResourcePolicy::Action::\"project.ipAccessList.modify\"".to_owned()));
+    let items = complete(&mut c, uri, "forbid (principal, action == cloud::", 5).await;
+    let l = labels(&items);
+    assert!(
+        l.contains(&"cloud::Action::\"cluster.createEdit\"".to_owned()),
+        "{l:?}"
+    );
+    assert!(!l.iter().any(|x| x.starts_with("ResourcePolicy")));
+    // The edit replaces what was typed of the path.
+    assert_eq!(items[0]["textEdit"]["range"]["start"], pos(0, 29));
+
+    // Action names inside the quotes.
+    let items = complete(
+        &mut c,
+        uri,
+        "forbid (principal, action == ResourcePolicy::Action::\"clu",
+        6,
+    )
+    .await;
+    assert!(labels(&items).contains(&"cluster.modify".to_owned()));
+
+    // Entity types after `ResourcePolicy::`.
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.regions.contains(ResourcePolicy::"),
+        7,
+    )
+    .await;
+    let l = labels(&items);
+    for t in ["Region", "CloudProvider", "TLSVersion", "Project"] {
+        assert!(l.contains(&t.to_owned()), "{l:?}");
+    }
+
+    // Region ids inside quotes, with their location.
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.regions.contains(ResourcePolicy::Region::\"aws:"),
+        8,
+    )
+    .await;
+    let us_east = items
+        .iter()
+        .find(|i| i["label"] == "aws:us-east-1")
+        .expect("aws:us-east-1");
+    assert!(
+        us_east["detail"].as_str().unwrap().contains("Virginia"),
+        "{us_east}"
+    );
+    assert_eq!(us_east["textEdit"]["newText"], "aws:us-east-1\"");
+
+    // Providers and TLS versions.
+    let items = complete(
+        &mut c,
+        uri,
+        &format!(
+            "{scope}context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\""
+        ),
+        9,
+    )
+    .await;
+    assert_eq!(labels(&items), ["aws", "azure", "gcp"]);
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.minTLSVersion == ResourcePolicy::TLSVersion::\""),
+        10,
+    )
+    .await;
+    assert!(labels(&items).contains(&"tls1_2".to_owned()));
+
+    // `context.` attributes for the actions in scope.
+    let items = complete(&mut c, uri, &format!("{scope}context."), 11).await;
+    assert_eq!(labels(&items), ["cluster", "project", "search"]);
+    let items = complete(&mut c, uri, &format!("{scope}context.cluster."), 12).await;
+    let disk = items
+        .iter()
+        .find(|i| i["label"] == "diskSizeGB")
+        .expect("diskSizeGB");
+    assert_eq!(disk["detail"], "Long (optional)");
+    assert!(labels(&items).contains(&"regions".to_owned()));
+    // Another action's context.
+    let ip_scope = scope.replace("cluster.modify", "project.ipAccessList.modify");
+    let items = complete(&mut c, uri, &format!("{ip_scope}context.project."), 13).await;
+    assert_eq!(labels(&items), ["ipAccessList"]);
+
+    // Set methods.
+    let items = complete(&mut c, uri, &format!("{scope}context.cluster.regions."), 14).await;
+    assert_eq!(
+        labels(&items),
+        ["contains", "containsAll", "containsAny", "isEmpty"]
+    );
+    // After `has`.
+    let items = complete(&mut c, uri, &format!("{scope}context.cluster has "), 15).await;
+    assert!(labels(&items).contains(&"diskSizeGB".to_owned()));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hover_explains_actions_attributes_and_regions() {
+    let mut c = started(false).await;
+    let uri = "file:///x/hover.cedar";
+    let text = "forbid (\n  principal,\n  action == ResourcePolicy::Action::\"cluster.modify\",\n  resource\n)\nwhen {\n  context.cluster has diskSizeGB && context.cluster.diskSizeGB > 100 && context.cluster.regions.contains(ResourcePolicy::Region::\"aws:eu-west-1\")\n};\n";
+    c.open(uri, text).await;
+    let hover = |p: Value| json!({"textDocument": {"uri": uri}, "position": p});
+    let h = c
+        .request(
+            "textDocument/hover",
+            hover(find_pos(text, "cluster.modify", 2)),
+        )
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("Governs creating or changing a cluster"), "{v}");
+    assert!(v.contains("`cluster.regions`: Set<Region>"), "{v}");
+    let h = c
+        .request(
+            "textDocument/hover",
+            hover(find_pos(text, "diskSizeGB >", 1)),
+        )
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        v.contains("`Long`") && v.contains("needs a `has` guard"),
+        "{v}"
+    );
+    let h = c
+        .request("textDocument/hover", hover(find_pos(text, "regions.", 1)))
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("Always present"), "{v}");
+    let h = c
+        .request(
+            "textDocument/hover",
+            hover(find_pos(text, "aws:eu-west-1", 1)),
+        )
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("Ireland"), "{v}");
+    let h = c.request("textDocument/hover", hover(pos(1, 0))).await;
+    assert_eq!(h, Value::Null);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symbols_folding_and_definition() {
+    let mut c = started(false).await;
+    let uri = "file:///x/outline.cedar";
+    let text = format!("// a\n// b\n@id(\"regions\")\n{BAD_REGION}\nforbid (principal, action, resource) when {{ context has cluster }};\n");
+    c.open(uri, &text).await;
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let symbols = symbols.as_array().unwrap();
+    assert_eq!(symbols.len(), 2);
+    assert_eq!(symbols[0]["name"], "regions");
+    assert_eq!(symbols[0]["detail"], "forbid cluster.modify");
+    assert_eq!(symbols[0]["range"]["start"], pos(2, 0));
+    assert_eq!(symbols[1]["name"], "forbid (every action)");
+    let folds = c
+        .request(
+            "textDocument/foldingRange",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let folds = folds.as_array().unwrap();
+    assert!(folds
+        .iter()
+        .any(|f| f["kind"] == "comment" && f["startLine"] == 0 && f["endLine"] == 1));
+    assert!(folds
+        .iter()
+        .any(|f| f["kind"] == "region" && f["startLine"] == 2 && f["endLine"] == 10));
+    let def = c
+        .request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri}, "position": find_pos(&text, "cluster.modify", 3)}),
+        )
+        .await;
+    let target = def["uri"].as_str().unwrap();
+    assert!(
+        target.starts_with("file://") && target.ends_with("/resource-policy.cedarschema"),
+        "{def}"
+    );
+    let path = target.trim_start_matches("file://");
+    let schema = std::fs::read_to_string(path).unwrap();
+    let line = schema
+        .lines()
+        .nth(def["range"]["start"]["line"].as_u64().unwrap() as usize)
+        .unwrap();
+    assert!(line.contains("action \"cluster.modify\""), "{line}");
+    let def = c
+        .request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri}, "position": find_pos(&text, "Region::", 2)}),
+        )
+        .await;
+    let line = schema
+        .lines()
+        .nth(def["range"]["start"]["line"].as_u64().unwrap() as usize)
+        .unwrap();
+    assert!(line.contains("entity Region;"), "{line}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_file_is_honoured_and_a_broken_one_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("atlas-cedar.toml"),
+        "[lint.rules]\nAC300 = \"warning\"\n[lint.entities]\nRegion = [\"aws:moon-1\"]\n",
+    )
+    .unwrap();
+    let sub = dir.path().join("policies");
+    std::fs::create_dir(&sub).unwrap();
+    let file = sub.join("a.cedar");
+    let uri = format!("file://{}", file.display());
+    let text = format!(
+        "{BAD_REGION}{}",
+        BAD_REGION.replace("US_EAST_1", "aws:moon-1")
+    );
+    let mut c = started(false).await;
+    c.open(&uri, &text).await;
+    let diags = c.diagnostics(&uri, 1).await;
+    assert_eq!(codes(&diags), ["AC300"]);
+    assert_eq!(diags[0]["severity"], 2);
+    // A config that is not UTF-8: reported, built-in engine used, still serving.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("atlas-cedar.toml"), b"[lint]\xff\xfe\n").unwrap();
+    let uri2 = format!("file://{}/b.cedar", other.path().display());
+    c.open(&uri2, BAD_REGION).await;
+    let diags = c.diagnostics(&uri2, 1).await;
+    assert_eq!(codes(&diags), ["AC903", "AC300"]);
+    assert!(
+        diags[0]["message"].as_str().unwrap().contains("not UTF-8"),
+        "{diags:?}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_documents_are_checked_too() {
+    let mut c = started(false).await;
+    let uri = "file:///x/payload.json";
+    let body = serde_json::to_string(BAD_REGION).unwrap();
+    let text = format!("{{\"name\": \"p\", \"policies\": [{{\"body\": {body}}}]}}");
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "json", "version": 1, "text": text}}),
+    )
+    .await;
+    assert_eq!(codes(&c.diagnostics(uri, 1).await), ["AC300"]);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_nesting_and_huge_documents_do_not_crash() {
+    let mut c = started(false).await;
+    let uri = "file:///x/deep.cedar";
+    let nest = |n: usize| {
+        format!(
+            "forbid (principal, action, resource) when {{ {}true{} }};\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    // Over the nesting limit, and far over the size limit too.
+    let deep = format!("{}{}", nest(100), nest(200_000));
+    c.open(uri, &deep).await;
+    assert_eq!(codes(&c.diagnostics(uri, 1).await), ["AC102", "AC103"]);
+    let r = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": pos(0, 100_000)}),
+        )
+        .await;
+    assert_eq!(r, Value::Null);
+    let r = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert_eq!(r, Value::Null);
+
+    // 50 MB: not checked live (a warning says so), everything else still answers.
+    let big_uri = "file:///x/big.cedar";
+    let mut big = String::with_capacity(51 << 20);
+    while big.len() < 50 << 20 {
+        big.push_str(BAD_REGION);
+    }
+    c.open(big_uri, &big).await;
+    let diags = c.diagnostics(big_uri, 1).await;
+    assert_eq!(codes(&diags), ["AC900"]);
+    assert_eq!(diags[0]["severity"], 2);
+    let lines = big.matches('\n').count() as u32;
+    let r = c
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": big_uri}, "position": pos(lines - 3, 10)}),
+        )
+        .await;
+    assert!(r.as_array().is_some_and(|a| !a.is_empty()));
+    c.change(
+        big_uri,
+        2,
+        json!([{"range": {"start": pos(0, 0), "end": pos(0, 6)}, "text": "permit"}]),
+    )
+    .await;
+    c.diagnostics(big_uri, 2).await;
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": big_uri}}),
+    )
+    .await;
+    // Still serving.
+    let r = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    assert_eq!(r.as_array().unwrap().len(), 2);
+    c.shutdown().await;
+}

@@ -48,6 +48,9 @@ enum Command {
     /// Run policy tests (`*.test.toml`) under Atlas semantics.
     Test(testcmd::TestArgs),
     /// Start the language server (LSP over stdin/stdout) for editors.
+    #[command(after_help = "Examples:
+  atlas-cedar lsp            # what an editor runs (see editors/README.md)
+  atlas-cedar lsp --stdio    # the same, for clients that pass --stdio")]
     Lsp {
         /// Accepted for clients that pass it (stdio is the only transport).
         #[arg(long, hide = true)]

@@ -276,8 +276,18 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A relative URI reference for a path: `/` kept, every byte outside RFC 3986's
+/// unreserved set percent-encoded (spaces, `#`, `%`, non-ASCII …).
 fn uri(name: &str) -> String {
-    name.replace('\\', "/").replace(' ', "%20")
+    let mut out = String::with_capacity(name.len());
+    for b in name.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `--format atlas`: for each input Atlas would reject, its exact 400 body, one per line.
@@ -391,5 +401,17 @@ impl miette::SourceCode for NamedText<'_> {
             inner.column(),
             inner.line_count(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(
+            super::uri("p/régions #1.cedar"),
+            "p/r%C3%A9gions%20%231.cedar"
+        );
+        assert_eq!(super::uri("a\\b_c-1.cedar"), "a/b_c-1.cedar");
     }
 }

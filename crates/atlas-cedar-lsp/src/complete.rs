@@ -306,6 +306,11 @@ pub fn complete(req: &Request<'_>) -> Vec<CompletionItem> {
             snippets(req, &mut out)
         }
         _ => {
+            // An entity literal where the schema says which type goes: the argument
+            // of a set method, or the other side of `==`/`!=`.
+            if let Some(ty) = expected_entity_type(&policy, ns, &sig, before) {
+                entity_literals(req.engine, ns, &ty, &mut out);
+            }
             for k in KEYWORDS {
                 out.push(
                     k.to_owned(),
@@ -325,6 +330,87 @@ pub fn complete(req: &Request<'_>) -> Vec<CompletionItem> {
         }
     }
     out.items
+}
+
+/// The entity type expected at sig token `before`: `s.contains(|`,
+/// `s.containsAny([|`, `s.containsAll([a, |`, `attr == |`, for `context` paths whose
+/// schema type is an entity or a set of entities.
+fn expected_entity_type(
+    policy: &Policy<'_>,
+    ns: &NamespaceSchema,
+    sig: &[&Token],
+    before: usize,
+) -> Option<String> {
+    let tok = |i: usize| sig.get(i).map(|t| policy.text(t));
+    let mut i = before.checked_sub(1)?;
+    // Back over `literal ,` inside a set literal.
+    loop {
+        let t = sig.get(i)?;
+        let back = match tok(i)? {
+            "," | "::" => true,
+            _ if t.kind == TokenKind::String => true,
+            _ if t.kind == TokenKind::Ident => {
+                matches!(i.checked_sub(1).and_then(tok), Some("::" | "," | "["))
+            }
+            _ => false,
+        };
+        if !back {
+            break;
+        }
+        i = i.checked_sub(1)?;
+    }
+    let (path_end, want_set) = match tok(i)? {
+        "==" | "!=" => (i, false),
+        "[" => {
+            let open = i.checked_sub(1)?;
+            let method = open.checked_sub(1)?;
+            if tok(open)? != "(" || !matches!(tok(method)?, "containsAny" | "containsAll") {
+                return None;
+            }
+            (method.checked_sub(1)?, true)
+        }
+        "(" => {
+            let method = i.checked_sub(1)?;
+            if tok(method)? != "contains" {
+                return None;
+            }
+            (method.checked_sub(1)?, true)
+        }
+        _ => return None,
+    };
+    // `path_end` is the `.` before the method (or the operator): the path ends there.
+    let path = access_path_before(policy.body, sig, path_end);
+    if path.first().map(String::as_str) != Some("context") {
+        return None;
+    }
+    let actions = policy.scope_actions(ns);
+    let view = crate::context::attribute(&actions, path.get(1..)?)?;
+    let target: &AttrType = match (view.ty, want_set) {
+        (AttrType::Set(inner), true) => inner.as_ref(),
+        (t, false) => t,
+        _ => return None,
+    };
+    match target {
+        AttrType::Entity(name) => Some(name.rsplit("::").next().unwrap_or(name).to_owned()),
+        _ => None,
+    }
+}
+
+/// `Ns::Type::"id"` for every fixed id of `ty` (regions with their location).
+fn entity_literals(engine: &Engine, ns: &NamespaceSchema, ty: &str, out: &mut Out<'_>) {
+    let current = engine.catalog.current_type_name(&ns.name, ty);
+    let Some(ids) = engine.catalog.ids(current) else {
+        return;
+    };
+    for (id, desc) in ids {
+        let literal = format!("{}::{ty}::\"{id}\"", ns.name);
+        out.push(
+            literal.clone(),
+            CompletionItemKind::VALUE,
+            Some(desc.clone()),
+            literal,
+        );
+    }
 }
 
 /// Whether sig token `before - 1` closes an annotation `@id("…")`.

@@ -456,6 +456,38 @@ async fn completion_knows_atlas() {
         labels(&items),
         ["contains", "containsAll", "containsAny", "isEmpty"]
     );
+    // Entity literals where the schema says which type goes.
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.regions.contains("),
+        16,
+    )
+    .await;
+    let region = items
+        .iter()
+        .find(|i| i["label"] == "ResourcePolicy::Region::\"aws:us-east-1\"")
+        .expect("region literal");
+    assert!(
+        region["detail"].as_str().unwrap().contains("Virginia"),
+        "{region}"
+    );
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.minTLSVersion == "),
+        17,
+    )
+    .await;
+    assert!(labels(&items).contains(&"ResourcePolicy::TLSVersion::\"tls1_2\"".to_owned()));
+    let items = complete(
+        &mut c,
+        uri,
+        &format!("{scope}context.cluster.cloudProviders.containsAny([ResourcePolicy::CloudProvider::\"aws\", "),
+        18,
+    )
+    .await;
+    assert!(labels(&items).contains(&"ResourcePolicy::CloudProvider::\"gcp\"".to_owned()));
     // After `has`.
     let items = complete(&mut c, uri, &format!("{scope}context.cluster has "), 15).await;
     assert!(labels(&items).contains(&"diskSizeGB".to_owned()));

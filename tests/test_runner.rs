@@ -225,3 +225,230 @@ fn forbidden_by_must_name_the_forbidding_policy() {
         "{text}"
     );
 }
+
+// ---- analyze and diff (answered by evaluating the request space) ----
+
+const PEERING: &str = "ResourcePolicy::Action::\"project.vpcPeering.modify\"";
+
+fn forbid(action: &str, cond: &str) -> String {
+    format!("forbid (principal, action == {action}, resource)\nwhen {{ {cond} }};\n")
+}
+
+/// Turns an example (`{"context.a.b": v}`) into a test that expects `expect`
+/// against `policy`, and runs it with `atlas-cedar test`: the example is checked
+/// by evaluating it independently of the analysis.
+fn check_example(dir: &Path, policy: &str, action: &str, values: &Value, expect: &str) {
+    let mut ctx = serde_json::Map::new();
+    for (k, v) in values.as_object().unwrap() {
+        let path: Vec<&str> = k.strip_prefix("context.").unwrap().split('.').collect();
+        let mut cur = &mut ctx;
+        for p in &path[..path.len() - 1] {
+            cur = cur
+                .entry(p.to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+                .as_object_mut()
+                .unwrap();
+        }
+        cur.insert(path[path.len() - 1].to_owned(), v.clone());
+    }
+    let ctx: toml::Value = serde_json::from_value(Value::Object(ctx)).unwrap();
+    let mut test = toml::Table::new();
+    test.insert("name".into(), "example".into());
+    test.insert("action".into(), action.into());
+    test.insert("context".into(), ctx);
+    test.insert("expect".into(), expect.into());
+    let mut file = toml::Table::new();
+    file.insert("policies".into(), toml::Value::Array(vec![policy.into()]));
+    file.insert(
+        "test".into(),
+        toml::Value::Array(vec![toml::Value::Table(test)]),
+    );
+    write(dir, "example.test.toml", &toml::to_string(&file).unwrap());
+    let out = run(dir, &["test", "example.test.toml", "--no-coverage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn analyze_finds_a_planted_lockout_a_vacuous_body_and_a_redundant_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let mw = "ResourcePolicy::Action::\"project.maintenanceWindow.modify\"";
+    write(
+        dir.path(),
+        "lockout.cedar",
+        &forbid(
+            mw,
+            "context.project.hasDefinedMaintenanceWindow || !context.project.hasDefinedMaintenanceWindow",
+        ),
+    );
+    write(
+        dir.path(),
+        "vacuous.cedar",
+        &forbid(
+            PEERING,
+            "context.project.peeringConnections.contains(\"a\") && context.project.peeringConnections.isEmpty()",
+        ),
+    );
+    write(
+        dir.path(),
+        "wide.cedar",
+        &forbid(
+            PEERING,
+            "context.project.peeringConnections.containsAny([\"a\", \"b\"])",
+        ),
+    );
+    write(
+        dir.path(),
+        "narrow.cedar",
+        &forbid(
+            PEERING,
+            "context.project.peeringConnections.contains(\"b\")",
+        ),
+    );
+    let out = run(dir.path(), &["analyze", ".", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let find = |kind: &str, policy: &str| {
+        findings
+            .iter()
+            .find(|f| f["kind"] == kind && f["policy"] == policy)
+            .unwrap_or_else(|| panic!("no {kind} finding for {policy}: {findings:#?}"))
+            .clone()
+    };
+    let lockout = find("lockout", "lockout");
+    assert_eq!(lockout["method"], "exhaustive");
+    let vacuous = find("vacuous", "vacuous");
+    assert_eq!(vacuous["method"], "exhaustive");
+    let redundant = find("redundant", "narrow");
+    assert!(redundant["message"].as_str().unwrap().contains("wide"));
+    assert_eq!(findings.len(), 3, "{findings:#?}");
+    // The examples are real: evaluate them with the test runner.
+    check_example(
+        dir.path(),
+        "lockout.cedar",
+        "project.maintenanceWindow.modify",
+        &lockout["example"]["values"],
+        "forbidden",
+    );
+    check_example(
+        dir.path(),
+        "narrow.cedar",
+        "project.vpcPeering.modify",
+        &redundant["example"]["values"],
+        "forbidden",
+    );
+    check_example(
+        dir.path(),
+        "wide.cedar",
+        "project.vpcPeering.modify",
+        &redundant["example"]["values"],
+        "forbidden",
+    );
+}
+
+#[test]
+fn analyze_the_library_is_exhaustive_and_fast() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = run(&root, &["analyze", "policies", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for b in v["behaviours"].as_array().unwrap() {
+        assert_eq!(b["method"], "exhaustive", "{b}");
+    }
+    assert!(v["millis"].as_u64().unwrap() < 5000, "{v}");
+}
+
+fn diff_of(old: &str, new: &str) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "old.cedar", old);
+    write(dir.path(), "new.cedar", new);
+    let out = run(
+        dir.path(),
+        &["diff", "old.cedar", "new.cedar", "--format", "json"],
+    );
+    (out, dir)
+}
+
+#[test]
+fn diff_reformatting_reordering_and_swapped_operands_are_cosmetic() {
+    let old = forbid(
+        PEERING,
+        "context.project.peeringConnections.containsAny([\"a\", \"b\"]) && !context.project.peeringConnections.isEmpty()",
+    );
+    let new = format!(
+        "// reformatted\nforbid (\n  principal,\n  action == {PEERING},\n  resource\n)\nwhen\n{{\n  !context.project.peeringConnections.isEmpty() &&\n  context.project.peeringConnections.containsAny([\"b\", \"a\"])\n}};\n"
+    );
+    let (out, _d) = diff_of(&old, &new);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["same_behaviour"], true);
+    assert_eq!(v["method"], "exhaustive");
+    assert_eq!(v["changes"][0]["kind"], "cosmetic", "{v:#}");
+}
+
+#[test]
+fn diff_containsany_to_containsall_and_an_added_value_change_behaviour() {
+    let old = forbid(
+        PEERING,
+        "context.project.peeringConnections.containsAny([\"a\", \"b\"])",
+    );
+    let new = old.replace("containsAny", "containsAll");
+    let (out, d) = diff_of(&old, &new);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["same_behaviour"], false);
+    let c = &v["changes"][0];
+    assert_eq!(c["kind"], "behavioural", "{v:#}");
+    // Something like ["a"] was forbidden and is now allowed: check both sides.
+    let ex = &c["now_allowed"]["values"];
+    check_example(
+        d.path(),
+        "old.cedar",
+        "project.vpcPeering.modify",
+        ex,
+        "forbidden",
+    );
+    check_example(
+        d.path(),
+        "new.cedar",
+        "project.vpcPeering.modify",
+        ex,
+        "allowed",
+    );
+
+    let ip = "ResourcePolicy::Action::\"project.ipAccessList.modify\"";
+    let old = forbid(
+        ip,
+        "context.project.ipAccessList.containsAny([ip(\"0.0.0.0/0\")])",
+    );
+    let new = forbid(
+        ip,
+        "context.project.ipAccessList.containsAny([ip(\"0.0.0.0/0\"), ip(\"10.0.0.0/8\")])",
+    );
+    let (out, d) = diff_of(&old, &new);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    let ex = &v["changes"][0]["now_forbidden"]["values"];
+    check_example(
+        d.path(),
+        "old.cedar",
+        "project.ipAccessList.modify",
+        ex,
+        "allowed",
+    );
+    check_example(
+        d.path(),
+        "new.cedar",
+        "project.ipAccessList.modify",
+        ex,
+        "forbidden",
+    );
+}
+
+#[test]
+fn diff_of_the_library_with_itself_is_unchanged() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = run(&root, &["diff", "policies", "policies"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("same behaviour"), "{text}");
+}

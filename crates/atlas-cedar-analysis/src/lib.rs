@@ -10,10 +10,15 @@
 //! - [`request`]: requests written with plain strings (test files, counterexamples)
 //!   → Cedar requests, checked against the action's context schema.
 //! - [`testing`]: the `*.test.toml` format and the test runner.
+//! - [`space`]: finite request spaces that cover what a body can tell apart.
+//! - [`semantics`]: `analyze` (vacuous, lockout, redundant, erroring bodies) and
+//!   `diff` (cosmetic or behavioural change), answered by evaluation.
 //!
 //! Like the core, this crate does no terminal I/O; it reads files only through
 //! [`atlas_cedar_core::fs::FileSystem`].
 
 pub mod policies;
 pub mod request;
+pub mod semantics;
+pub mod space;
 pub mod testing;

@@ -51,6 +51,12 @@ impl LoadedPolicy {
             || key == format!("{}#{}", self.stem, self.index)
     }
 
+    /// Gives the body another id (to pair bodies of two files in order).
+    pub fn rename(&mut self, id: &str) {
+        self.id = id.to_owned();
+        self.policy = self.policy.new_id(PolicyId::new(id));
+    }
+
     /// `file:line` of the body.
     pub fn location(&self) -> String {
         format!("{}:{}", self.file, self.line)

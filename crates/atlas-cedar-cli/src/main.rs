@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod analyzecmd;
 mod docs;
 mod explain;
 mod extras;
@@ -56,6 +57,10 @@ enum Command {
         #[arg(long, hide = true)]
         stdio: bool,
     },
+    /// Find vacuous, lockout, redundant and erroring policy bodies, with examples.
+    Analyze(analyzecmd::AnalyzeArgs),
+    /// Compare two versions of policies: cosmetic or behavioural, with examples.
+    Diff(analyzecmd::DiffArgs),
     #[command(flatten)]
     Remote(remote::RemoteCommand),
 }
@@ -71,6 +76,8 @@ fn main() -> ExitCode {
         Command::Man(args) => extras::man(args),
         Command::Test(args) => testcmd::run(args),
         Command::Lsp { .. } => atlas_cedar_lsp::run_stdio(),
+        Command::Analyze(args) => analyzecmd::run_analyze(args),
+        Command::Diff(args) => analyzecmd::run_diff(args),
         Command::Remote(cmd) => remote::run(cmd),
     }
 }

@@ -1,0 +1,272 @@
+//! `atlas-cedar analyze` and `atlas-cedar diff`: what policies forbid, answered by
+//! evaluating every behaviour of the request space (see
+//! `atlas_cedar_analysis::space`). Each answer names its method: `exhaustive`
+//! (a proof under the schema and catalog) or `bounded` (an example is real, "none
+//! found" is reported as unknown).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use atlas_cedar_analysis::policies::{load_policies, LoadedPolicy};
+use atlas_cedar_analysis::semantics::{analyze, diff, Example, Method};
+use atlas_cedar_analysis::space::DEFAULT_CAP;
+use atlas_cedar_core::Engine;
+use clap::{Args, ValueEnum};
+
+use crate::settings::{self, ConfigArgs};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  atlas-cedar analyze policies/
+  atlas-cedar analyze policies/allowed-regions.cedar policies/search-nodes.cedar
+  atlas-cedar analyze policies --format json
+
+Per body and per action: vacuous (forbids nothing), lockout (forbids every
+request), redundant/equivalent (implied by another body), evaluation errors, each
+with an example request that was evaluated. Method `exhaustive` enumerates every
+behaviour (finite ids, booleans, integer boundaries, literal sets); `bounded`
+means part of the space was tried, and \"none found\" is reported as unknown.
+
+Exit status: 0 no findings, 1 findings, 2 usage or load error.")]
+pub struct AnalyzeArgs {
+    /// Policy files or directories (searched recursively for .cedar files).
+    #[arg(default_value = "policies")]
+    pub paths: Vec<String>,
+    #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+    /// The most requests evaluated per action (more are sampled: bounded).
+    #[arg(long, default_value_t = DEFAULT_CAP)]
+    pub max_requests: usize,
+    /// Time limit in seconds; actions not reached are reported as unknown.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  atlas-cedar diff old/allowed-regions.cedar policies/allowed-regions.cedar
+  atlas-cedar diff old-policies/ policies/
+  atlas-cedar diff a.cedar b.cedar --format json
+
+Bodies are matched by id (@id annotation, else file stem, with #N for the Nth
+body). Each is unchanged, cosmetic (same forbidden requests), behavioural (with a
+request that is now forbidden and/or now allowed, evaluated), added or removed.
+
+Exit status: 0 same behaviour, 1 behaviour changed, 2 usage or load error.")]
+pub struct DiffArgs {
+    /// The old policies: a .cedar file or a directory.
+    pub old: String,
+    /// The new policies: a .cedar file or a directory.
+    pub new: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+    /// The most requests evaluated per action (more are sampled: bounded).
+    #[arg(long, default_value_t = DEFAULT_CAP)]
+    pub max_requests: usize,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+fn cedar_files(p: &Path, out: &mut Vec<PathBuf>) {
+    if p.is_dir() {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        v.sort();
+        for c in v {
+            let hidden = c
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') || n == "target");
+            if !hidden {
+                cedar_files(&c, out);
+            }
+        }
+    } else if p.extension().is_some_and(|e| e == "cedar") {
+        out.push(p.to_path_buf());
+    }
+}
+
+fn load(engine: &Engine, paths: &[String]) -> Result<Vec<LoadedPolicy>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        let path = Path::new(p);
+        if !path.exists() {
+            return Err(format!("{p}: no such file or directory"));
+        }
+        if path.is_file() {
+            files.push(path.to_path_buf());
+        } else {
+            cedar_files(path, &mut files);
+        }
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let name = crate::inputs::display_path(&f);
+        match std::fs::read_to_string(&f) {
+            Ok(text) => match load_policies(engine, &name, &text) {
+                Ok(list) => out.extend(list),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.push(format!("{name}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+fn show(e: &Example) -> String {
+    format!(
+        "{} {}",
+        e.action,
+        serde_json::to_string(&e.values).unwrap_or_default()
+    )
+}
+
+fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Exhaustive => "exhaustive",
+        Method::Bounded => "bounded",
+    }
+}
+
+pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
+    let loaded = match settings::load(&args.config) {
+        Ok(l) => l,
+        Err(e) => return settings::fail(&e),
+    };
+    let engine = &loaded.engine;
+    let policies = match load(engine, &args.paths) {
+        Ok(p) => p,
+        Err(e) => return settings::fail(&e),
+    };
+    let cap = args.max_requests.max(1);
+    let budget = Duration::from_secs(args.timeout);
+    let report = atlas_cedar_core::check::with_stack(|| analyze(engine, &policies, cap, budget));
+    match args.format {
+        OutFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return settings::fail(&e.to_string()),
+        },
+        OutFormat::Human => {
+            for b in &report.behaviours {
+                println!(
+                    "{}:{} {} [{}]: forbids {} of {} requests ({})",
+                    b.file,
+                    b.line,
+                    b.policy,
+                    b.action,
+                    b.forbidden,
+                    b.requests,
+                    method_str(b.method)
+                );
+                if let Some(e) = &b.forbids_example {
+                    println!("    forbidden e.g. {}", show(e));
+                }
+            }
+            if !report.findings.is_empty() {
+                println!();
+            }
+            for f in &report.findings {
+                println!(
+                    "{}:{}: {} {} [{}]: {} ({})",
+                    f.file,
+                    f.line,
+                    f.kind,
+                    f.policy,
+                    f.action,
+                    f.message,
+                    method_str(f.method)
+                );
+                if let Some(e) = &f.example {
+                    println!("    e.g. {}", show(e));
+                }
+            }
+            for (a, l) in &report.limits {
+                println!("note: {a}: bounded because {}", l.join("; "));
+            }
+            println!(
+                "\n{} bodies, {} findings, {} ms",
+                policies.len(),
+                report.findings.len(),
+                report.millis
+            );
+        }
+    }
+    if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub fn run_diff(args: DiffArgs) -> ExitCode {
+    let loaded = match settings::load(&args.config) {
+        Ok(l) => l,
+        Err(e) => return settings::fail(&e),
+    };
+    let engine = &loaded.engine;
+    let old = match load(engine, std::slice::from_ref(&args.old)) {
+        Ok(p) => p,
+        Err(e) => return settings::fail(&e),
+    };
+    let mut new = match load(engine, std::slice::from_ref(&args.new)) {
+        Ok(p) => p,
+        Err(e) => return settings::fail(&e),
+    };
+    // Two files: compare their bodies in order, whatever the files are called.
+    if Path::new(&args.old).is_file() && Path::new(&args.new).is_file() {
+        for (o, n) in old.iter().zip(new.iter_mut()) {
+            if n.annotation_id.is_none() || n.annotation_id == o.annotation_id {
+                n.rename(&o.id);
+            }
+        }
+    }
+    let cap = args.max_requests.max(1);
+    let report = atlas_cedar_core::check::with_stack(|| diff(engine, &old, &new, cap));
+    match args.format {
+        OutFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return settings::fail(&e.to_string()),
+        },
+        OutFormat::Human => {
+            for c in &report.changes {
+                println!("{}: {} ({})", c.policy, c.message, method_str(c.method));
+                if let Some(e) = &c.now_forbidden {
+                    println!("    now forbidden: {}", show(e));
+                }
+                if let Some(e) = &c.now_allowed {
+                    println!("    now allowed:   {}", show(e));
+                }
+            }
+            match report.same_behaviour {
+                Some(true) => println!("\nsame behaviour: the new policies forbid exactly the requests the old ones do"),
+                Some(false) => println!("\nbehaviour changed"),
+                None => println!("\nbehaviour of the whole set: unknown"),
+            }
+            println!(
+                "method: {}, {} ms",
+                report.method.map_or("none", method_str),
+                report.millis
+            );
+        }
+    }
+    if report.same_behaviour == Some(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -722,3 +722,46 @@ async fn deep_nesting_and_huge_documents_do_not_crash() {
     assert_eq!(r.as_array().unwrap().len(), 2);
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_are_debounced_and_stale_versions_never_published() {
+    let mut c = TestClient::in_process();
+    c.initialize(false, json!({})).await; // the default 150 ms debounce
+    let uri = "file:///x/debounce.cedar";
+    c.open(uri, BAD_REGION).await;
+    assert_eq!(codes(&c.diagnostics(uri, 1).await), ["AC300"]);
+    for v in 2..=6 {
+        let text = if v % 2 == 0 { "forbid (" } else { BAD_REGION };
+        c.change(uri, v, json!([{"text": text}])).await;
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(codes(&c.diagnostics(uri, 6).await), ["AC101"]);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(100));
+    let stale: Vec<&Value> = c
+        .pending()
+        .iter()
+        .filter(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri)
+        .collect();
+    assert!(stale.is_empty(), "{stale:?}");
+    // Positions inside a surrogate pair or past a line's end are clamped, not errors.
+    c.change(
+        uri,
+        7,
+        json!([{"text": "// 😀\nforbid (principal, action, resource);\n"}]),
+    )
+    .await;
+    c.diagnostics(uri, 7).await;
+    for p in [pos(0, 4), pos(0, 400), pos(1, 3), pos(2, 0)] {
+        c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": p}),
+        )
+        .await;
+        c.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": p}),
+        )
+        .await;
+    }
+    c.shutdown().await;
+}

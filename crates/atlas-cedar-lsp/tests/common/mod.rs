@@ -144,6 +144,11 @@ impl TestClient {
         }
     }
 
+    /// Messages received and not consumed yet.
+    pub fn pending(&self) -> &VecDeque<Value> {
+        &self.pending
+    }
+
     /// The diagnostics published for `uri` at `version`.
     pub async fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
         let p = self

@@ -412,10 +412,17 @@ impl LanguageServer for Backend {
         self.schedule(uri, version, self.debounce());
     }
 
-    async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        // The config or schema files may have changed: check again now.
-        if let Some(v) = self.version_of(&params.text_document.uri) {
-            self.schedule(params.text_document.uri, v, Duration::ZERO);
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {
+        // A saved config or schema file changes how every open document is checked:
+        // check them all again now (unchanged bodies come from the cache, and the
+        // engine is rebuilt only if the config or its schema files changed).
+        let open: Vec<(Uri, i32)> = self
+            .docs()
+            .iter()
+            .map(|(u, d)| (u.clone(), d.version))
+            .collect();
+        for (uri, version) in open {
+            self.schedule(uri, version, Duration::ZERO);
         }
     }
 

@@ -623,6 +623,20 @@ async fn the_config_file_is_honoured_and_a_broken_one_reported() {
     let diags = c.diagnostics(&uri, 1).await;
     assert_eq!(codes(&diags), ["AC300"]);
     assert_eq!(diags[0]["severity"], 2);
+    // Edit the config and save: every open document is checked again with it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        dir.path().join("atlas-cedar.toml"),
+        "[lint.rules]\nAC300 = \"off\"\n",
+    )
+    .unwrap();
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}}),
+    )
+    .await;
+    let diags = c.diagnostics(&uri, 1).await;
+    assert!(diags.is_empty(), "AC300 is off now: {diags:?}");
     // A config that is not UTF-8: reported, built-in engine used, still serving.
     let other = tempfile::tempdir().unwrap();
     std::fs::write(other.path().join("atlas-cedar.toml"), b"[lint]\xff\xfe\n").unwrap();

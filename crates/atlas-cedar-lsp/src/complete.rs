@@ -705,6 +705,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_snippet_is_a_valid_atlas_policy() {
+        atlas_cedar_core::check::with_stack(|| {
+            let engine = Engine::builtin().unwrap();
+            for (label, _, body) in SNIPPETS {
+                let text = snippet_to_plain(body);
+                let r = engine.check_text("s.cedar", &text, atlas_cedar_core::InputKind::Cedar);
+                assert!(
+                    !r.has_errors(),
+                    "{label}: {text}\n{:?}",
+                    r.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+                );
+            }
+        });
+    }
+
+    #[test]
     fn snippets_become_plain_text() {
         assert_eq!(snippet_to_plain("a ${1:x} b ${2|p,q|} $0c"), "a x b p c");
     }

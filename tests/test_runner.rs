@@ -452,3 +452,90 @@ fn diff_of_the_library_with_itself_is_unchanged() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("same behaviour"), "{text}");
 }
+
+// ---- proofs with cedar-policy-symcc and cvc5 (skipped when cvc5 is missing) ----
+
+fn have_cvc5() -> bool {
+    let path = std::env::var("CVC5").unwrap_or_else(|_| "cvc5".to_owned());
+    let ok = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("cvc5 not installed: skipping the proof test (apt-get install -y cvc5)");
+    }
+    ok
+}
+
+#[test]
+fn diff_prove_says_equivalent_or_different_with_a_checked_counterexample() {
+    if !have_cvc5() {
+        return;
+    }
+    let old = forbid(
+        PEERING,
+        "context.project.peeringConnections.containsAny([\"a\", \"b\"]) && !context.project.peeringConnections.isEmpty()",
+    );
+    let swapped = forbid(
+        PEERING,
+        "!context.project.peeringConnections.isEmpty() && context.project.peeringConnections.containsAny([\"b\", \"a\"])",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "old.cedar", &old);
+    write(dir.path(), "new.cedar", &swapped);
+    write(
+        dir.path(),
+        "all.cedar",
+        &old.replace("containsAny", "containsAll"),
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "diff",
+            "old.cedar",
+            "new.cedar",
+            "--prove",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["proofs"][0]["result"], "equivalent", "{v:#}");
+
+    let out = run(
+        dir.path(),
+        &[
+            "diff",
+            "old.cedar",
+            "all.cedar",
+            "--prove",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    let p = &v["proofs"][0];
+    assert_eq!(p["result"], "different", "{v:#}");
+    // The counterexample was evaluated on both sides: containsAll forbids less.
+    assert_eq!(p["now_forbidden"], false, "{v:#}");
+    assert!(p["millis"].as_u64().unwrap() < 1000, "{v:#}");
+}
+
+#[test]
+fn diff_prove_without_the_solver_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = forbid(PEERING, "context.project.peeringConnections.isEmpty()");
+    write(dir.path(), "a.cedar", &body);
+    let out = bin()
+        .current_dir(dir.path())
+        .env("CVC5", "/nonexistent/cvc5")
+        .args(["diff", "a.cedar", "a.cedar", "--prove"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install -y cvc5"), "{err}");
+    assert!(err.contains("CVC5"), "{err}");
+}

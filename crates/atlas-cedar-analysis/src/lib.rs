@@ -18,6 +18,7 @@
 //! [`atlas_cedar_core::fs::FileSystem`].
 
 pub mod policies;
+pub mod prove;
 pub mod request;
 pub mod semantics;
 pub mod space;

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use atlas_cedar_analysis::policies::{load_policies, LoadedPolicy};
-use atlas_cedar_analysis::semantics::{analyze, diff, Example, Method};
+use atlas_cedar_analysis::prove::{cvc5, prove_equivalence};
+use atlas_cedar_analysis::semantics::{actions_of, analyze, diff, Example, Method};
 use atlas_cedar_analysis::space::DEFAULT_CAP;
 use atlas_cedar_core::Engine;
 use clap::{Args, ValueEnum};
@@ -57,6 +58,7 @@ pub struct AnalyzeArgs {
   atlas-cedar diff old/allowed-regions.cedar policies/allowed-regions.cedar
   atlas-cedar diff old-policies/ policies/
   atlas-cedar diff a.cedar b.cedar --format json
+  atlas-cedar diff old/ policies/ --prove       # also a proof per action (cvc5)
 
 Bodies are matched by id (@id annotation, else file stem, with #N for the Nth
 body). Each is unchanged, cosmetic (same forbidden requests), behavioural (with a
@@ -73,6 +75,13 @@ pub struct DiffArgs {
     /// The most requests evaluated per action (more are sampled: bounded).
     #[arg(long, default_value_t = DEFAULT_CAP)]
     pub max_requests: usize,
+    /// Also prove, per action, whether the old and new sets forbid the same requests,
+    /// with cedar-policy-symcc and the cvc5 solver (`CVC5` or `PATH`).
+    #[arg(long)]
+    pub prove: bool,
+    /// Time limit per solver query, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub solver_timeout: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -237,8 +246,57 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
     }
     let cap = args.max_requests.max(1);
     let report = atlas_cedar_core::check::with_stack(|| diff(engine, &old, &new, cap));
+    let mut proofs = Vec::new();
+    let mut proof_failed = false;
+    if args.prove {
+        let timeout = Duration::from_millis(args.solver_timeout);
+        let mut by_ns: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for p in old.iter().chain(new.iter()) {
+            let acts = by_ns.entry(p.namespace.clone()).or_default();
+            for a in actions_of(engine, p) {
+                if !acts.contains(&a) {
+                    acts.push(a);
+                }
+            }
+        }
+        for (ns_name, actions) in &by_ns {
+            let Some(ns) = engine.schemas.get(ns_name) else {
+                continue;
+            };
+            let o: Vec<LoadedPolicy> = old
+                .iter()
+                .filter(|p| &p.namespace == ns_name)
+                .cloned()
+                .collect();
+            let n: Vec<LoadedPolicy> = new
+                .iter()
+                .filter(|p| &p.namespace == ns_name)
+                .cloned()
+                .collect();
+            match atlas_cedar_core::check::with_stack(|| {
+                prove_equivalence(ns, &o, &n, actions, timeout)
+            }) {
+                Ok(mut p) => proofs.append(&mut p),
+                Err(e) => return settings::fail(&e),
+            }
+        }
+        proof_failed = proofs.iter().any(|p| p.result != "equivalent");
+    }
     match args.format {
-        OutFormat::Json => match serde_json::to_string_pretty(&report) {
+        OutFormat::Json => match serde_json::to_value(&report)
+            .map(|mut v| {
+                if args.prove {
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert(
+                            "proofs".to_owned(),
+                            serde_json::to_value(&proofs).unwrap_or_default(),
+                        );
+                    }
+                }
+                v
+            })
+            .and_then(|v| serde_json::to_string_pretty(&v))
+        {
             Ok(s) => println!("{s}"),
             Err(e) => return settings::fail(&e.to_string()),
         },
@@ -262,9 +320,31 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
                 report.method.map_or("none", method_str),
                 report.millis
             );
+            if args.prove {
+                let version = cvc5().map(|(_, v)| v).unwrap_or_default();
+                for p in &proofs {
+                    let what = match p.result.as_str() {
+                        "equivalent" => "proved: same forbidden requests".to_owned(),
+                        "different" => format!(
+                            "proved: different; e.g. context {} is now {}",
+                            p.example.as_deref().unwrap_or("?"),
+                            if p.now_forbidden == Some(true) {
+                                "forbidden"
+                            } else {
+                                "allowed"
+                            }
+                        ),
+                        _ => format!("unknown: {}", p.detail.as_deref().unwrap_or("")),
+                    };
+                    println!(
+                        "proof [{} on {}] (cvc5 {version}, {} ms): {what}",
+                        p.action, p.resource_type, p.millis
+                    );
+                }
+            }
         }
     }
-    if report.same_behaviour == Some(true) {
+    if report.same_behaviour == Some(true) && !proof_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -619,3 +619,36 @@ fn remote_validate_shows_what_local_lint_said_next_to_atlas() {
     );
     assert!(emu.policies(DEFAULT_ORG_ID).is_empty());
 }
+
+#[test]
+fn plan_markdown_is_a_comment_ready_summary() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/clusters.cedar", P1);
+    let o = env.run(&emu, Creds::ApiKey, &["push", "policies"]);
+    assert!(o.status.success(), "{}", text(&o));
+    write(
+        &w,
+        "policies/clusters.cedar",
+        &P1.replace("forbid", "forbid "),
+    );
+    write(&w, "policies/network.cedar", P2);
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["plan", "policies", "--format", "markdown"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let md = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        md.starts_with("### atlas-cedar plan\n\n**1 to create, 1 to update, 0 to delete.**"),
+        "{md}"
+    );
+    assert!(md.contains("| ➕ create | `network` | 1 policy |"), "{md}");
+    assert!(
+        md.contains("<details><summary>diff of <code>clusters</code></summary>"),
+        "{md}"
+    );
+    assert!(md.contains("```diff\n"), "{md}");
+}

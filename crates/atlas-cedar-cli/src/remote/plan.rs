@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
 use super::policies::{describe_invalid, report_invalid, LintNotes};
-use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
+use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
 
 #[derive(Debug, Args)]
@@ -39,10 +39,21 @@ pub struct PlanArgs {
     /// Skip the local lint step.
     #[arg(long)]
     no_lint: bool,
-    #[arg(long, value_enum, default_value_t)]
-    output: Output,
+    /// `markdown` gives a summary ready to post as a pull-request comment.
+    #[arg(long, visible_alias = "format", value_enum, default_value_t)]
+    output: PlanOutput,
     #[command(flatten)]
     conn: ConnectionArgs,
+}
+
+/// How `plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum PlanOutput {
+    #[default]
+    Text,
+    Json,
+    /// A Markdown summary for a pull-request comment or job summary.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +244,54 @@ fn print_plan(plan: &Plan, prune: bool) {
     println!("Plan: {c} to create, {u} to update, {d} to delete.");
 }
 
+/// The plan as Markdown: a summary line, a table of the changes, and each update's
+/// diff in a collapsible block.
+fn plan_markdown(plan: &Plan, prune: bool) -> String {
+    use std::fmt::Write as _;
+    let (c, u, d) = plan.counts();
+    let mut out = String::from("### atlas-cedar plan\n\n");
+    let _ = writeln!(out, "**{c} to create, {u} to update, {d} to delete.**\n");
+    out.push_str("| change | resource policy | details |\n| --- | --- | --- |\n");
+    for ch in &plan.changes {
+        let row = match ch {
+            Change::Create { name, bodies } => format!(
+                "| ➕ create | `{name}` | {bodies} {} |",
+                if *bodies == 1 { "policy" } else { "policies" }
+            ),
+            Change::Update { name, id, .. } => format!("| ✏️ update | `{name}` | `{id}` |"),
+            Change::Delete { name, id } => format!("| 🗑️ delete | `{name}` | `{id}` |"),
+            Change::Unchanged { name, .. } => format!("| unchanged | `{name}` | |"),
+        };
+        out.push_str(&row);
+        out.push('\n');
+    }
+    for ch in &plan.changes {
+        if let Change::Update { name, diff, .. } = ch {
+            let _ = write!(
+                out,
+                "\n<details><summary>diff of <code>{name}</code></summary>\n\n```diff\n{}\n```\n</details>\n",
+                diff.trim_end().replace("```", "ʼʼʼ")
+            );
+        }
+    }
+    if !prune {
+        let extra = plan
+            .remote
+            .iter()
+            .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
+            .count();
+        if extra > 0 {
+            let _ = writeln!(
+                out,
+                "\n{extra} resource {} in Atlas not managed here (`--prune` would delete {}).",
+                if extra == 1 { "policy" } else { "policies" },
+                if extra == 1 { "it" } else { "them" }
+            );
+        }
+    }
+    out
+}
+
 /// The local lint step that runs before any network request: the same
 /// engine, configuration and rendering as `atlas-cedar lint`, on every file
 /// that feeds a resource policy. Errors stop the command.
@@ -395,8 +454,9 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
             }
         }
         match args.output {
-            Output::Text => print_plan(&plan, args.prune),
-            Output::Json => {
+            PlanOutput::Text => print_plan(&plan, args.prune),
+            PlanOutput::Markdown => print!("{}", plan_markdown(&plan, args.prune)),
+            PlanOutput::Json => {
                 let (c, u, d) = plan.counts();
                 let v = serde_json::json!({
                     "org": plan.org, "changes": plan.changes,
@@ -485,7 +545,7 @@ async fn push(args: PushArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let json = args.plan.output == Output::Json;
+    let json = args.plan.output == PlanOutput::Json;
     if !json {
         print_plan(&plan, args.plan.prune);
     }

@@ -509,3 +509,52 @@ fn generated_docs_are_up_to_date() {
         );
     }
 }
+
+/// `diff REV:PATH NEW` compares a git revision with the work tree.
+#[test]
+fn diff_takes_git_revisions() {
+    let d = tmp();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .current_dir(d.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.email", "t@example.com"]);
+    git(&["config", "user.name", "t"]);
+    write(d.path(), "p/providers.cedar", GOOD);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "one"]);
+    // Reformatting only: cosmetic, exit 0.
+    write(
+        d.path(),
+        "p/providers.cedar",
+        &GOOD.replace("unless {", "unless\n{"),
+    );
+    let o = run(d.path(), &["diff", "HEAD:p", "p"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Allowing GCP too changes behaviour: exit 1, with an example request.
+    write(
+        d.path(),
+        "p/providers.cedar",
+        &GOOD.replace(
+            "[ResourcePolicy::CloudProvider::\"aws\"]",
+            "[ResourcePolicy::CloudProvider::\"aws\", ResourcePolicy::CloudProvider::\"gcp\"]",
+        ),
+    );
+    let o = run(
+        d.path(),
+        &["diff", "HEAD:p/providers.cedar", "p/providers.cedar"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("gcp"), "{}", stdout(&o));
+    let o = run(d.path(), &["diff", "HEAD:nothing", "p"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -59,6 +59,8 @@ pub struct AnalyzeArgs {
   atlas-cedar diff old-policies/ policies/
   atlas-cedar diff a.cedar b.cedar --format json
   atlas-cedar diff old/ policies/ --prove       # also a proof per action (cvc5)
+  atlas-cedar diff HEAD~1:policies policies     # a git revision against the work tree
+  atlas-cedar diff main:policies/x.cedar policies/x.cedar
 
 Bodies are matched by id (@id annotation, else file stem, with #N for the Nth
 body). Each is unchanged, cosmetic (same forbidden requests), behavioural (with a
@@ -66,9 +68,9 @@ request that is now forbidden and/or now allowed, evaluated), added or removed.
 
 Exit status: 0 same behaviour, 1 behaviour changed, 2 usage or load error.")]
 pub struct DiffArgs {
-    /// The old policies: a .cedar file or a directory.
+    /// The old policies: a .cedar file, a directory, or `REV:PATH` (a git revision).
     pub old: String,
-    /// The new policies: a .cedar file or a directory.
+    /// The new policies: a .cedar file, a directory, or `REV:PATH` (a git revision).
     pub new: String,
     #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Human)]
     pub format: OutFormat,
@@ -222,11 +224,81 @@ pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
     }
 }
 
-pub fn run_diff(args: DiffArgs) -> ExitCode {
+/// A `REV:PATH` argument checked out from git into a temporary directory (kept alive
+/// by the returned guard); any other argument is returned as it is.
+fn materialize(arg: &str) -> Result<(String, Option<tempfile::TempDir>), String> {
+    if Path::new(arg).exists() {
+        return Ok((arg.to_owned(), None));
+    }
+    let Some((rev, path)) = arg.split_once(':').filter(|(rev, _)| !rev.is_empty()) else {
+        return Ok((arg.to_owned(), None));
+    };
+    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| format!("`{arg}`: cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "`{arg}`: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    let path = if path.is_empty() { "." } else { path };
+    let listing = git(&[
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "--full-name",
+        rev,
+        "--",
+        path,
+    ])?;
+    let prefix = String::from_utf8_lossy(&git(&["rev-parse", "--show-prefix"])?)
+        .trim()
+        .to_owned();
+    let files: Vec<String> = String::from_utf8_lossy(&listing)
+        .lines()
+        .filter(|f| f.ends_with(".cedar"))
+        .map(str::to_owned)
+        .collect();
+    if files.is_empty() {
+        return Err(format!("`{arg}`: no .cedar file at that revision and path"));
+    }
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    for f in &files {
+        let text = git(&["show", &format!("{rev}:{f}")])?;
+        let rel = f.strip_prefix(&prefix).unwrap_or(f);
+        let dest = dir.path().join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&dest, text).map_err(|e| e.to_string())?;
+    }
+    let root = dir.path().join(path.trim_start_matches("./"));
+    Ok((root.display().to_string(), Some(dir)))
+}
+
+pub fn run_diff(mut args: DiffArgs) -> ExitCode {
     let loaded = match settings::load(&args.config) {
         Ok(l) => l,
         Err(e) => return settings::fail(&e),
     };
+    // Git revisions become temporary checkouts for the rest of the command.
+    let (old_path, _old_guard) = match materialize(&args.old) {
+        Ok(x) => x,
+        Err(e) => return settings::fail(&e),
+    };
+    let (new_path, _new_guard) = match materialize(&args.new) {
+        Ok(x) => x,
+        Err(e) => return settings::fail(&e),
+    };
+    args.old = old_path;
+    args.new = new_path;
     let engine = &loaded.engine;
     let old = match load(engine, std::slice::from_ref(&args.old)) {
         Ok(p) => p,

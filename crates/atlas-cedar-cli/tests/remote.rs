@@ -652,3 +652,40 @@ fn plan_markdown_is_a_comment_ready_summary() {
     );
     assert!(md.contains("```diff\n"), "{md}");
 }
+
+#[test]
+fn plan_says_whether_an_update_changes_behaviour() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    let gcp = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"gcp\") };\n";
+    write(&w, "policies/providers.cedar", gcp);
+    let o = env.run(&emu, Creds::ApiKey, &["push", "policies"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Reformatted only: the plan says the update is cosmetic.
+    write(
+        &w,
+        "policies/providers.cedar",
+        &gcp.replace("when {", "when\n{"),
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["plan", "policies"]);
+    let t = text(&o);
+    assert!(t.contains("~ update providers"), "{t}");
+    assert!(
+        t.contains("behaviour: unchanged, the edit is cosmetic (exhaustive)"),
+        "{t}"
+    );
+    // gcp -> azure: a behavioural change, with a request now forbidden and one now allowed.
+    write(&w, "policies/providers.cedar", &gcp.replace("gcp", "azure"));
+    let o = env.run(&emu, Creds::ApiKey, &["plan", "policies"]);
+    let t = text(&o);
+    assert!(t.contains("behaviour: "), "{t}");
+    assert!(
+        t.contains("now forbidden: cluster.modify") && t.contains("azure"),
+        "{t}"
+    );
+    assert!(
+        t.contains("now allowed:   cluster.modify") && t.contains("gcp"),
+        "{t}"
+    );
+}

@@ -148,6 +148,74 @@ fn render(description: Option<&str>, bodies: &[&str]) -> String {
     s
 }
 
+/// What an update does to behaviour, from `atlas-cedar diff`'s analysis: whether the
+/// edit is cosmetic or which request it newly forbids or allows.
+fn behaviour_lines(plan: &Plan, name: &str) -> Vec<String> {
+    use atlas_cedar_analysis::policies::load_policies;
+    use atlas_cedar_analysis::semantics::diff as semantic_diff;
+    use atlas_cedar_analysis::space::DEFAULT_CAP;
+    static ENGINE: std::sync::OnceLock<Option<atlas_cedar_core::Engine>> =
+        std::sync::OnceLock::new();
+    let Some(engine) = ENGINE
+        .get_or_init(|| atlas_cedar_core::Engine::builtin().ok())
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    let (Some(remote), Some(local)) = (
+        plan.remote.iter().find(|r| r.name == name),
+        plan.local(name),
+    ) else {
+        return Vec::new();
+    };
+    let old_text = remote.bodies().join("\n");
+    let new_text = local
+        .bodies
+        .iter()
+        .map(|b| b.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    atlas_cedar_core::check::with_stack(|| {
+        let (Ok(old), Ok(mut new)) = (
+            load_policies(engine, name, &old_text),
+            load_policies(engine, name, &new_text),
+        ) else {
+            return vec!["behaviour: not analysed (a body does not load)".to_owned()];
+        };
+        for (o, n) in old.iter().zip(new.iter_mut()) {
+            if n.annotation_id.is_none() || n.annotation_id == o.annotation_id {
+                n.rename(&o.id);
+            }
+        }
+        let report = semantic_diff(engine, &old, &new, DEFAULT_CAP);
+        let method = report
+            .method
+            .as_ref()
+            .map(|m| format!("{m:?}").to_lowercase())
+            .unwrap_or_default();
+        if report.same_behaviour == Some(true) {
+            return vec![format!(
+                "behaviour: unchanged, the edit is cosmetic ({method})"
+            )];
+        }
+        let mut lines = Vec::new();
+        for c in report
+            .changes
+            .iter()
+            .filter(|c| c.kind != "unchanged" && c.kind != "cosmetic")
+        {
+            lines.push(format!("behaviour: {} ({method})", c.message));
+            if let Some(e) = &c.now_forbidden {
+                lines.push(format!("  now forbidden: {} {}", e.action, e.values));
+            }
+            if let Some(e) = &c.now_allowed {
+                lines.push(format!("  now allowed:   {} {}", e.action, e.values));
+            }
+        }
+        lines
+    })
+}
+
 fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
     let old = render(remote.description.as_deref(), &remote.bodies());
     let local_bodies: Vec<&str> = local.bodies.iter().map(|b| b.text.as_str()).collect();
@@ -219,6 +287,9 @@ fn print_plan(plan: &Plan, prune: bool) {
             Change::Update { name, id, diff } => {
                 println!("~ update {name} ({id})");
                 for line in diff.lines() {
+                    println!("    {line}");
+                }
+                for line in behaviour_lines(plan, name) {
                     println!("    {line}");
                 }
             }

@@ -679,7 +679,10 @@ fn plan_says_whether_an_update_changes_behaviour() {
     write(&w, "policies/providers.cedar", &gcp.replace("gcp", "azure"));
     let o = env.run(&emu, Creds::ApiKey, &["plan", "policies"]);
     let t = text(&o);
-    assert!(t.contains("behaviour: "), "{t}");
+    assert!(
+        t.contains("behaviour changes: on `cluster.modify` some requests are now forbidden and some requests are now allowed (exhaustive)"),
+        "{t}"
+    );
     assert!(
         t.contains("now forbidden: cluster.modify") && t.contains("azure"),
         "{t}"

@@ -204,7 +204,11 @@ fn behaviour_lines(plan: &Plan, name: &str) -> Vec<String> {
             .iter()
             .filter(|c| c.kind != "unchanged" && c.kind != "cosmetic")
         {
-            lines.push(format!("behaviour: {} ({method})", c.message));
+            let what = c
+                .message
+                .strip_prefix("behavioural: ")
+                .map_or_else(|| c.message.clone(), |m| format!("behaviour changes: {m}"));
+            lines.push(format!("{what} ({method})"));
             if let Some(e) = &c.now_forbidden {
                 lines.push(format!("  now forbidden: {} {}", e.action, e.values));
             }

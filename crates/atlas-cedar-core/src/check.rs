@@ -267,7 +267,10 @@ impl Engine {
         }
     }
 
-    fn apply_settings(&self, diags: &mut Vec<Diagnostic>) {
+    /// Applies `[lint.rules]`: drops findings of rules turned off and sets the
+    /// configured severity of the others. `check_*` already do this; callers that
+    /// build diagnostics piecemeal (the language server's body cache) use it directly.
+    pub fn apply_settings(&self, diags: &mut Vec<Diagnostic>) {
         if self.settings.severities.is_empty() {
             return;
         }

@@ -182,29 +182,6 @@ impl BodyCache {
     }
 }
 
-/// What `lint` does with `[lint.rules]` severities (the core's own copy is private).
-fn apply_settings(engine: &Engine, diags: &mut Vec<Diagnostic>) {
-    if engine.settings.severities.is_empty() {
-        return;
-    }
-    diags.retain_mut(|d| {
-        match engine
-            .settings
-            .severities
-            .iter()
-            .rev()
-            .find(|(r, _)| std::ptr::eq(*r, d.rule))
-        {
-            Some((_, None)) => false,
-            Some((_, Some(sev))) => {
-                d.severity = *sev;
-                true
-            }
-            None => true,
-        }
-    });
-}
-
 /// Checks a document the way `lint` checks a file, reusing the results of bodies
 /// whose text has not changed. The result equals `check_source` then
 /// `mark_duplicates` on the same text.
@@ -251,7 +228,7 @@ pub fn analyze(
                 .with_detail("body must not be empty")
                 .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
         );
-        apply_settings(engine, &mut diagnostics);
+        engine.apply_settings(&mut diagnostics);
     }
     let mut guard = match cache.lock() {
         Ok(g) => g,
@@ -280,7 +257,7 @@ pub fn analyze(
                 checked += 1;
                 let c = engine.check_body(body);
                 let mut ds = c.diagnostics;
-                apply_settings(engine, &mut ds);
+                engine.apply_settings(&mut ds);
                 Arc::new(CachedBody {
                     diagnostics: ds,
                     fingerprint: c.fingerprint,
@@ -310,7 +287,7 @@ pub fn analyze(
         &bodies.iter().map(|b| b.span.clone()).collect::<Vec<_>>(),
         &mut file_level,
     );
-    apply_settings(engine, &mut file_level);
+    engine.apply_settings(&mut file_level);
     diagnostics.extend(file_level);
     atlas_cedar_core::suppress::apply(&mut suppressions, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));

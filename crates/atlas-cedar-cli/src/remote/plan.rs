@@ -302,11 +302,7 @@ fn print_plan(plan: &Plan, prune: bool) {
         }
     }
     if !prune {
-        let extra = plan
-            .remote
-            .iter()
-            .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
-            .count();
+        let extra = unmanaged(plan);
         if extra > 0 {
             println!(
                 "  ({extra} resource {} in Atlas not managed here; --prune would delete {})",
@@ -317,6 +313,15 @@ fn print_plan(plan: &Plan, prune: bool) {
     }
     let (c, u, d) = plan.counts();
     println!("Plan: {c} to create, {u} to update, {d} to delete.");
+}
+
+/// How many of the org's resource policies the manifest does not name (what
+/// `--prune` would delete).
+fn unmanaged(plan: &Plan) -> usize {
+    plan.remote
+        .iter()
+        .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
+        .count()
 }
 
 /// The plan as Markdown: a summary line, a table of the changes, and each update's
@@ -350,11 +355,7 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
         }
     }
     if !prune {
-        let extra = plan
-            .remote
-            .iter()
-            .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
-            .count();
+        let extra = unmanaged(plan);
         if extra > 0 {
             let _ = writeln!(
                 out,

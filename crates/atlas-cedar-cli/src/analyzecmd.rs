@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use atlas_cedar_analysis::policies::{load_policies, LoadedPolicy};
 use atlas_cedar_analysis::prove::{cvc5, prove_equivalence};
-use atlas_cedar_analysis::semantics::{actions_of, analyze, diff, Example, Method};
+use atlas_cedar_analysis::semantics::{actions_of, analyze, diff, Change, Example, Method};
 use atlas_cedar_analysis::space::DEFAULT_CAP;
 use atlas_cedar_core::Engine;
 use clap::{Args, ValueEnum};
 
+use crate::remote::ConnectionArgs;
+use crate::remotediff::{self, RemoteSides};
 use crate::settings::{self, ConfigArgs};
 
 /// Output formats.
@@ -61,17 +63,26 @@ pub struct AnalyzeArgs {
   atlas-cedar diff old/ policies/ --prove       # also a proof per action (cvc5)
   atlas-cedar diff HEAD~1:policies policies     # a git revision against the work tree
   atlas-cedar diff main:policies/x.cedar policies/x.cedar
+  atlas-cedar diff --remote                     # what is in Atlas now against .
+  atlas-cedar diff --remote policies/           # ... against policies/ (as `plan policies/`)
 
 Bodies are matched by id (@id annotation, else file stem, with #N for the Nth
 body). Each is unchanged, cosmetic (same forbidden requests), behavioural (with a
 request that is now forbidden and/or now allowed, evaluated), added or removed.
 
-Exit status: 0 same behaviour, 1 behaviour changed, 2 usage or load error.")]
+With --remote, the old side is the organization's resource policies in Atlas and
+the new side the working tree; resource policies are matched by name as `plan`
+matches them (the manifest atlas-cedar.toml, else one per .cedar file named after
+it), and each is unchanged, cosmetic, behavioural, created or deleted. The
+connection options and MONGODB_ATLAS_* variables are those of `plan`.
+
+Exit status: 0 same behaviour, 1 behaviour changed, 2 usage, load or connection
+error.")]
 pub struct DiffArgs {
-    /// The old policies: a .cedar file, a directory, or `REV:PATH` (a git revision).
-    pub old: String,
-    /// The new policies: a .cedar file, a directory, or `REV:PATH` (a git revision).
-    pub new: String,
+    /// OLD and NEW: .cedar files, directories or `REV:PATH` git revisions. With
+    /// --remote, only NEW: a folder with atlas-cedar.toml or .cedar files (default .).
+    #[arg(value_names = ["OLD", "NEW"], num_args = 0..=2)]
+    pub paths: Vec<String>,
     #[arg(long, short = 'f', value_enum, default_value_t = OutFormat::Human)]
     pub format: OutFormat,
     /// The most requests evaluated per action (more are sampled: bounded).
@@ -84,8 +95,16 @@ pub struct DiffArgs {
     /// Time limit per solver query, in milliseconds.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub solver_timeout: u64,
+    /// Compare what is in Atlas now (old) with the working tree NEW (new).
+    #[arg(long)]
+    pub remote: bool,
+    /// With --remote: the manifest to use instead of NEW/atlas-cedar.toml.
+    #[arg(long, value_name = "FILE", requires = "remote")]
+    pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten, next_help_heading = "Connection (with --remote)")]
+    pub conn: ConnectionArgs,
 }
 
 fn cedar_files(p: &Path, out: &mut Vec<PathBuf>) {
@@ -283,41 +302,68 @@ fn materialize(arg: &str) -> Result<(String, Option<tempfile::TempDir>), String>
     Ok((root.display().to_string(), Some(dir)))
 }
 
-pub fn run_diff(mut args: DiffArgs) -> ExitCode {
-    let loaded = match settings::load(&args.config) {
-        Ok(l) => l,
-        Err(e) => return settings::fail(&e),
+/// The two sides of a local diff (files, directories, git revisions), with the
+/// temporary checkouts that must outlive them.
+type LocalSides = (
+    Vec<LoadedPolicy>,
+    Vec<LoadedPolicy>,
+    Vec<Option<tempfile::TempDir>>,
+);
+
+fn load_local(engine: &Engine, args: &DiffArgs) -> Result<LocalSides, String> {
+    let [old_arg, new_arg] = args.paths.as_slice() else {
+        return Err(
+            "diff needs OLD and NEW (files, directories or REV:PATH), or --remote [NEW]".to_owned(),
+        );
     };
     // Git revisions become temporary checkouts for the rest of the command.
-    let (old_path, _old_guard) = match materialize(&args.old) {
-        Ok(x) => x,
-        Err(e) => return settings::fail(&e),
-    };
-    let (new_path, _new_guard) = match materialize(&args.new) {
-        Ok(x) => x,
-        Err(e) => return settings::fail(&e),
-    };
-    args.old = old_path;
-    args.new = new_path;
-    let engine = &loaded.engine;
-    let old = match load(engine, std::slice::from_ref(&args.old)) {
-        Ok(p) => p,
-        Err(e) => return settings::fail(&e),
-    };
-    let mut new = match load(engine, std::slice::from_ref(&args.new)) {
-        Ok(p) => p,
-        Err(e) => return settings::fail(&e),
-    };
+    let (old_path, old_guard) = materialize(old_arg)?;
+    let (new_path, new_guard) = materialize(new_arg)?;
+    let old = load(engine, std::slice::from_ref(&old_path))?;
+    let mut new = load(engine, std::slice::from_ref(&new_path))?;
     // Two files: compare their bodies in order, whatever the files are called.
-    if Path::new(&args.old).is_file() && Path::new(&args.new).is_file() {
+    if Path::new(&old_path).is_file() && Path::new(&new_path).is_file() {
         for (o, n) in old.iter().zip(new.iter_mut()) {
             if n.annotation_id.is_none() || n.annotation_id == o.annotation_id {
                 n.rename(&o.id);
             }
         }
     }
+    Ok((old, new, vec![old_guard, new_guard]))
+}
+
+pub fn run_diff(args: DiffArgs) -> ExitCode {
+    let loaded = match settings::load(&args.config) {
+        Ok(l) => l,
+        Err(e) => return settings::fail(&e),
+    };
+    let engine = &loaded.engine;
+    let mut remote: Option<RemoteSides> = None;
+    let (old, new, _guards) = if args.remote {
+        let dir = match args.paths.as_slice() {
+            [] => PathBuf::from("."),
+            [one] => PathBuf::from(one),
+            _ => return settings::fail("with --remote, give only NEW (Atlas is the old side)"),
+        };
+        match remotediff::load(engine, &dir, args.manifest.as_deref(), &args.conn) {
+            Ok(sides) => {
+                let (old, new) = (sides.old.clone(), sides.new.clone());
+                remote = Some(sides);
+                (old, new, Vec::new())
+            }
+            Err(e) => return settings::fail(&e),
+        }
+    } else {
+        match load_local(engine, &args) {
+            Ok(x) => x,
+            Err(e) => return settings::fail(&e),
+        }
+    };
     let cap = args.max_requests.max(1);
     let report = atlas_cedar_core::check::with_stack(|| diff(engine, &old, &new, cap));
+    if let Some(sides) = remote.as_mut() {
+        remotediff::summarize(sides, &report);
+    }
     let mut proofs = Vec::new();
     let mut proof_failed = false;
     if args.prove {
@@ -357,11 +403,18 @@ pub fn run_diff(mut args: DiffArgs) -> ExitCode {
     match args.format {
         OutFormat::Json => match serde_json::to_value(&report)
             .map(|mut v| {
-                if args.prove {
-                    if let Some(o) = v.as_object_mut() {
+                if let Some(o) = v.as_object_mut() {
+                    if args.prove {
                         o.insert(
                             "proofs".to_owned(),
                             serde_json::to_value(&proofs).unwrap_or_default(),
+                        );
+                    }
+                    if let Some(sides) = &remote {
+                        o.insert("org".to_owned(), serde_json::Value::from(sides.org.clone()));
+                        o.insert(
+                            "resource_policies".to_owned(),
+                            serde_json::to_value(&sides.policies).unwrap_or_default(),
                         );
                     }
                 }
@@ -373,13 +426,35 @@ pub fn run_diff(mut args: DiffArgs) -> ExitCode {
             Err(e) => return settings::fail(&e.to_string()),
         },
         OutFormat::Human => {
-            for c in &report.changes {
-                println!("{}: {} ({})", c.policy, c.message, method_str(c.method));
+            let print_change = |c: &Change, indent: &str| {
+                println!(
+                    "{indent}{}: {} ({})",
+                    c.policy,
+                    c.message,
+                    method_str(c.method)
+                );
                 if let Some(e) = &c.now_forbidden {
-                    println!("    now forbidden: {}", show(e));
+                    println!("{indent}    now forbidden: {}", show(e));
                 }
                 if let Some(e) = &c.now_allowed {
-                    println!("    now allowed:   {}", show(e));
+                    println!("{indent}    now allowed:   {}", show(e));
+                }
+            };
+            match &remote {
+                Some(sides) => {
+                    for rp in &sides.policies {
+                        println!("{}", remotediff::headline(rp));
+                        if rp.status != "unchanged" {
+                            for c in rp.changes.iter().filter(|c| c.kind != "unchanged") {
+                                print_change(c, "    ");
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for c in &report.changes {
+                        print_change(c, "");
+                    }
                 }
             }
             match report.same_behaviour {

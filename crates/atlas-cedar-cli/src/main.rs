@@ -12,6 +12,7 @@ mod fmt;
 mod inputs;
 mod lint;
 mod remote;
+mod remotediff;
 mod render;
 mod settings;
 mod testcmd;

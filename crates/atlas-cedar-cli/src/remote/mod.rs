@@ -1,7 +1,7 @@
 //! Commands that talk to the Atlas Admin API (or the local emulator):
 //! `plan`, `push`, `policies …`, `emulator`.
 
-mod manifest;
+pub(crate) mod manifest;
 mod plan;
 mod policies;
 
@@ -73,7 +73,7 @@ pub struct ConnectionArgs {
     base_url: Option<String>,
     /// Organization id (env MONGODB_ATLAS_ORG_ID).
     #[arg(long)]
-    org_id: Option<String>,
+    pub(crate) org_id: Option<String>,
     /// API key public part (env MONGODB_ATLAS_PUBLIC_API_KEY).
     #[arg(long)]
     public_key: Option<String>,
@@ -132,7 +132,7 @@ impl ConnectionArgs {
 
     /// Resolves settings, says on stderr which credential is used, builds
     /// the client.
-    fn connect(&self) -> Result<(Client, Settings), String> {
+    pub(crate) fn connect(&self) -> Result<(Client, Settings), String> {
         let settings = self.settings()?;
         eprintln!("atlas-cedar: {}", settings.describe());
         for note in &settings.notes {
@@ -150,7 +150,7 @@ impl ConnectionArgs {
     }
 }
 
-fn org_of(
+pub(crate) fn org_of(
     settings: &Settings,
     manifest_org: Option<&str>,
     flag: Option<&str>,
@@ -165,13 +165,13 @@ fn org_of(
 }
 
 /// Prints what the client gathered (deprecation, retries) to stderr.
-fn print_warnings(client: &Client) {
+pub(crate) fn print_warnings(client: &Client) {
     for w in client.take_warnings() {
         eprintln!("atlas-cedar: warning: {w}");
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

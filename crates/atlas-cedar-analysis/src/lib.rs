@@ -17,6 +17,7 @@
 //! Like the core, this crate does no terminal I/O; it reads files only through
 //! [`atlas_cedar_core::fs::FileSystem`].
 
+pub mod govern;
 pub mod policies;
 pub mod prove;
 pub mod request;

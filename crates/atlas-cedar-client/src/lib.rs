@@ -1,5 +1,7 @@
-//! A client for the MongoDB Atlas Admin API v2, limited to organization
-//! resource policies.
+//! A client for the MongoDB Atlas Admin API v2: organization resource
+//! policies and the resources `plan`/`push` manage beside them (search
+//! indexes, export buckets, private endpoints, data-federation endpoints,
+//! organization API keys, stream processors), one module per kind.
 //!
 //! - Authentication: API keys by HTTP Digest (the 401 challenge is answered
 //!   and its nonce reused with an increasing count), service accounts by OAuth
@@ -18,7 +20,16 @@
 mod auth;
 mod error;
 mod policies;
+pub mod rest;
 mod settings;
+
+// One module per managed resource kind besides resource policies.
+pub mod api_keys;
+pub mod export_buckets;
+pub mod federation;
+pub mod private_endpoints;
+pub mod search;
+pub mod streams;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

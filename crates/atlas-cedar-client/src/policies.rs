@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::rest::{check_id, decode, encode};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2024-08-05";
@@ -215,30 +216,6 @@ impl CreateOutcome {
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(op: Operation, text: &str) -> Result<T, Error> {
-    serde_json::from_str(text).map_err(|e| Error::Decode {
-        operation: op.name,
-        message: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(op: Operation, v: &T) -> Result<String, Error> {
-    serde_json::to_string(v).map_err(|e| Error::Decode {
-        operation: op.name,
-        message: e.to_string(),
-    })
-}
-
-fn check_id(what: &str, id: &str) -> Result<(), Error> {
-    if id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "{what} {id:?} is not a 24-hex-digit id"
-        )))
-    }
-}
-
 impl Client {
     /// GET `/orgs/{orgId}/resourcePolicies` (a plain array, not paginated).
     pub async fn list_policies(&self, org_id: &str) -> Result<Vec<ResourcePolicy>, Error> {
@@ -344,12 +321,7 @@ impl Client {
         check_id("organization id", org_id)?;
         check_id("resource policy id", id)?;
         let path = format!("/orgs/{org_id}/resourcePolicies/{id}");
-        let before = self.requests_sent();
-        match self.send(DELETE, Method::DELETE, &path, None).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(404) && self.requests_sent() > before + 1 => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.delete_idempotent(DELETE, &path).await
     }
 
     /// POST `/orgs/{orgId}/resourcePolicies:validate`: Atlas checks the

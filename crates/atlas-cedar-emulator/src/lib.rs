@@ -28,6 +28,7 @@
 //! println!("{}", emu.base_url());
 //! ```
 
+mod resources;
 mod server;
 mod util;
 mod validation;
@@ -282,6 +283,10 @@ pub enum EmulatorError {
 pub struct PersistedState {
     /// Resource policies per organization id.
     pub orgs: BTreeMap<String, Vec<StoredPolicy>>,
+    /// Other resources, as Atlas returns them, per kind and scope
+    /// (`searchIndexes/{groupId}/{clusterName}`, …).
+    #[serde(default)]
+    pub resources: BTreeMap<String, Vec<serde_json::Value>>,
 }
 
 /// Entry point.
@@ -415,6 +420,38 @@ impl EmulatorHandle {
             .get(org_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The stored objects of another kind under `key`
+    /// (`searchIndexes/{groupId}/{clusterName}`, …).
+    pub fn resources(&self, key: &str) -> Vec<serde_json::Value> {
+        self.state()
+            .persisted
+            .resources
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Replaces the stored objects under `key` (to seed a test).
+    pub fn set_resources(&self, key: &str, items: Vec<serde_json::Value>) {
+        let mut st = self.state();
+        if items.is_empty() {
+            st.persisted.resources.remove(key);
+        } else {
+            st.persisted.resources.insert(key.to_owned(), items);
+        }
+    }
+
+    /// Every key with stored objects that starts with `prefix`.
+    pub fn resource_keys(&self, prefix: &str) -> Vec<String> {
+        self.state()
+            .persisted
+            .resources
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     /// Set what `nonCompliantResources` answers for an organization.

@@ -82,12 +82,39 @@ pub(crate) struct ServerState {
     nonces: HashMap<String, HashSet<u64>>,
     tokens: HashMap<String, Token>,
     seq: u64,
+    /// Reads of asynchronous objects, per key (states advance with them).
+    pub(crate) polls: HashMap<String, u32>,
+}
+
+/// Whom a request is about: `/orgs/{orgId}/…` or `/groups/{groupId}/…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Org(String),
+    Group(String),
+}
+
+impl Scope {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Scope::Org(id) | Scope::Group(id) => id,
+        }
+    }
+
+    /// Rate limits are per organization or per project.
+    fn rate_key(&self) -> String {
+        match self {
+            Scope::Org(id) => format!("orgs/{id}"),
+            Scope::Group(id) => format!("groups/{id}"),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
     pub(crate) state: Mutex<ServerState>,
+    /// Built on first use: resource-policy enforcement needs the schema.
+    pub(crate) engine: std::sync::OnceLock<Option<atlas_cedar_core::Engine>>,
 }
 
 impl Shared {
@@ -98,10 +125,11 @@ impl Shared {
                 persisted,
                 ..ServerState::default()
             }),
+            engine: std::sync::OnceLock::new(),
         }
     }
 
-    fn save(&self, st: &ServerState) {
+    pub(crate) fn save(&self, st: &ServerState) {
         if let Some(path) = &self.config.state_file {
             if let Ok(text) = serde_json::to_string_pretty(&st.persisted) {
                 let tmp = path.with_extension("tmp");
@@ -143,15 +171,15 @@ pub(crate) async fn serve(
 }
 
 /// What the handlers answer.
-struct Answer {
-    status: StatusCode,
-    body: Option<Value>,
-    content_type: &'static str,
-    headers: Vec<(&'static str, String)>,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Option<Value>,
+    pub(crate) content_type: &'static str,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
-    fn json(status: StatusCode, body: Value) -> Self {
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
         Answer {
             status,
             body: Some(body),
@@ -160,7 +188,7 @@ impl Answer {
         }
     }
 
-    fn error(status: StatusCode, code: &str, detail: &str) -> Self {
+    pub(crate) fn error(status: StatusCode, code: &str, detail: &str) -> Self {
         Answer {
             status,
             body: Some(json!({
@@ -175,7 +203,7 @@ impl Answer {
         }
     }
 
-    fn empty(status: StatusCode) -> Self {
+    pub(crate) fn empty(status: StatusCode) -> Self {
         Answer {
             status,
             body: None,
@@ -184,8 +212,16 @@ impl Answer {
         }
     }
 
-    fn with_header(mut self, name: &'static str, value: String) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
+        self
+    }
+
+    /// The same answer labelled with another media-type version.
+    pub(crate) fn with_version(mut self, version: &str) -> Self {
+        if self.content_type != "application/json" {
+            self.content_type = media_type(version);
+        }
         self
     }
 
@@ -210,6 +246,16 @@ impl Answer {
 }
 
 const VERSIONED: &str = "application/vnd.atlas.2024-08-05+json";
+
+/// The media type of a known version (answers carry the version asked for).
+pub(crate) fn media_type(version: &str) -> &'static str {
+    match version {
+        "2023-01-01" => "application/vnd.atlas.2023-01-01+json",
+        "2023-02-01" => "application/vnd.atlas.2023-02-01+json",
+        "2024-05-30" => "application/vnd.atlas.2024-05-30+json",
+        _ => VERSIONED,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Auth {
@@ -308,12 +354,12 @@ async fn handle(
     Ok(answer.into_response(&extra))
 }
 
-struct Req {
-    method: Method,
-    path: String,
-    query: String,
-    headers: hyper::HeaderMap,
-    body: String,
+pub(crate) struct Req {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: hyper::HeaderMap,
+    pub(crate) body: String,
     auth: Auth,
 }
 
@@ -406,8 +452,9 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
     }
 
     let segments: Vec<&str> = rest.split('/').collect();
-    let (org, tail) = match segments.as_slice() {
-        ["orgs", org, tail @ ..] => (org.to_string(), tail.to_vec()),
+    let (scope, tail) = match segments.as_slice() {
+        ["orgs", org, tail @ ..] => (Scope::Org(org.to_string()), tail.to_vec()),
+        ["groups", group, tail @ ..] => (Scope::Group(group.to_string()), tail.to_vec()),
         _ => {
             return (
                 Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
@@ -416,19 +463,25 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
             )
         }
     };
-    if !is_object_id(&org) {
-        let detail = format!("An invalid organization ID {org} was specified.");
+    if !is_object_id(scope.id()) {
+        let (code, detail) = match &scope {
+            Scope::Org(org) => (
+                "INVALID_ORG_ID",
+                format!("An invalid organization ID {org} was specified."),
+            ),
+            Scope::Group(group) => (
+                "INVALID_GROUP_ID",
+                format!("An invalid group ID {group} was specified."),
+            ),
+        };
         return (
-            Answer::error(StatusCode::BAD_REQUEST, "INVALID_ORG_ID", &detail),
+            Answer::error(StatusCode::BAD_REQUEST, code, &detail),
             false,
             fault_label,
         );
     }
 
-    if let Some(answer) = check_rate_limit(shared, &org) {
-        return (answer, false, fault_label);
-    }
-    if let Some(answer) = check_version(shared, req) {
+    if let Some(answer) = check_rate_limit(shared, &scope.rate_key()) {
         return (answer, false, fault_label);
     }
 
@@ -438,6 +491,16 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
     );
     let is_validate = matches!(tail.as_slice(), ["resourcePolicies:validate"]);
     if (is_write) && role != Role::OrgOwner {
+        // Versions are checked first, as Atlas does.
+        let version_error = match (&scope, tail.first()) {
+            (Scope::Org(_), Some(t)) if t.starts_with("resourcePolicies") => {
+                check_version(shared, req, &[RESOURCE_POLICY_VERSION])
+            }
+            _ => None,
+        };
+        if let Some(answer) = version_error {
+            return (answer, false, fault_label);
+        }
         return (
             Answer::error(
                 StatusCode::FORBIDDEN,
@@ -449,22 +512,42 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
         );
     }
 
-    let answer = match (&req.method, tail.as_slice()) {
-        (&Method::GET, ["resourcePolicies"]) => list(shared, &org),
-        (&Method::POST, ["resourcePolicies"]) => create(shared, &org, &req.body),
-        (&Method::POST, ["resourcePolicies:validate"]) => validate(&org, &req.body),
-        (&Method::GET, ["resourcePolicies", id]) => get(shared, &org, id),
-        (&Method::PATCH, ["resourcePolicies", id]) => update(shared, &org, id, &req.body),
-        (&Method::DELETE, ["resourcePolicies", id]) => delete(shared, &org, id),
-        (&Method::GET, ["nonCompliantResources"]) => {
-            let list = lock(&shared.state)
-                .non_compliant
-                .get(&org)
-                .cloned()
-                .unwrap_or_default();
-            Answer::json(StatusCode::OK, Value::Array(list))
+    let policy_route = matches!(
+        (&scope, tail.first()),
+        (Scope::Org(_), Some(t)) if t.starts_with("resourcePolicies") || *t == "nonCompliantResources"
+    );
+    let answer = if policy_route {
+        if let Some(answer) = check_version(shared, req, &[RESOURCE_POLICY_VERSION]) {
+            return (answer, false, fault_label);
         }
-        _ => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+        let org = scope.id().to_owned();
+        match (&req.method, tail.as_slice()) {
+            (&Method::GET, ["resourcePolicies"]) => list(shared, &org),
+            (&Method::POST, ["resourcePolicies"]) => create(shared, &org, &req.body),
+            (&Method::POST, ["resourcePolicies:validate"]) => validate(&org, &req.body),
+            (&Method::GET, ["resourcePolicies", id]) => get(shared, &org, id),
+            (&Method::PATCH, ["resourcePolicies", id]) => update(shared, &org, id, &req.body),
+            (&Method::DELETE, ["resourcePolicies", id]) => delete(shared, &org, id),
+            (&Method::GET, ["nonCompliantResources"]) => {
+                let list = lock(&shared.state)
+                    .non_compliant
+                    .get(&org)
+                    .cloned()
+                    .unwrap_or_default();
+                Answer::json(StatusCode::OK, Value::Array(list))
+            }
+            _ => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+        }
+    } else {
+        let mut ctx = crate::resources::Ctx {
+            shared,
+            req,
+            scope: scope.clone(),
+        };
+        match crate::resources::route(&mut ctx, &tail) {
+            Some(answer) => answer,
+            None => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
+        }
     };
     let drop_after = fault == Some(FaultKind::DropAfterApply)
         && is_write
@@ -720,13 +803,13 @@ fn oauth_revoke(shared: &Shared, req: &Req) -> Answer {
     Answer::empty(StatusCode::OK)
 }
 
-fn check_rate_limit(shared: &Shared, org: &str) -> Option<Answer> {
+fn check_rate_limit(shared: &Shared, key: &str) -> Option<Answer> {
     let cfg = shared.config.rate_limit;
     let capacity = f64::from(cfg.capacity.max(1));
     let per_sec = f64::from(cfg.refill_per_minute) / 60.0;
     let now = Instant::now();
     let mut st = lock(&shared.state);
-    let bucket = st.buckets.entry(org.to_owned()).or_insert(Bucket {
+    let bucket = st.buckets.entry(key.to_owned()).or_insert(Bucket {
         tokens: capacity,
         last: now,
     });
@@ -743,7 +826,7 @@ fn check_rate_limit(shared: &Shared, org: &str) -> Option<Answer> {
         60.0
     };
     let detail = format!(
-        "Resource /api/atlas/v2/orgs/{org}/resourcePolicies is limited to {} requests every 1 minutes.",
+        "Resource /api/atlas/v2/{key} is limited to {} requests every 1 minutes.",
         cfg.capacity
     );
     Some(
@@ -754,7 +837,9 @@ fn check_rate_limit(shared: &Shared, org: &str) -> Option<Answer> {
     )
 }
 
-fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
+/// `None` when the request asks for one of `supported` (and a body has a
+/// matching content type), else Atlas's 406 / 410 / 415 answer.
+pub(crate) fn check_version(shared: &Shared, req: &Req, supported: &[&str]) -> Option<Answer> {
     let accept = header(&req.headers, ACCEPT).unwrap_or_default();
     let versions: Vec<String> = accept
         .split(',')
@@ -775,15 +860,20 @@ fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
             &format!("API version {gone} has been removed after its sunset date."),
         ));
     }
-    if versions.iter().any(|v| v == RESOURCE_POLICY_VERSION) {
+    let wanted: Vec<String> = supported
+        .iter()
+        .map(|v| format!("application/vnd.atlas.{v}+json"))
+        .collect();
+    if let Some(v) = versions.iter().find(|v| supported.contains(&v.as_str())) {
         if !req.body.is_empty() {
             let ct = header(&req.headers, CONTENT_TYPE).unwrap_or_default();
             let ct = ct.split(';').next().unwrap_or("").trim();
-            if ct != VERSIONED && ct != "application/json" {
+            let expected = format!("application/vnd.atlas.{v}+json");
+            if ct != expected && ct != "application/json" {
                 return Some(Answer::error(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "UNSUPPORTED_MEDIA_TYPE",
-                    &format!("Content type {ct} is not supported; use {VERSIONED}."),
+                    &format!("Content type {ct} is not supported; use {expected}."),
                 ));
             }
         }
@@ -792,7 +882,10 @@ fn check_version(shared: &Shared, req: &Req) -> Option<Answer> {
     Some(Answer::error(
         StatusCode::NOT_ACCEPTABLE,
         "INVALID_VERSION_DATE",
-        &format!("Missing or unsupported API version in Accept header; this resource supports {VERSIONED}."),
+        &format!(
+            "Missing or unsupported API version in Accept header; this resource supports {}.",
+            wanted.join(", ")
+        ),
     ))
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod manifest;
 mod plan;
 mod policies;
+pub mod resources;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
 use super::policies::{describe_invalid, report_invalid, LintNotes};
+use super::resources::{self, Step, WaitOptions};
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
 
@@ -69,6 +70,13 @@ pub struct PushArgs {
     /// Writes sent at the same time.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Longest wait for an asynchronous state (a search index READY, an
+    /// endpoint service AVAILABLE), in seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECS")]
+    wait_timeout: u64,
+    /// Time between two reads while waiting, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    poll_interval: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +113,9 @@ struct Plan {
     changes: Vec<Change>,
     desired: Desired,
     remote: Vec<ResourcePolicy>,
+    /// The other resources of the manifest, in application order.
+    steps: Vec<Step>,
+    ctx: Option<resources::Ctx>,
 }
 
 impl Plan {
@@ -119,6 +130,28 @@ impl Plan {
             }
         }
         c
+    }
+
+    fn has_changes(&self) -> bool {
+        self.changes.iter().any(Change::is_change)
+            || self.steps.iter().any(|s| s.action.is_change())
+    }
+
+    /// `Plan: …` with the resource policies and the other resources together.
+    fn summary(&self) -> String {
+        let (c, u, d) = self.counts();
+        let (rc, ru, rr, rd) = resources::counts(&self.steps);
+        let replace = if rr > 0 {
+            format!(" {rr} to replace,")
+        } else {
+            String::new()
+        };
+        format!(
+            "{} to create, {} to update,{replace} {} to delete.",
+            c + rc,
+            u + ru,
+            d + rd
+        )
     }
 
     fn local(&self, name: &str) -> Option<&LocalPolicy> {
@@ -271,6 +304,8 @@ fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bo
         changes,
         desired,
         remote,
+        steps: Vec::new(),
+        ctx: None,
     }
 }
 
@@ -311,8 +346,8 @@ fn print_plan(plan: &Plan, prune: bool) {
             );
         }
     }
-    let (c, u, d) = plan.counts();
-    println!("Plan: {c} to create, {u} to update, {d} to delete.");
+    print!("{}", resources::render(&plan.steps));
+    println!("Plan: {}", plan.summary());
 }
 
 /// How many of the org's resource policies the manifest does not name (what
@@ -328,9 +363,8 @@ fn unmanaged(plan: &Plan) -> usize {
 /// diff in a collapsible block.
 fn plan_markdown(plan: &Plan, prune: bool) -> String {
     use std::fmt::Write as _;
-    let (c, u, d) = plan.counts();
     let mut out = String::from("### atlas-cedar plan\n\n");
-    let _ = writeln!(out, "**{c} to create, {u} to update, {d} to delete.**\n");
+    let _ = writeln!(out, "**{}**\n", plan.summary());
     out.push_str("| change | resource policy | details |\n| --- | --- | --- |\n");
     for ch in &plan.changes {
         let row = match ch {
@@ -344,6 +378,24 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
         };
         out.push_str(&row);
         out.push('\n');
+    }
+    if !plan.steps.is_empty() {
+        out.push_str("\n| change | resource | details |\n| --- | --- | --- |\n");
+        for s in &plan.steps {
+            let mut details: Vec<String> = Vec::new();
+            if !s.reason.is_empty() {
+                details.push(s.reason.clone());
+            }
+            details.extend(s.warnings.iter().map(|w| format!("⚠️ {w}")));
+            let _ = writeln!(
+                out,
+                "| {} | {} `{}` | {} |",
+                s.action.word(),
+                s.kind,
+                s.key,
+                details.join("<br>").replace('|', "\\|")
+            );
+        }
     }
     for ch in &plan.changes {
         if let Change::Update { name, diff, .. } = ch {
@@ -462,9 +514,44 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         .list_policies(&org)
         .await
         .map_err(|e| e.to_string())?;
-    let plan = compute(org, desired, remote, args.prune);
+    let client = Arc::new(client);
+    let mut plan = compute(org, desired, remote, args.prune);
+    if let Some(path) = plan.desired.manifest.clone() {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let ctx = resources::Ctx {
+            client: Arc::clone(&client),
+            org: plan.org.clone(),
+            policies: plan
+                .desired
+                .policies
+                .iter()
+                .map(|p| atlas_cedar_analysis::govern::NamedPolicy {
+                    name: p.name.clone(),
+                    bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
+                })
+                .collect(),
+            engine: atlas_cedar_core::Engine::builtin().ok().map(Arc::new),
+            wait: WaitOptions {
+                timeout: std::time::Duration::from_secs(1800),
+                interval: std::time::Duration::from_secs(10),
+            },
+            progress: true,
+        };
+        let m = resources::Manifest {
+            path: &path,
+            root: &root,
+            text: &text,
+        };
+        plan.steps = resources::plan(&ctx, &m, args.prune).await?;
+        plan.ctx = Some(ctx);
+    }
     Ok(Prepared {
-        client: Arc::new(client),
+        client,
         plan,
         notes,
     })
@@ -534,9 +621,11 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
             PlanOutput::Markdown => print!("{}", plan_markdown(&plan, args.prune)),
             PlanOutput::Json => {
                 let (c, u, d) = plan.counts();
+                let (rc, ru, rr, rd) = resources::counts(&plan.steps);
                 let v = serde_json::json!({
                     "org": plan.org, "changes": plan.changes,
-                    "create": c, "update": u, "delete": d,
+                    "resources": plan.steps,
+                    "create": c + rc, "update": u + ru, "replace": rr, "delete": d + rd,
                     "requests": client.requests_sent(),
                 });
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -550,7 +639,7 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
         print_warnings(&client);
         if failed {
             ExitCode::from(1)
-        } else if args.detailed_exitcode && plan.changes.iter().any(Change::is_change) {
+        } else if args.detailed_exitcode && plan.has_changes() {
             ExitCode::from(2)
         } else {
             ExitCode::SUCCESS
@@ -567,6 +656,8 @@ struct PushResult {
     unchanged: Vec<String>,
     errors: Vec<String>,
     requests: u64,
+    /// The other resources of the manifest.
+    resources: resources::ApplyReport,
 }
 
 fn print_dry_run(plan: &Plan) {
@@ -595,6 +686,11 @@ fn print_dry_run(plan: &Plan) {
             Change::Unchanged { .. } => {}
         }
     }
+    for s in &plan.steps {
+        for r in &s.requests {
+            println!("{r}");
+        }
+    }
 }
 
 pub fn run_push(args: PushArgs) -> ExitCode {
@@ -612,7 +708,7 @@ async fn push(args: PushArgs) -> ExitCode {
     let started = Instant::now();
     let Prepared {
         client,
-        plan,
+        mut plan,
         notes,
     } = match prepare(&args.plan).await {
         Ok(p) => p,
@@ -625,7 +721,16 @@ async fn push(args: PushArgs) -> ExitCode {
     if !json {
         print_plan(&plan, args.plan.prune);
     }
-    let (_, _, deletes) = plan.counts();
+    if let Some(ctx) = plan.ctx.as_mut() {
+        ctx.wait = WaitOptions {
+            timeout: std::time::Duration::from_secs(args.wait_timeout),
+            interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
+        };
+        ctx.progress = !json;
+    }
+    let (_, _, policy_deletes) = plan.counts();
+    let (_, _, _, resource_deletes) = resources::counts(&plan.steps);
+    let deletes = policy_deletes + resource_deletes;
     if args.dry_run {
         print_dry_run(&plan);
         print_warnings(&client);
@@ -642,15 +747,21 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     }
     if deletes > 0 && !args.yes {
-        let question = format!(
-            "Delete {deletes} resource {}?",
-            if deletes == 1 { "policy" } else { "policies" }
-        );
-        if !confirm(&question) {
-            eprintln!(
-                "error: push would delete {deletes} resource {}; nothing was changed. \
-                 Confirm on a terminal or pass --yes.",
+        let what = if resource_deletes == 0 {
+            format!(
+                "{deletes} resource {}",
                 if deletes == 1 { "policy" } else { "policies" }
+            )
+        } else {
+            format!(
+                "{deletes} {}",
+                if deletes == 1 { "object" } else { "objects" }
+            )
+        };
+        if !confirm(&format!("Delete {what}?")) {
+            eprintln!(
+                "error: push would delete {what}; nothing was changed. \
+                 Confirm on a terminal or pass --yes."
             );
             return ExitCode::from(1);
         }
@@ -709,6 +820,20 @@ async fn push(args: PushArgs) -> ExitCode {
     if bar && total > 0 {
         eprintln!();
     }
+    if let Some(ctx) = &plan.ctx {
+        if result.errors.is_empty() {
+            result.resources = resources::apply(ctx, &plan.steps, json).await;
+        } else if plan.steps.iter().any(|s| s.action.is_change()) {
+            // The resource policies govern the rest: nothing else is applied
+            // on top of a half-pushed set.
+            for s in plan.steps.iter().filter(|s| s.action.is_change()) {
+                result.resources.not_done.push(format!(
+                    "{} {}: not attempted: the resource policies were not all pushed",
+                    s.kind, s.key
+                ));
+            }
+        }
+    }
     result.requests = client.requests_sent();
     if json {
         println!(
@@ -725,6 +850,19 @@ async fn push(args: PushArgs) -> ExitCode {
             result.unchanged.len(),
             result.errors.len()
         );
+        let r = &result.resources;
+        if !(r.done.is_empty() && r.failed.is_empty() && r.not_done.is_empty()) {
+            println!(
+                "Resources: {} done, {} failed, {} not done, {} unchanged.",
+                r.done.len(),
+                r.failed.len(),
+                r.not_done.len(),
+                r.unchanged
+            );
+            for line in &r.not_done {
+                println!("  not done: {line}");
+            }
+        }
     }
     eprintln!(
         "atlas-cedar: push took {} ms and {} HTTP request(s)",
@@ -732,7 +870,10 @@ async fn push(args: PushArgs) -> ExitCode {
         client.requests_sent()
     );
     print_warnings(&client);
-    if result.errors.is_empty() {
+    if result.errors.is_empty()
+        && result.resources.failed.is_empty()
+        && result.resources.not_done.is_empty()
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -1,0 +1,569 @@
+//! The Atlas resources `plan`/`push` manage beside resource policies: search
+//! indexes, snapshot export buckets, private endpoints, data-federation
+//! private endpoints, organization API keys and stream processors.
+//!
+//! Each kind is a module with:
+//! - its manifest section (`[[search_index]]`, …), read with
+//!   [`Manifest::section`] so a typo is reported with its line;
+//! - `plan(ctx, manifest, prune)`: reads Atlas and returns one [`Step`] per
+//!   object (create, update, replace, stop-patch-start, delete, unchanged),
+//!   each with a semantic diff and, where resource policies govern the change,
+//!   the verdict of [`Ctx::govern`];
+//! - the [`Apply`] operations of its steps;
+//! - its direct commands (`atlas-cedar search-indexes get …`).
+//!
+//! [`apply`] runs the steps after the resource policies, phase by phase
+//! (network, then indexes, then the rest); a failed step stops the steps that
+//! depend on it, and the report says what was and was not done.
+
+// Until every kind is managed, parts of the framework are unused.
+#![allow(dead_code)]
+
+pub mod jsondiff;
+pub mod table;
+
+pub mod api_keys;
+pub mod export_buckets;
+pub mod federation;
+pub mod private_endpoints;
+pub mod search;
+pub mod streams;
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atlas_cedar_analysis::govern::{govern, Governed, NamedPolicy};
+use atlas_cedar_analysis::request::ResourceSpec;
+use atlas_cedar_client::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The manifest file, for the kinds' sections.
+#[derive(Debug, Clone, Copy)]
+pub struct Manifest<'a> {
+    pub path: &'a Path,
+    /// The folder relative paths in the manifest start from.
+    pub root: &'a Path,
+    pub text: &'a str,
+}
+
+impl Manifest<'_> {
+    /// The entries of `[[key]]` (or `key = [...]`), each checked against `T`
+    /// (which should deny unknown fields). An error names the file, the line
+    /// of the entry and the problem.
+    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, String> {
+        let table: toml::Table =
+            toml::from_str(self.text).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let Some(value) = table.get(key) else {
+            return Ok(Vec::new());
+        };
+        let Some(items) = value.as_array() else {
+            return Err(format!(
+                "{}:{}: `{key}` must be an array of tables ([[{key}]])",
+                self.path.display(),
+                self.line_of(key, 0)
+            ));
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match T::deserialize(item.clone()) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    return Err(format!(
+                        "{}:{}: [[{key}]] number {}: {}",
+                        self.path.display(),
+                        self.line_of(key, i),
+                        i + 1,
+                        e.to_string().trim_end()
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// 1-based line of the `index`-th `[[key]]` header (or of `key =`).
+    pub fn line_of(&self, key: &str, index: usize) -> usize {
+        let header = format!("[[{key}]]");
+        let headers: Vec<usize> = self
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with(&header))
+            .map(|(n, _)| n + 1)
+            .collect();
+        if let Some(n) = headers.get(index) {
+            return *n;
+        }
+        self.text
+            .lines()
+            .position(|l| {
+                let t = l.trim_start();
+                t.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(1, |n| n + 1)
+    }
+
+    /// Reads a file named in the manifest (relative to its folder).
+    pub fn read(&self, relative: &str) -> Result<String, String> {
+        let p = self.root.join(relative);
+        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// Reads a JSON file named in the manifest; a syntax error says where.
+    pub fn read_json(&self, relative: &str) -> Result<Value, String> {
+        let text = self.read(relative)?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: invalid JSON: {e}",
+                self.root.join(relative).display(),
+                e.line(),
+                e.column()
+            )
+        })
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    /// Changed in place (PATCH or an upsert).
+    Update,
+    /// Deleted and created again: a field that cannot change in place changes.
+    Replace,
+    /// A running stream processor: stopped, patched, started again.
+    StopPatchStart,
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update | Action::StopPatchStart => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::Unchanged => " ",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::StopPatchStart => "stop, update, start",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+
+    pub fn is_change(self) -> bool {
+        self != Action::Unchanged
+    }
+}
+
+/// Order of application: resource policies come first (they are applied by
+/// `push` itself), then these phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Private endpoint services and endpoints, data-federation endpoints.
+    Network,
+    /// Search indexes.
+    Indexes,
+    /// Export buckets, stream processors, API keys.
+    Other,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a step failed.
+#[derive(Debug)]
+pub enum StepError {
+    /// Atlas answered with an error.
+    Api(atlas_cedar_client::Error),
+    /// Anything else (a wait that timed out, a `FAILED` state, …).
+    Other(String),
+}
+
+impl From<atlas_cedar_client::Error> for StepError {
+    fn from(e: atlas_cedar_client::Error) -> Self {
+        StepError::Api(e)
+    }
+}
+
+impl From<String> for StepError {
+    fn from(e: String) -> Self {
+        StepError::Other(e)
+    }
+}
+
+/// What `push` does for one step. Returns a short account of what was done.
+pub trait Apply: Send + Sync + std::fmt::Debug {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>>;
+}
+
+/// One planned change of one object.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    /// `search index`, `export bucket`, …
+    pub kind: &'static str,
+    /// The natural key, as shown (`<project>/<cluster>/<db>.<coll>/<name>`).
+    pub key: String,
+    pub action: Action,
+    /// Why this action (`collection movies → films`, `it is STARTED`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// The semantic diff or what will be created.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// Warnings for the plan (resource policies, missing facts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Resource policies that forbid (or may forbid) the change when
+    /// evaluated locally: named when Atlas answers 403.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub governed_by: Vec<String>,
+    pub phase: Phase,
+    /// Ids ([`Step::id`]) of steps that must succeed first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// The requests `push --dry-run` prints (`POST /api/atlas/v2/…` and bodies).
+    #[serde(skip)]
+    pub requests: Vec<String>,
+    #[serde(skip)]
+    pub op: Option<Box<dyn Apply>>,
+}
+
+impl Step {
+    /// A step with no details; fill in the rest with the fields.
+    pub fn new(kind: &'static str, key: impl Into<String>, action: Action, phase: Phase) -> Self {
+        Step {
+            kind,
+            key: key.into(),
+            action,
+            reason: String::new(),
+            details: Vec::new(),
+            warnings: Vec::new(),
+            governed_by: Vec::new(),
+            phase,
+            after: Vec::new(),
+            requests: Vec::new(),
+            op: None,
+        }
+    }
+
+    /// `kind:key`, unique within a plan.
+    pub fn id(&self) -> String {
+        format!("{}:{}", self.kind, self.key)
+    }
+
+    /// Records a governance verdict: a warning line and the policies to name
+    /// on a 403.
+    pub fn governed(&mut self, verdict: &Governed, action: &str) {
+        if let Some(line) = verdict.describe(action) {
+            self.warnings.push(line);
+        }
+        for p in &verdict.policies {
+            if !self.governed_by.contains(p) {
+                self.governed_by.push(p.clone());
+            }
+        }
+    }
+}
+
+/// How long `push` waits for asynchronous states.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// What plans and operations share.
+#[derive(Debug)]
+pub struct Ctx {
+    pub client: Arc<Client>,
+    pub org: String,
+    /// The manifest's resource policies (as they will be once pushed).
+    pub policies: Vec<NamedPolicy>,
+    pub engine: Option<Arc<atlas_cedar_core::Engine>>,
+    pub wait: WaitOptions,
+    /// Print waiting progress on stderr.
+    pub progress: bool,
+}
+
+impl Ctx {
+    /// Would the manifest's resource policies refuse `action` on `resource`
+    /// in each of `contexts`? See [`atlas_cedar_analysis::govern`].
+    pub fn govern(
+        &self,
+        action: &str,
+        resource: &ResourceSpec,
+        contexts: &[Value],
+        unknown: &[&str],
+    ) -> Governed {
+        match &self.engine {
+            Some(engine) => govern(engine, &self.policies, action, resource, contexts, unknown),
+            None => Governed {
+                outcome: atlas_cedar_analysis::govern::Outcome::CannotTell,
+                policies: Vec::new(),
+                reason: Some("the Atlas schema could not be loaded".to_owned()),
+            },
+        }
+    }
+
+    /// One progress line on stderr (when enabled).
+    pub fn note(&self, message: &str) {
+        if self.progress {
+            eprintln!("atlas-cedar: {message}");
+        }
+    }
+
+    /// Polls `check` until it returns `Ok(Some(v))`, with the configured
+    /// interval and timeout; `what` names the wait in messages.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, mut check: F) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, StepError>>,
+    {
+        let started = std::time::Instant::now();
+        let mut polls = 0u32;
+        loop {
+            polls += 1;
+            if let Some(v) = check().await? {
+                return Ok(v);
+            }
+            if started.elapsed() >= self.wait.timeout {
+                return Err(StepError::Other(format!(
+                    "gave up waiting for {what} after {} s ({polls} polls); it may still \
+                     finish in Atlas: run plan again later (--wait-timeout sets the limit)",
+                    started.elapsed().as_secs()
+                )));
+            }
+            if polls == 1 || polls.is_multiple_of(10) {
+                self.note(&format!("waiting for {what}…"));
+            }
+            tokio::time::sleep(self.wait.interval).await;
+        }
+    }
+}
+
+/// Every kind's plan, in application order.
+pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    steps.extend(private_endpoints::plan(ctx, manifest, prune).await?);
+    steps.extend(federation::plan(ctx, manifest, prune).await?);
+    steps.extend(search::plan(ctx, manifest, prune).await?);
+    steps.extend(export_buckets::plan(ctx, manifest, prune).await?);
+    steps.extend(streams::plan(ctx, manifest, prune).await?);
+    steps.extend(api_keys::plan(ctx, manifest, prune).await?);
+    steps.sort_by_key(|s| s.phase);
+    Ok(steps)
+}
+
+/// What `push` did with the steps.
+#[derive(Debug, Default, Serialize)]
+pub struct ApplyReport {
+    /// `kind key: what was done`.
+    pub done: Vec<String>,
+    pub failed: Vec<String>,
+    /// Steps not attempted because a step they depend on failed.
+    pub not_done: Vec<String>,
+    pub unchanged: usize,
+}
+
+/// The message for a failed step; Atlas's resource-policy 403 names the
+/// policies that forbid the change locally.
+fn failure(step: &Step, e: StepError) -> String {
+    let what = format!("{} {}", step.kind, step.key);
+    match e {
+        StepError::Api(e)
+            if e.error_code() == Some("ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED") =>
+        {
+            let likely = if step.governed_by.is_empty() {
+                "no resource policy of the manifest forbids it when evaluated here; a policy \
+                 in Atlas that the manifest does not manage, or a fact atlas-cedar cannot \
+                 see, may (see `atlas-cedar policies list`)"
+                    .to_owned()
+            } else {
+                format!(
+                    "likely resource {} {} (it forbids this change when evaluated here)",
+                    if step.governed_by.len() == 1 {
+                        "policy"
+                    } else {
+                        "policies"
+                    },
+                    step.governed_by
+                        .iter()
+                        .map(|p| format!("{p:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            format!(
+                "{what}: Atlas refused it: 403 ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED; {likely}"
+            )
+        }
+        StepError::Api(e) => format!("{what}: {e}"),
+        StepError::Other(e) => format!("{what}: {e}"),
+    }
+}
+
+/// Applies the steps phase by phase, in plan order. A step whose
+/// dependencies failed (or were not done) is not attempted.
+pub async fn apply(ctx: &Ctx, steps: &[Step], json: bool) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let mut broken: Vec<String> = Vec::new();
+    for step in steps {
+        if !step.action.is_change() {
+            report.unchanged += 1;
+            continue;
+        }
+        let id = step.id();
+        if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
+            report.not_done.push(format!(
+                "{} {}: not attempted: {dep} failed",
+                step.kind, step.key
+            ));
+            broken.push(id);
+            continue;
+        }
+        let Some(op) = &step.op else {
+            continue;
+        };
+        match op.apply(ctx).await {
+            Ok(done) => {
+                if !json {
+                    eprintln!(
+                        "{} {} {}: {done}",
+                        step.action.symbol(),
+                        step.kind,
+                        step.key
+                    );
+                }
+                report
+                    .done
+                    .push(format!("{} {}: {done}", step.kind, step.key));
+            }
+            Err(e) => {
+                let message = failure(step, e);
+                eprintln!("error: {message}");
+                report.failed.push(message);
+                broken.push(id);
+            }
+        }
+    }
+    report
+}
+
+/// `(create, update, replace, delete)` counts; stop-patch-start counts as an update.
+pub fn counts(steps: &[Step]) -> (usize, usize, usize, usize) {
+    let mut c = (0, 0, 0, 0);
+    for s in steps {
+        match s.action {
+            Action::Create => c.0 += 1,
+            Action::Update | Action::StopPatchStart => c.1 += 1,
+            Action::Replace => c.2 += 1,
+            Action::Delete => c.3 += 1,
+            Action::Unchanged => {}
+        }
+    }
+    c
+}
+
+/// The steps as plan lines (text output).
+pub fn render(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        if s.action == Action::Unchanged {
+            out.push_str(&format!("  unchanged {} {}\n", s.kind, s.key));
+            continue;
+        }
+        out.push_str(&format!(
+            "{} {} {} {}",
+            s.action.symbol(),
+            s.action.word(),
+            s.kind,
+            s.key
+        ));
+        if !s.reason.is_empty() {
+            out.push_str(&format!(" ({})", s.reason));
+        }
+        out.push('\n');
+        for d in &s.details {
+            out.push_str(&format!("    {d}\n"));
+        }
+        for w in &s.warnings {
+            out.push_str(&format!("    warning: {w}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    #[test]
+    fn section_errors_name_the_line_of_the_entry() {
+        let text = "[org]\nid = \"x\"\n\n[[thing]]\nname = \"a\"\n\n[[thing]]\nnme = \"b\"\n";
+        let m = Manifest {
+            path: Path::new("atlas-cedar.toml"),
+            root: Path::new("."),
+            text,
+        };
+        let e = m.section::<Item>("thing").unwrap_err();
+        assert!(
+            e.starts_with("atlas-cedar.toml:7: [[thing]] number 2:"),
+            "{e}"
+        );
+        assert!(e.contains("nme"), "{e}");
+        assert!(m.section::<Item>("other").unwrap().is_empty());
+        let ok = Manifest {
+            text: "[[thing]]\nname = \"a\"\n",
+            ..m
+        };
+        assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn render_and_counts() {
+        let mut a = Step::new(
+            "search index",
+            "p/c/db.coll/default",
+            Action::Replace,
+            Phase::Indexes,
+        );
+        a.reason = "collection movies → films".to_owned();
+        a.details
+            .push("~ mappings.dynamic: false → true".to_owned());
+        let b = Step::new(
+            "export bucket",
+            "p/AWS/bucket",
+            Action::Unchanged,
+            Phase::Other,
+        );
+        let text = render(&[a, b]);
+        assert!(text.starts_with(
+            "-/+ replace search index p/c/db.coll/default (collection movies → films)\n    ~ mappings"
+        ), "{text}");
+        assert!(text.contains("  unchanged export bucket p/AWS/bucket\n"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Organization API keys (`/orgs/{orgId}/apiKeys`, version 2023-01-01).

@@ -86,6 +86,33 @@ impl Manifest<'_> {
         Ok(out)
     }
 
+    /// The project of an entry: its own `project_id`, else the manifest's
+    /// `[project] id`, else `MONGODB_ATLAS_PROJECT_ID`. Checked to be 24-hex.
+    pub fn project_id(&self, explicit: Option<&str>) -> Result<String, String> {
+        let from_table = || -> Option<String> {
+            let t: toml::Table = toml::from_str(self.text).ok()?;
+            t.get("project")?.get("id")?.as_str().map(str::to_owned)
+        };
+        let id = explicit
+            .map(str::to_owned)
+            .or_else(from_table)
+            .or_else(|| {
+                std::env::var("MONGODB_ATLAS_PROJECT_ID")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{}: no project: give the entry a project_id, add [project] id = \"…\", \
+                     or set MONGODB_ATLAS_PROJECT_ID",
+                    self.path.display()
+                )
+            })?;
+        atlas_cedar_client::rest::check_id("project id", &id)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(id)
+    }
+
     /// 1-based line of the `index`-th `[[key]]` header (or of `key =`).
     pub fn line_of(&self, key: &str, index: usize) -> usize {
         let header = format!("[[{key}]]");

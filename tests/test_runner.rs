@@ -268,8 +268,8 @@ fn check_example(dir: &Path, policy: &str, action: &str, values: &Value, expect:
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
-#[test]
-fn analyze_finds_a_planted_lockout_a_vacuous_body_and_a_redundant_pair() {
+/// A lockout, a vacuous body and a redundant pair (narrow is implied by wide).
+fn planted() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mw = "ResourcePolicy::Action::\"project.maintenanceWindow.modify\"";
     write(
@@ -304,8 +304,19 @@ fn analyze_finds_a_planted_lockout_a_vacuous_body_and_a_redundant_pair() {
             "context.project.peeringConnections.contains(\"b\")",
         ),
     );
-    let out = run(dir.path(), &["analyze", ".", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(1));
+    dir
+}
+
+/// The three planted findings of `analyze --format json` (each with `method`, if
+/// given), their examples checked by evaluation.
+fn planted_findings(dir: &Path, out: &Output, method: Option<&str>) -> [Value; 3] {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = v["findings"].as_array().unwrap();
     let find = |kind: &str, policy: &str| {
@@ -316,34 +327,171 @@ fn analyze_finds_a_planted_lockout_a_vacuous_body_and_a_redundant_pair() {
             .clone()
     };
     let lockout = find("lockout", "lockout");
-    assert_eq!(lockout["method"], "exhaustive");
     let vacuous = find("vacuous", "vacuous");
-    assert_eq!(vacuous["method"], "exhaustive");
     let redundant = find("redundant", "narrow");
+    for f in [&lockout, &vacuous, &redundant] {
+        if let Some(method) = method {
+            assert_eq!(f["method"], method, "{v:#}");
+        }
+    }
     assert!(redundant["message"].as_str().unwrap().contains("wide"));
     assert_eq!(findings.len(), 3, "{findings:#?}");
+    check_planted_examples(dir, &lockout, &redundant);
+    [lockout, vacuous, redundant]
+}
+
+fn check_planted_examples(dir: &Path, lockout: &Value, redundant: &Value) {
     // The examples are real: evaluate them with the test runner.
     check_example(
-        dir.path(),
+        dir,
         "lockout.cedar",
         "project.maintenanceWindow.modify",
         &lockout["example"]["values"],
         "forbidden",
     );
     check_example(
-        dir.path(),
+        dir,
         "narrow.cedar",
         "project.vpcPeering.modify",
         &redundant["example"]["values"],
         "forbidden",
     );
     check_example(
-        dir.path(),
+        dir,
         "wide.cedar",
         "project.vpcPeering.modify",
         &redundant["example"]["values"],
         "forbidden",
     );
+}
+
+#[test]
+fn analyze_finds_a_planted_lockout_a_vacuous_body_and_a_redundant_pair() {
+    let dir = planted();
+    let out = run(
+        dir.path(),
+        &["analyze", ".", "--format", "json", "--method", "exhaustive"],
+    );
+    planted_findings(dir.path(), &out, Some("exhaustive"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["method"], "exhaustive");
+    assert!(v["solver"].is_null(), "{v:#}");
+}
+
+#[test]
+fn analyze_proves_the_planted_lockout_vacuous_body_and_redundant_pair() {
+    if !have_cvc5() {
+        return;
+    }
+    let dir = planted();
+    let out = run(
+        dir.path(),
+        &["analyze", ".", "--format", "json", "--method", "prove"],
+    );
+    let [lockout, vacuous, redundant] = planted_findings(dir.path(), &out, Some("proved"));
+    for f in [&lockout, &vacuous, &redundant] {
+        assert!(f["message"].as_str().unwrap().contains("proved"), "{f:#}");
+        assert!(f.get("solver").is_none(), "{f:#}");
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["method"], "prove");
+    assert_eq!(v["solver"]["name"], "cvc5", "{v:#}");
+    assert!(v["solver"]["queries"].as_u64().unwrap() >= 3, "{v:#}");
+    // The default (auto) proves too when cvc5 is there, and says so.
+    let out = run(dir.path(), &["analyze", "."]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("lockout lockout [project.maintenanceWindow.modify]: lockout: proved"),
+        "{text}"
+    );
+    assert!(text.contains("method: prove (cvc5 "), "{text}");
+}
+
+/// A fake `cvc5` that reports a version and then `behaviour` (a shell snippet run
+/// for a query).
+fn fake_cvc5(dir: &Path, name: &str, behaviour: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'This is cvc5 version 1.0.3'; exit 0; fi\n{behaviour}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn analyze_falls_back_to_evaluation_when_the_solver_times_out_or_fails() {
+    let dir = planted();
+    let solvers = tempfile::tempdir().unwrap();
+    // Never answers (reads its input until it is closed): every query times out.
+    let hangs = fake_cvc5(solvers.path(), "hangs", "cat > /dev/null");
+    // Answers nonsense.
+    let broken = fake_cvc5(
+        solvers.path(),
+        "broken",
+        "echo '(error \"boom\")'; cat > /dev/null",
+    );
+    for (solver, why) in [
+        (&hangs, "time limit (300 ms) reached"),
+        (&broken, "solver error"),
+    ] {
+        let out = bin()
+            .current_dir(dir.path())
+            .env("CVC5", solver)
+            .args([
+                "analyze",
+                ".",
+                "--format",
+                "json",
+                "--method",
+                "prove",
+                "--solver-timeout",
+                "300",
+            ])
+            .output()
+            .unwrap();
+        // Unknown to the solver: evaluation answers, and says why. (The lockout,
+        // `x || !x`, is settled by symcc's own simplification without asking the
+        // solver: proved.)
+        let [lockout, vacuous, redundant] = planted_findings(dir.path(), &out, None);
+        assert_eq!(lockout["method"], "proved", "{lockout:#}");
+        for f in [&vacuous, &redundant] {
+            assert_eq!(f["method"], "exhaustive", "{f:#}");
+            let note = f["solver"].as_str().unwrap_or_default();
+            assert!(note.starts_with("unknown ("), "{f:#}");
+            assert!(note.contains(why), "{why}: {f:#}");
+            assert!(note.ends_with("answered by evaluation"), "{f:#}");
+        }
+    }
+}
+
+#[test]
+fn analyze_without_the_solver_evaluates_or_says_what_to_install() {
+    let dir = planted();
+    let out = bin()
+        .current_dir(dir.path())
+        .env("CVC5", "/nonexistent/cvc5")
+        .args(["analyze", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    planted_findings(dir.path(), &out, Some("exhaustive"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install -y cvc5"), "{err}");
+    assert!(err.contains("--method exhaustive"), "{err}");
+    let out = bin()
+        .current_dir(dir.path())
+        .env("CVC5", "/nonexistent/cvc5")
+        .args(["analyze", ".", "--method", "prove"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("apt-get install -y cvc5"), "{err}");
 }
 
 #[test]

@@ -163,3 +163,307 @@ fn type_name(ns: &str, ty: &str) -> Result<cedar_policy::EntityTypeName, String>
     name.parse()
         .map_err(|e: cedar_policy::ParseErrors| format!("bad type `{name}`: {e}"))
 }
+
+/// What the solver answered to one `analyze` question.
+#[derive(Debug)]
+pub enum Answer {
+    /// Proved for every well-formed request of the action (all its resource types).
+    Holds,
+    /// Refuted: the solver's request, evaluated with Cedar's authorizer, shows it.
+    Refuted(Box<cedar_policy_symcc::Env>),
+    /// No answer: time limit, solver error, or a model that does not evaluate as
+    /// the solver claims. The text says which.
+    Unknown(String),
+}
+
+/// The questions `analyze` asks, each under Atlas semantics (the body's set includes
+/// the permit-all, so "allowed" means "no forbid holds").
+#[derive(Debug, Clone, Copy)]
+pub enum Question<'a> {
+    /// The body forbids no request of the action (vacuous).
+    ForbidsNothing(&'a LoadedPolicy),
+    /// The body forbids every request of the action (lockout).
+    ForbidsEverything(&'a LoadedPolicy),
+    /// Every request the first body forbids, the second forbids too (the first is
+    /// redundant).
+    ImpliedBy(&'a LoadedPolicy, &'a LoadedPolicy),
+}
+
+/// A solver session for `analyze`: one runtime and one cvc5 process reused across
+/// queries (restarted after a time limit or an error), and the compiled policy sets
+/// cached per body and request environment.
+pub struct Prover {
+    rt: tokio::runtime::Runtime,
+    symcc: Option<CedarSymCompiler<LocalSolver>>,
+    timeout: Duration,
+    /// cvc5's version, for the report.
+    pub version: String,
+    compiled: std::collections::HashMap<(String, String, String), CompiledPolicySet>,
+    /// Queries sent, and how long they took in total.
+    pub queries: usize,
+    pub solver_time: Duration,
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover")
+            .field("version", &self.version)
+            .field("timeout", &self.timeout)
+            .field("queries", &self.queries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prover {
+    /// Finds cvc5 (`CVC5` or `PATH`) and checks its version; `timeout` is the time
+    /// limit of each query.
+    pub fn new(timeout: Duration) -> Result<Prover, String> {
+        let (_, version) = cvc5()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        Ok(Prover {
+            rt,
+            symcc: None,
+            timeout,
+            version,
+            compiled: Default::default(),
+            queries: 0,
+            solver_time: Duration::ZERO,
+        })
+    }
+
+    fn compiled(
+        &mut self,
+        ns: &NamespaceSchema,
+        p: &LoadedPolicy,
+        env: &RequestEnv,
+        key: (String, String),
+    ) -> Result<CompiledPolicySet, String> {
+        let k = (p.id.clone(), key.0, key.1);
+        if let Some(c) = self.compiled.get(&k) {
+            return Ok(c.clone());
+        }
+        let set = atlas_policy_set([p])?;
+        let c = CompiledPolicySet::compile(&set, env, &ns.schema).map_err(|e| error_chain(&e))?;
+        self.compiled.insert(k, c.clone());
+        Ok(c)
+    }
+
+    /// Asks `question` about `action` of namespace `ns`, for each resource type of
+    /// the action: it holds only if it holds for all of them.
+    pub fn ask(&mut self, ns: &NamespaceSchema, action: &str, question: Question<'_>) -> Answer {
+        let Some(info) = ns.actions.get(action) else {
+            return Answer::Unknown(format!("`{action}` is not in the schema"));
+        };
+        let principal = info.principal_types.first().cloned().unwrap_or_default();
+        for rty in &info.resource_types {
+            match self.ask_env(ns, action, &principal, rty, question) {
+                Answer::Holds => {}
+                other => return other,
+            }
+        }
+        Answer::Holds
+    }
+
+    fn ask_env(
+        &mut self,
+        ns: &NamespaceSchema,
+        action: &str,
+        principal: &str,
+        rty: &str,
+        question: Question<'_>,
+    ) -> Answer {
+        let env = match (|| -> Result<RequestEnv, String> {
+            Ok(RequestEnv::new(
+                type_name(&ns.name, principal)?,
+                uid(&ns.name, "Action", action)?,
+                type_name(&ns.name, rty)?,
+            ))
+        })() {
+            Ok(e) => e,
+            Err(e) => return Answer::Unknown(e),
+        };
+        let key = (action.to_owned(), rty.to_owned());
+        let sets = match question {
+            Question::ForbidsNothing(p) | Question::ForbidsEverything(p) => {
+                self.compiled(ns, p, &env, key).map(|c| (c.clone(), c))
+            }
+            Question::ImpliedBy(a, b) => self
+                .compiled(ns, a, &env, key.clone())
+                .and_then(|ca| Ok((ca, self.compiled(ns, b, &env, key)?))),
+        };
+        let (first, second) = match sets {
+            Ok(s) => s,
+            Err(e) => return Answer::Unknown(format!("symcc: {e}")),
+        };
+        // The solver process is spawned with tokio: inside the runtime.
+        let _guard = self.rt.enter();
+        let symcc = match self.symcc.take() {
+            Some(s) => s,
+            None => match LocalSolver::cvc5_with_args([format!(
+                "--tlimit-per={}",
+                self.timeout.as_millis()
+            )])
+            .map_err(|e| error_chain(&e))
+            .and_then(|s| CedarSymCompiler::new(s).map_err(|e| error_chain(&e)))
+            {
+                Ok(s) => s,
+                Err(e) => return Answer::Unknown(format!("cannot start cvc5: {e}")),
+            },
+        };
+        let mut symcc = symcc;
+        let limit = self.timeout + Duration::from_millis(500);
+        let start = Instant::now();
+        self.queries += 1;
+        let result = self.rt.block_on(async {
+            tokio::time::timeout(limit, async {
+                match question {
+                    // Allowed everywhere: no request is forbidden.
+                    Question::ForbidsNothing(_) => {
+                        symcc
+                            .check_always_allows_with_counterexample_opt(&first)
+                            .await
+                    }
+                    // Denied everywhere: every request is forbidden.
+                    Question::ForbidsEverything(_) => {
+                        symcc
+                            .check_always_denies_with_counterexample_opt(&first)
+                            .await
+                    }
+                    // Allowed by B's set ⇒ allowed by A's set: A forbids only what
+                    // B forbids.
+                    Question::ImpliedBy(..) => {
+                        symcc
+                            .check_implies_with_counterexample_opt(&second, &first)
+                            .await
+                    }
+                }
+            })
+            .await
+        });
+        self.solver_time += start.elapsed();
+        let answer = match result {
+            Err(_) => {
+                // The process may be mid-query: drop it, start a new one next time.
+                return Answer::Unknown(format!(
+                    "solver time limit ({} ms) reached",
+                    self.timeout.as_millis()
+                ));
+            }
+            Ok(Err(e)) => {
+                let msg = error_chain(&e);
+                return Answer::Unknown(if msg.to_lowercase().contains("unknown") {
+                    format!(
+                        "the solver answered unknown (time limit {} ms)",
+                        self.timeout.as_millis()
+                    )
+                } else if msg.starts_with("solver error") {
+                    msg
+                } else {
+                    format!("solver error: {msg}")
+                });
+            }
+            Ok(Ok(a)) => a,
+        };
+        self.symcc = Some(symcc);
+        let Some(model) = answer else {
+            return Answer::Holds;
+        };
+        // Check the model with the authorizer before believing it.
+        let verdict = |p: &LoadedPolicy| {
+            atlas_policy_set([p])
+                .map(|s| evaluate(&s, &model.request, &model.entities).forbidden())
+                .ok()
+        };
+        let confirmed = match question {
+            Question::ForbidsNothing(p) => verdict(p) == Some(true),
+            Question::ForbidsEverything(p) => verdict(p) == Some(false),
+            Question::ImpliedBy(a, b) => verdict(a) == Some(true) && verdict(b) == Some(false),
+        };
+        if confirmed {
+            Answer::Refuted(Box::new(model))
+        } else {
+            Answer::Unknown("the solver's counterexample does not evaluate as claimed".to_owned())
+        }
+    }
+}
+
+/// A solver request shown as the context it carries (and the resource).
+pub fn show_model(env: &cedar_policy_symcc::Env) -> String {
+    let resource = env
+        .request
+        .resource()
+        .map(|r| format!("resource {r}, "))
+        .unwrap_or_default();
+    let context = env
+        .request
+        .context()
+        .map(|c| format!("context {c}"))
+        .unwrap_or_else(|| env.to_string());
+    format!("{resource}{context}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::policies::load_policies;
+    use atlas_cedar_core::Engine;
+
+    const PEERING: &str = "forbid (principal, action == ResourcePolicy::Action::\"project.vpcPeering.modify\", resource)\nwhen { COND };";
+
+    #[test]
+    fn counterexamples_are_evaluated_and_proofs_hold() {
+        let Ok(mut prover) = Prover::new(Duration::from_secs(10)) else {
+            eprintln!("cvc5 not installed: skipping (apt-get install -y cvc5)");
+            return;
+        };
+        let engine = Engine::builtin().unwrap();
+        let load = |cond: &str| {
+            load_policies(&engine, "p.cedar", &PEERING.replace("COND", cond))
+                .unwrap()
+                .remove(0)
+        };
+        let ns = engine.schemas.get("ResourcePolicy").unwrap();
+        let action = "project.vpcPeering.modify";
+        let a = load("context.project.peeringConnections.contains(\"a\")");
+        let mut any = load("context.project.peeringConnections.containsAny([\"a\", \"b\"])");
+        any.rename("any");
+        // Not vacuous: the solver's request is forbidden when evaluated.
+        match prover.ask(ns, action, Question::ForbidsNothing(&a)) {
+            Answer::Refuted(model) => {
+                let set = atlas_policy_set([&a]).unwrap();
+                assert!(evaluate(&set, &model.request, &model.entities).forbidden());
+                assert!(
+                    show_model(&model).contains("\"a\""),
+                    "{}",
+                    show_model(&model)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not a lockout: the solver's request is allowed.
+        assert!(matches!(
+            prover.ask(ns, action, Question::ForbidsEverything(&a)),
+            Answer::Refuted(_)
+        ));
+        // contains("a") is implied by containsAny(["a", "b"]), not the converse.
+        assert!(matches!(
+            prover.ask(ns, action, Question::ImpliedBy(&a, &any)),
+            Answer::Holds
+        ));
+        match prover.ask(ns, action, Question::ImpliedBy(&any, &a)) {
+            Answer::Refuted(model) => {
+                let forbidden = |p: &LoadedPolicy| {
+                    let set = atlas_policy_set([p]).unwrap();
+                    evaluate(&set, &model.request, &model.entities).forbidden()
+                };
+                assert!(forbidden(&any) && !forbidden(&a));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(prover.queries >= 4);
+    }
+}

@@ -11,12 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use atlas_cedar_core::schema::NamespaceSchema;
 use atlas_cedar_core::Engine;
-use cedar_policy::ActionConstraint;
+use cedar_policy::{ActionConstraint, PolicySet};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::policies::{atlas_policy_set, evaluate, LoadedPolicy};
+use crate::prove::{Answer, Prover, Question};
 use crate::space::{build_space, Mentions, Probe, Space};
 
 /// How an answer was obtained.
@@ -27,6 +29,9 @@ pub enum Method {
     Exhaustive,
     /// Part of the space was evaluated (sampled, truncated, or out of time).
     Bounded,
+    /// Proved by the solver (cedar-policy-symcc and cvc5) for every well-formed
+    /// request of the action.
+    Proved,
 }
 
 /// A request shown as an example: the action, the resource and the attributes that
@@ -58,6 +63,9 @@ pub struct Finding {
     pub message: String,
     pub method: Method,
     pub example: Option<Example>,
+    /// When a solver was asked and did not settle the question: what it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solver: Option<String>,
 }
 
 /// The behaviour of one body on one action.
@@ -99,23 +107,6 @@ pub fn actions_of(engine: &Engine, p: &LoadedPolicy) -> Vec<String> {
     .collect()
 }
 
-/// Per body, one bit per probe: forbidden; plus the probes with errors.
-fn outcomes(p: &LoadedPolicy, probes: &[Probe]) -> (Vec<bool>, Vec<usize>) {
-    let Ok(set) = atlas_policy_set([p]) else {
-        return (vec![false; probes.len()], Vec::new());
-    };
-    let mut bits = Vec::with_capacity(probes.len());
-    let mut errs = Vec::new();
-    for (i, pr) in probes.iter().enumerate() {
-        let v = evaluate(&set, &pr.built.request, &pr.built.entities);
-        if !v.errors.is_empty() {
-            errs.push(i);
-        }
-        bits.push(v.forbidden());
-    }
-    (bits, errs)
-}
-
 fn space_for(
     engine: &Engine,
     ns_name: &str,
@@ -139,15 +130,104 @@ fn unknown(p: &LoadedPolicy, action: &str, message: &str) -> Finding {
         message: message.to_owned(),
         method: Method::Bounded,
         example: None,
+        solver: None,
     }
 }
 
-/// Analyzes bodies: per body and per action.
+/// One body evaluated over its own request space for one action: computed once and
+/// reused by every question about that body (vacuous, lockout, redundancy).
+struct Evaluated<'a> {
+    policy: &'a LoadedPolicy,
+    set: Option<PolicySet>,
+    space: Option<Space>,
+    /// Forbidden, per probe of `space`.
+    bits: Vec<bool>,
+    errs: Vec<usize>,
+    reads: Mentions,
+}
+
+impl Evaluated<'_> {
+    fn forbids(&self, probe: &Probe) -> bool {
+        self.set
+            .as_ref()
+            .is_some_and(|s| evaluate(s, &probe.built.request, &probe.built.entities).forbidden())
+    }
+
+    fn forbids_any(&self) -> bool {
+        self.bits.iter().any(|b| *b)
+    }
+
+    /// A probe of this body's own space that it forbids and `other` does not: a
+    /// real request showing this body is not implied by `other`.
+    fn escapes(&self, other: &Evaluated<'_>) -> bool {
+        let Some(space) = &self.space else {
+            return false;
+        };
+        space
+            .probes
+            .iter()
+            .zip(&self.bits)
+            .any(|(p, b)| *b && !other.forbids(p))
+    }
+}
+
+/// Per body, one bit per probe: forbidden; plus the probes with errors.
+fn outcomes(p: &LoadedPolicy, probes: &[Probe]) -> (Vec<bool>, Vec<usize>) {
+    outcomes_with(atlas_policy_set([p]).ok().as_ref(), probes)
+}
+
+fn outcomes_with(set: Option<&PolicySet>, probes: &[Probe]) -> (Vec<bool>, Vec<usize>) {
+    let Some(set) = set else {
+        return (vec![false; probes.len()], Vec::new());
+    };
+    let mut bits = Vec::with_capacity(probes.len());
+    let mut errs = Vec::new();
+    for (i, pr) in probes.iter().enumerate() {
+        let v = evaluate(set, &pr.built.request, &pr.built.entities);
+        if !v.errors.is_empty() {
+            errs.push(i);
+        }
+        bits.push(v.forbidden());
+    }
+    (bits, errs)
+}
+
+/// An example taken from a solver model (already evaluated by the prover).
+fn model_example(action: &str, model: &cedar_policy_symcc::Env) -> Example {
+    Example {
+        action: action.to_owned(),
+        values: Value::from(crate::prove::show_model(model)),
+    }
+}
+
+/// Analyzes bodies per body and per action by evaluation only (see
+/// [`analyze_with`]).
 pub fn analyze(
     engine: &Engine,
     policies: &[LoadedPolicy],
     cap: usize,
     budget: Duration,
+) -> AnalyzeReport {
+    analyze_with(engine, policies, cap, budget, None)
+}
+
+/// Analyzes bodies per body and per action. Each body is evaluated once over its own
+/// request space; a candidate finding (forbids nothing, forbids everything, implied
+/// by another body) is then, when `prover` is given, put to the solver: `proved` when
+/// it holds for every well-formed request, dropped when the solver's counterexample
+/// (checked by evaluation) refutes a bounded guess, and answered by evaluation with
+/// the solver's reason when it has no answer (time limit, error).
+///
+/// Redundancy is checked only between bodies of the same action that read an
+/// overlapping attribute. A pair is first refuted cheaply: a request of one body's own
+/// space that it forbids and the other allows. Only pairs that survive get a space of
+/// their own (both bodies' attributes) and, with a prover, a proof.
+pub fn analyze_with(
+    engine: &Engine,
+    policies: &[LoadedPolicy],
+    cap: usize,
+    budget: Duration,
+    mut prover: Option<&mut Prover>,
 ) -> AnalyzeReport {
     let start = Instant::now();
     let mut report = AnalyzeReport::default();
@@ -161,186 +241,334 @@ pub fn analyze(
                 .push(p);
         }
     }
-    for ((ns, action), bodies) in &by_action {
+    for ((ns_name, action), bodies) in &by_action {
+        let ns = engine.schemas.get(ns_name);
+        let mut evaluated: Vec<Evaluated<'_>> = Vec::with_capacity(bodies.len());
         for p in bodies {
+            let reads = Mentions::scan([p.text.as_str()]);
+            let set = atlas_policy_set([*p]).ok();
             if start.elapsed() > budget {
                 report
                     .findings
                     .push(unknown(p, action, "not analysed: time limit reached"));
+                evaluated.push(Evaluated {
+                    policy: p,
+                    set,
+                    space: None,
+                    bits: Vec::new(),
+                    errs: Vec::new(),
+                    reads,
+                });
                 continue;
             }
-            let Some(space) = space_for(engine, ns, action, &[p], cap) else {
-                continue;
+            let space = space_for(engine, ns_name, action, &[p], cap);
+            let (bits, errs) = space
+                .as_ref()
+                .map(|s| outcomes_with(set.as_ref(), &s.probes))
+                .unwrap_or_default();
+            let ev = Evaluated {
+                policy: p,
+                set,
+                space,
+                bits,
+                errs,
+                reads,
             };
-            let method = if space.complete {
-                Method::Exhaustive
-            } else {
-                Method::Bounded
-            };
-            if !space.limits.is_empty() {
-                report
-                    .limits
-                    .insert(format!("{} [{action}]", p.id), space.limits.clone());
+            if let (Some(space), Some(ns)) = (&ev.space, ns) {
+                body_findings(
+                    &mut report,
+                    &ev,
+                    space,
+                    action,
+                    prover.as_deref_mut().map(|pr| (pr, ns)),
+                );
             }
-            let n = space.probes.len();
-            let (bits, errs) = outcomes(p, &space.probes);
-            let forbidden = bits.iter().filter(|b| **b).count();
-            let fex = bits
-                .iter()
-                .position(|b| *b)
-                .and_then(|i| space.probes.get(i))
-                .map(Example::of);
-            let aex = bits
-                .iter()
-                .position(|b| !*b)
-                .and_then(|i| space.probes.get(i))
-                .map(Example::of);
-            report.behaviours.push(Behaviour {
-                policy: p.id.clone(),
-                file: p.file.clone(),
-                line: p.line,
-                action: action.clone(),
-                forbidden,
-                requests: n,
-                method,
-                forbids_example: fex.clone(),
-                allows_example: aex.clone(),
-            });
-            let finding =
-                |kind: &str, message: String, example: Option<Example>, m: Method| Finding {
-                    kind: kind.to_owned(),
-                    policy: p.id.clone(),
-                    file: p.file.clone(),
-                    line: p.line,
-                    action: action.clone(),
-                    message,
-                    method: m,
-                    example,
-                };
-            if let Some(i) = errs.first() {
-                report.findings.push(finding(
-                    "evaluation-error",
-                    format!("raises an evaluation error on {} of {n} requests (Cedar then skips the body)", errs.len()),
-                    space.probes.get(*i).map(Example::of),
-                    Method::Exhaustive,
-                ));
-            }
-            if forbidden == 0 && n > 0 {
-                let msg = match method {
-                    Method::Exhaustive => format!("forbids nothing: no `{action}` request is refused ({n} requests cover every behaviour)"),
-                    Method::Bounded => format!("unknown whether it forbids anything: none of {n} requests tried is refused"),
-                };
-                let kind = if method == Method::Exhaustive {
-                    "vacuous"
-                } else {
-                    "unknown"
-                };
-                report
-                    .findings
-                    .push(finding(kind, msg, aex.clone(), method));
-            } else if forbidden == n && n > 0 {
-                let msg = match method {
-                    Method::Exhaustive => format!("lockout: forbids every `{action}` request, so nothing of that kind can be created or changed"),
-                    Method::Bounded => format!("possible lockout: forbids all {n} `{action}` requests tried"),
-                };
-                let kind = if method == Method::Exhaustive {
-                    "lockout"
-                } else {
-                    "unknown"
-                };
-                report
-                    .findings
-                    .push(finding(kind, msg, fex.clone(), method));
-            }
+            evaluated.push(ev);
         }
-        // Redundancy: A implied by B (every request A forbids, B forbids too), over
-        // the space of both bodies' attributes. Bodies reading disjoint attributes
-        // cannot imply each other unless one forbids nothing or everything.
-        let reads: Vec<Mentions> = bodies
-            .iter()
-            .map(|p| Mentions::scan([p.text.as_str()]))
-            .collect();
-        for (i, a) in bodies.iter().enumerate() {
-            for (j, b) in bodies.iter().enumerate() {
-                if j <= i || start.elapsed() > budget {
-                    continue;
+        // Redundancy between bodies that read an overlapping attribute. Bodies
+        // reading disjoint attributes cannot imply each other unless one forbids
+        // nothing or everything (reported above).
+        for (i, a) in evaluated.iter().enumerate() {
+            for b in evaluated.iter().skip(i + 1) {
+                if start.elapsed() > budget {
+                    break;
                 }
-                let (Some(ra), Some(rb)) = (reads.get(i), reads.get(j)) else {
-                    continue;
-                };
-                let shared = ra.paths.iter().any(|x| {
-                    rb.paths
+                let shared = a.reads.paths.iter().any(|x| {
+                    b.reads
+                        .paths
                         .iter()
                         .any(|y| x.starts_with(y.as_str()) || y.starts_with(x.as_str()))
                 });
-                if !shared {
+                if !shared || !a.forbids_any() || !b.forbids_any() {
                     continue;
                 }
-                let Some(space) = space_for(engine, ns, action, &[a, b], cap) else {
-                    continue;
-                };
-                let method = if space.complete {
-                    Method::Exhaustive
-                } else {
-                    Method::Bounded
-                };
-                let (abits, _) = outcomes(a, &space.probes);
-                let (bbits, _) = outcomes(b, &space.probes);
-                if !abits.iter().any(|x| *x) || !bbits.iter().any(|x| *x) {
+                // Cheap refutation on each body's own space (real requests).
+                let a_out = a.escapes(b);
+                let b_out = b.escapes(a);
+                if a_out && b_out {
                     continue;
                 }
-                let a_in_b = abits.iter().zip(&bbits).all(|(x, y)| !*x || *y);
-                let b_in_a = abits.iter().zip(&bbits).all(|(x, y)| *x || !*y);
-                let pick = |bits: &[bool]| {
-                    bits.iter()
-                        .position(|x| *x)
-                        .and_then(|k| space.probes.get(k))
-                        .map(Example::of)
-                };
-                let mut push = |redundant: &LoadedPolicy,
-                                other: &LoadedPolicy,
-                                kind: &str,
-                                example: Option<Example>| {
-                    let message = if kind == "equivalent" {
-                        format!(
-                            "forbids exactly the same `{action}` requests as {} ({})",
-                            other.id,
-                            other.location()
-                        )
-                    } else {
-                        format!("every `{action}` request it forbids is also forbidden by {} ({}): it adds nothing there", other.id, other.location())
-                    };
-                    let (kind, message) = if method == Method::Exhaustive {
-                        (kind.to_owned(), message)
-                    } else {
-                        (
-                            "unknown".to_owned(),
-                            format!("possibly: {message} (not proved: bounded search)"),
-                        )
-                    };
-                    report.findings.push(Finding {
-                        kind,
-                        policy: redundant.id.clone(),
-                        file: redundant.file.clone(),
-                        line: redundant.line,
-                        action: action.clone(),
-                        message,
-                        method,
-                        example,
-                    });
-                };
-                if a_in_b && b_in_a {
-                    push(b, a, "equivalent", pick(&abits));
-                } else if a_in_b {
-                    push(a, b, "redundant", pick(&abits));
-                } else if b_in_a {
-                    push(b, a, "redundant", pick(&bbits));
-                }
+                pair_findings(
+                    &mut report,
+                    engine,
+                    (ns_name, action),
+                    (a, b),
+                    (!a_out, !b_out),
+                    cap,
+                    prover.as_deref_mut().and_then(|pr| ns.map(|ns| (pr, ns))),
+                );
             }
         }
     }
     report.millis = start.elapsed().as_millis();
     report
+}
+
+fn finding(
+    p: &LoadedPolicy,
+    action: &str,
+    kind: &str,
+    message: String,
+    example: Option<Example>,
+    method: Method,
+) -> Finding {
+    Finding {
+        kind: kind.to_owned(),
+        policy: p.id.clone(),
+        file: p.file.clone(),
+        line: p.line,
+        action: action.to_owned(),
+        message,
+        method,
+        example,
+        solver: None,
+    }
+}
+
+/// Behaviour, evaluation errors, vacuous and lockout findings of one body.
+fn body_findings(
+    report: &mut AnalyzeReport,
+    ev: &Evaluated<'_>,
+    space: &Space,
+    action: &str,
+    prover: Option<(&mut Prover, &NamespaceSchema)>,
+) {
+    let p = ev.policy;
+    let method = if space.complete {
+        Method::Exhaustive
+    } else {
+        Method::Bounded
+    };
+    if !space.limits.is_empty() {
+        report
+            .limits
+            .insert(format!("{} [{action}]", p.id), space.limits.clone());
+    }
+    let n = space.probes.len();
+    let forbidden = ev.bits.iter().filter(|b| **b).count();
+    let pick = |want: bool| {
+        ev.bits
+            .iter()
+            .position(|b| *b == want)
+            .and_then(|i| space.probes.get(i))
+            .map(Example::of)
+    };
+    let (fex, aex) = (pick(true), pick(false));
+    let mut behaviour = Behaviour {
+        policy: p.id.clone(),
+        file: p.file.clone(),
+        line: p.line,
+        action: action.to_owned(),
+        forbidden,
+        requests: n,
+        method,
+        forbids_example: fex.clone(),
+        allows_example: aex.clone(),
+    };
+    if let Some(i) = ev.errs.first() {
+        report.findings.push(finding(
+            p,
+            action,
+            "evaluation-error",
+            format!(
+                "raises an evaluation error on {} of {n} requests (Cedar then skips the body)",
+                ev.errs.len()
+            ),
+            space.probes.get(*i).map(Example::of),
+            Method::Exhaustive,
+        ));
+    }
+    let candidate = if n == 0 {
+        None
+    } else if forbidden == 0 {
+        Some(true)
+    } else if forbidden == n {
+        Some(false)
+    } else {
+        None
+    };
+    if let Some(vacuous) = candidate {
+        let (kind, msg, example) = if vacuous {
+            match method {
+                Method::Exhaustive => ("vacuous", format!("forbids nothing: no `{action}` request is refused ({n} requests cover every behaviour)"), aex.clone()),
+                _ => ("unknown", format!("unknown whether it forbids anything: none of {n} requests tried is refused"), aex.clone()),
+            }
+        } else {
+            match method {
+                Method::Exhaustive => ("lockout", format!("lockout: forbids every `{action}` request, so nothing of that kind can be created or changed"), fex.clone()),
+                _ => ("unknown", format!("possible lockout: forbids all {n} `{action}` requests tried"), fex.clone()),
+            }
+        };
+        let mut f = finding(p, action, kind, msg, example, method);
+        let mut keep = true;
+        if let Some((prover, ns)) = prover {
+            let q = if vacuous {
+                Question::ForbidsNothing(p)
+            } else {
+                Question::ForbidsEverything(p)
+            };
+            match prover.ask(ns, action, q) {
+                Answer::Holds => {
+                    f.kind = if vacuous { "vacuous" } else { "lockout" }.to_owned();
+                    f.method = Method::Proved;
+                    f.message = if vacuous {
+                        format!("forbids nothing: proved that no `{action}` request is refused")
+                    } else {
+                        format!("lockout: proved that every `{action}` request is refused, so nothing of that kind can be created or changed")
+                    };
+                }
+                Answer::Refuted(model) => {
+                    let ex = model_example(action, &model);
+                    let what = if vacuous { "forbidden" } else { "allowed" };
+                    if method == Method::Exhaustive {
+                        // True for the ids Atlas knows (the catalog); the solver's
+                        // request uses values outside it.
+                        f.message.push_str(" — for the ids in the catalog only");
+                        f.solver = Some(format!(
+                            "refuted with values outside the catalog: {} is {what}",
+                            crate::prove::show_model(&model)
+                        ));
+                    } else {
+                        keep = false;
+                    }
+                    if vacuous {
+                        behaviour.forbids_example = Some(ex);
+                    } else {
+                        behaviour.allows_example = Some(ex);
+                    }
+                }
+                Answer::Unknown(why) => {
+                    f.solver = Some(format!("unknown ({why}); answered by evaluation"));
+                }
+            }
+        }
+        if keep {
+            report.findings.push(f);
+        }
+    }
+    report.behaviours.push(behaviour);
+}
+
+/// Redundancy of a pair not refuted on the bodies' own spaces: decided over the
+/// space of both bodies' attributes, then proved when a prover is given. `maybe` says
+/// which directions (a implied by b, b implied by a) are still possible.
+fn pair_findings(
+    report: &mut AnalyzeReport,
+    engine: &Engine,
+    (ns_name, action): (&str, &str),
+    (a, b): (&Evaluated<'_>, &Evaluated<'_>),
+    maybe: (bool, bool),
+    cap: usize,
+    prover: Option<(&mut Prover, &NamespaceSchema)>,
+) {
+    let Some(space) = space_for(engine, ns_name, action, &[a.policy, b.policy], cap) else {
+        return;
+    };
+    let method = if space.complete {
+        Method::Exhaustive
+    } else {
+        Method::Bounded
+    };
+    let (abits, _) = outcomes_with(a.set.as_ref(), &space.probes);
+    let (bbits, _) = outcomes_with(b.set.as_ref(), &space.probes);
+    if !abits.iter().any(|x| *x) || !bbits.iter().any(|x| *x) {
+        return;
+    }
+    let a_in_b = maybe.0 && abits.iter().zip(&bbits).all(|(x, y)| !*x || *y);
+    let b_in_a = maybe.1 && abits.iter().zip(&bbits).all(|(x, y)| *x || !*y);
+    if !a_in_b && !b_in_a {
+        return;
+    }
+    let pick = |bits: &[bool]| {
+        bits.iter()
+            .position(|x| *x)
+            .and_then(|k| space.probes.get(k))
+            .map(Example::of)
+    };
+    // (redundant, other, kind, example)
+    let (redundant, other, kind, example) = if a_in_b && b_in_a {
+        (b.policy, a.policy, "equivalent", pick(&abits))
+    } else if a_in_b {
+        (a.policy, b.policy, "redundant", pick(&abits))
+    } else {
+        (b.policy, a.policy, "redundant", pick(&bbits))
+    };
+    let message = if kind == "equivalent" {
+        format!(
+            "forbids exactly the same `{action}` requests as {} ({})",
+            other.id,
+            other.location()
+        )
+    } else {
+        format!(
+            "every `{action}` request it forbids is also forbidden by {} ({}): it adds nothing there",
+            other.id,
+            other.location()
+        )
+    };
+    let mut f = finding(redundant, action, kind, message.clone(), example, method);
+    if method != Method::Exhaustive {
+        f.kind = "unknown".to_owned();
+        f.message = format!("possibly: {message} (not proved: bounded search)");
+    }
+    if let Some((prover, ns)) = prover {
+        let mut questions = vec![Question::ImpliedBy(redundant, other)];
+        if kind == "equivalent" {
+            questions.push(Question::ImpliedBy(other, redundant));
+        }
+        let mut outcome = Answer::Holds;
+        for q in questions {
+            match prover.ask(ns, action, q) {
+                Answer::Holds => {}
+                other => {
+                    outcome = other;
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Answer::Holds => {
+                f.kind = kind.to_owned();
+                f.method = Method::Proved;
+                f.message = format!("{message} (proved for every request)");
+            }
+            Answer::Refuted(model) => {
+                if method == Method::Exhaustive {
+                    f.message.push_str(" — for the ids in the catalog only");
+                    f.solver = Some(format!(
+                        "refuted with values outside the catalog: {} tells them apart",
+                        crate::prove::show_model(&model)
+                    ));
+                } else {
+                    return;
+                }
+            }
+            Answer::Unknown(why) => {
+                f.solver = Some(format!("unknown ({why}); answered by evaluation"));
+            }
+        }
+    }
+    report.findings.push(f);
 }
 
 /// One change found by `diff`.

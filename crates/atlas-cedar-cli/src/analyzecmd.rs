@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use atlas_cedar_analysis::policies::{load_policies, LoadedPolicy};
-use atlas_cedar_analysis::prove::{cvc5, prove_equivalence};
-use atlas_cedar_analysis::semantics::{actions_of, analyze, diff, Change, Example, Method};
+use atlas_cedar_analysis::prove::{cvc5, prove_equivalence, Prover};
+use atlas_cedar_analysis::semantics::{actions_of, analyze_with, diff, Change, Example, Method};
 use atlas_cedar_analysis::space::DEFAULT_CAP;
 use atlas_cedar_core::Engine;
 use clap::{Args, ValueEnum};
@@ -31,12 +31,17 @@ pub enum OutFormat {
   atlas-cedar analyze policies/
   atlas-cedar analyze policies/allowed-regions.cedar policies/search-nodes.cedar
   atlas-cedar analyze policies --format json
+  atlas-cedar analyze policies --method exhaustive   # no solver
 
 Per body and per action: vacuous (forbids nothing), lockout (forbids every
 request), redundant/equivalent (implied by another body), evaluation errors, each
-with an example request that was evaluated. Method `exhaustive` enumerates every
-behaviour (finite ids, booleans, integer boundaries, literal sets); `bounded`
-means part of the space was tried, and \"none found\" is reported as unknown.
+with an example request that was evaluated. Each finding names its method:
+`proved` (cedar-policy-symcc and cvc5, for every well-formed request; with
+--method auto when cvc5 is found, or --method prove), `exhaustive` (every
+behaviour enumerated: finite ids, booleans, integer boundaries, literal sets) or
+`bounded` (part of the space tried; \"none found\" is reported as unknown). When the
+solver has no answer (time limit, error) evaluation answers and the finding says
+why.
 
 Exit status: 0 no findings, 1 findings, 2 usage or load error.")]
 pub struct AnalyzeArgs {
@@ -51,8 +56,29 @@ pub struct AnalyzeArgs {
     /// Time limit in seconds; actions not reached are reported as unknown.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// How vacuous, lockout and redundant findings are answered: `prove` with the
+    /// cvc5 solver (cedar-policy-symcc), falling back to evaluation where the solver
+    /// has no answer; `exhaustive` by evaluation only; `auto` proves when cvc5 is
+    /// found (`CVC5` or `PATH`).
+    #[arg(long, value_enum, default_value_t = AnalyzeMethod::Auto)]
+    pub method: AnalyzeMethod,
+    /// Time limit per solver query, in milliseconds (then: unknown, and evaluation
+    /// answers).
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub solver_timeout: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
+}
+
+/// `analyze --method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeMethod {
+    /// `prove` when the cvc5 solver is found, else `exhaustive`.
+    Auto,
+    /// Proofs with the solver (an error when it is missing).
+    Prove,
+    /// Evaluation over the request space only.
+    Exhaustive,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +196,7 @@ fn method_str(m: Method) -> &'static str {
     match m {
         Method::Exhaustive => "exhaustive",
         Method::Bounded => "bounded",
+        Method::Proved => "proved",
     }
 }
 
@@ -185,9 +212,62 @@ pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
     };
     let cap = args.max_requests.max(1);
     let budget = Duration::from_secs(args.timeout);
-    let report = atlas_cedar_core::check::with_stack(|| analyze(engine, &policies, cap, budget));
+    let solver_timeout = Duration::from_millis(args.solver_timeout.max(1));
+    // The solver: required with `prove`, used when found with `auto`.
+    let prover_status = match args.method {
+        AnalyzeMethod::Exhaustive => Ok(None),
+        AnalyzeMethod::Prove | AnalyzeMethod::Auto => match cvc5() {
+            Ok((_, version)) => Ok(Some(version)),
+            Err(e) if args.method == AnalyzeMethod::Prove => Err(e),
+            Err(e) => {
+                eprintln!("note: {e}; `analyze` answers by evaluation only (--method exhaustive)");
+                Ok(None)
+            }
+        },
+    };
+    let version = match prover_status {
+        Ok(v) => v,
+        Err(e) => return settings::fail(&e),
+    };
+    let outcome = atlas_cedar_core::check::with_stack(|| {
+        let mut prover = match &version {
+            Some(_) => Some(Prover::new(solver_timeout)?),
+            None => None,
+        };
+        let report = analyze_with(engine, &policies, cap, budget, prover.as_mut());
+        let stats = prover.map(|p| (p.version, p.queries, p.solver_time.as_millis()));
+        Ok::<_, String>((report, stats))
+    });
+    let (report, stats) = match outcome {
+        Ok(x) => x,
+        Err(e) => return settings::fail(&e),
+    };
+    let method_name = if stats.is_some() {
+        "prove"
+    } else {
+        "exhaustive"
+    };
     match args.format {
-        OutFormat::Json => match serde_json::to_string_pretty(&report) {
+        OutFormat::Json => match serde_json::to_value(&report)
+            .map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("method".to_owned(), serde_json::Value::from(method_name));
+                    let solver = stats.as_ref().map(|(version, queries, millis)| {
+                        serde_json::json!({
+                            "name": "cvc5", "version": version,
+                            "queries": queries, "millis": millis,
+                            "timeout_ms": args.solver_timeout,
+                        })
+                    });
+                    o.insert(
+                        "solver".to_owned(),
+                        solver.unwrap_or(serde_json::Value::Null),
+                    );
+                }
+                v
+            })
+            .and_then(|v| serde_json::to_string_pretty(&v))
+        {
             Ok(s) => println!("{s}"),
             Err(e) => return settings::fail(&e.to_string()),
         },
@@ -224,6 +304,9 @@ pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
                 if let Some(e) = &f.example {
                     println!("    e.g. {}", show(e));
                 }
+                if let Some(note) = &f.solver {
+                    println!("    solver: {note}");
+                }
             }
             for (a, l) in &report.limits {
                 println!("note: {a}: bounded because {}", l.join("; "));
@@ -234,6 +317,12 @@ pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
                 report.findings.len(),
                 report.millis
             );
+            match &stats {
+                Some((version, queries, millis)) => println!(
+                    "method: prove (cvc5 {version}: {queries} queries, {millis} ms; evaluation for the rest)"
+                ),
+                None => println!("method: exhaustive (evaluation only)"),
+            }
         }
     }
     if report.findings.is_empty() {

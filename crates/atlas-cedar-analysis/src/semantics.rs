@@ -157,17 +157,23 @@ impl Evaluated<'_> {
         self.bits.iter().any(|b| *b)
     }
 
-    /// A probe of this body's own space that it forbids and `other` does not: a
-    /// real request showing this body is not implied by `other`.
+    /// A request of either body's own space that this body forbids and `other`
+    /// allows: a real request showing this body is not implied by `other`. Only the
+    /// missing side is evaluated (this body's forbidden probes, the other's allowed
+    /// ones): an allow-list is told apart from another by the other's own literals.
     fn escapes(&self, other: &Evaluated<'_>) -> bool {
-        let Some(space) = &self.space else {
-            return false;
-        };
-        space
-            .probes
-            .iter()
-            .zip(&self.bits)
-            .any(|(p, b)| *b && !other.forbids(p))
+        let own = self.space.as_ref().is_some_and(|s| {
+            s.probes
+                .iter()
+                .zip(&self.bits)
+                .any(|(p, b)| *b && !other.forbids(p))
+        });
+        own || other.space.as_ref().is_some_and(|s| {
+            s.probes
+                .iter()
+                .zip(&other.bits)
+                .any(|(p, b)| !*b && self.forbids(p))
+        })
     }
 }
 

@@ -22,7 +22,9 @@ use atlas_cedar_core::lexer::{lex, Token, TokenKind};
 use atlas_cedar_core::schema::{ActionInfo, AttrType, Attribute, NamespaceSchema};
 use serde_json::{Map, Value};
 
-use crate::request::{build_request, BuiltRequest, RequestSpec, ResourceSpec, DEFAULT_PROJECT_ID};
+use crate::request::{
+    build_request_fast, BuiltRequest, RequestSpec, ResourceSpec, DEFAULT_PROJECT_ID,
+};
 
 /// Sets over at most this many relevant values are enumerated completely.
 pub const MAX_FULL_SET: usize = 8;
@@ -279,7 +281,7 @@ pub fn build_space(
             resource,
             context: ctx,
         };
-        match build_request(ns, catalog, &spec) {
+        match build_request_fast(ns, catalog, &spec) {
             Ok(built) => probes.push(Probe {
                 spec,
                 built,

@@ -140,6 +140,12 @@ pub struct EmulatorConfig {
     pub deprecation: Option<DeprecationHeaders>,
     /// Media-type versions answered with `410 VERSION_GONE`.
     pub gone_versions: Vec<String>,
+    /// The cloud providers of every cluster (`aws`, `azure`, `gcp`), as
+    /// `search.index.modify` sees them in `context.cluster.cloudProviders`.
+    pub cluster_cloud_providers: Vec<String>,
+    /// Whether clusters have dedicated search nodes
+    /// (`context.search.hasDedicatedNodes`).
+    pub dedicated_search_nodes: bool,
 }
 
 /// Default credentials of a fresh emulator: fine to print, they only open a
@@ -182,6 +188,8 @@ impl Default for EmulatorConfig {
             latency: Duration::ZERO,
             deprecation: None,
             gone_versions: Vec::new(),
+            cluster_cloud_providers: vec!["aws".to_owned()],
+            dedicated_search_nodes: false,
         }
     }
 }

@@ -43,6 +43,16 @@ pub enum RemoteCommand {
   atlas-cedar push policies/
   atlas-cedar push --prune --yes               # in CI: also delete policies not in the manifest")]
     Push(plan::PushArgs),
+    /// Atlas Search and Vector Search indexes of a cluster.
+    #[command(
+        subcommand,
+        name = "search-indexes",
+        after_help = "Examples:
+  atlas-cedar search-indexes get --project-id 65f0a1b2c3d4e5f6a7b8c9d1 --cluster Cluster0 66aa00000000000000000001
+  atlas-cedar search-indexes get --cluster Cluster0 66aa00000000000000000001 -o json   # project from MONGODB_ATLAS_PROJECT_ID
+  atlas-cedar search-indexes list --cluster Cluster0"
+    )]
+    SearchIndexes(resources::search::SearchIndexesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +206,7 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::Policies(c) => policies::run(c),
         RemoteCommand::Plan(a) => plan::run_plan(a),
         RemoteCommand::Push(a) => plan::run_push(a),
+        RemoteCommand::SearchIndexes(c) => resources::search::run(c),
     }
 }
 

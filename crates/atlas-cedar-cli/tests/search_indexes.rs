@@ -1,0 +1,694 @@
+//! End to end: `[[search_index]]` in plan/push and `search-indexes get`, the
+//! real `atlas-cedar` binary against the emulator (in this process, so its
+//! request log and store can be read directly).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use atlas_cedar_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, LoggedRequest, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
+    DEFAULT_PUBLIC_KEY,
+};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
+const PROJECT: &str = "65f0a1b2c3d4e5f6a7b8c9d1";
+const KEY: &str = "searchIndexes/65f0a1b2c3d4e5f6a7b8c9d1/Cluster0";
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        let p = self.home.path().join("work");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env(
+                "ATLAS_CEDAR_TOKEN_CACHE_DIR",
+                self.home.path().join("tokens"),
+            )
+            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
+            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `push` with a short poll interval.
+    fn push(&self, emu: &EmulatorHandle, extra: &[&str]) -> Output {
+        let mut args = vec!["push", "--poll-interval", "0.02"];
+        args.extend_from_slice(extra);
+        self.run(emu, &args)
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
+    log.iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .collect()
+}
+
+fn search_writes(log: &[LoggedRequest]) -> Vec<(String, String)> {
+    writes(log)
+        .into_iter()
+        .filter(|r| r.path.contains("/search/indexes"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+fn emulator() -> EmulatorHandle {
+    Emulator::start(EmulatorConfig::default()).unwrap()
+}
+
+fn stored(emu: &EmulatorHandle) -> Vec<Value> {
+    emu.resources(KEY)
+}
+
+fn find<'a>(items: &'a [Value], coll: &str, name: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["collectionName"] == coll && i["name"] == name)
+        .unwrap_or_else(|| panic!("no {coll}/{name} in {items:#?}"))
+}
+
+const HEADER: &str = "[project]\nid = \"65f0a1b2c3d4e5f6a7b8c9d1\"\n\n";
+
+fn movies(definition: &str, collection: &str, extra: &str) -> String {
+    format!(
+        "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"{collection}\"\nname = \"default\"\ndefinition = {definition}\n{extra}\n"
+    )
+}
+
+const VECTOR: &str = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"embedded\"\nname = \"vectors\"\ntype = \"vectorSearch\"\ndefinition_file = \"search/vectors.json\"\n";
+const VECTOR_JSON: &str = r#"{
+  "fields": [
+    {"type": "vector", "path": "plot_embedding", "numDimensions": 1536, "similarity": "dotProduct"}
+  ]
+}"#;
+
+#[test]
+fn create_waits_until_ready_then_a_second_push_writes_nothing() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "search/vectors.json", VECTOR_JSON);
+    let manifest = format!(
+        "{HEADER}{}{VECTOR}",
+        movies("{ mappings = { dynamic = true } }", "movies", "")
+    );
+    write(&w, "atlas-cedar.toml", &manifest);
+
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains(&format!(
+            "+ create search index {PROJECT}/Cluster0/mflix.movies/default"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("+ type: \"vectorSearch\""), "{t}");
+    assert!(t.contains("+ mappings: {\"dynamic\":true}"), "{t}");
+    // One list for the cluster, no write.
+    let lists = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/clusters/Cluster0/search/indexes"))
+        .count();
+    assert_eq!(lists, 1);
+    assert!(writes(&emu.requests()).is_empty());
+
+    // --dry-run prints the POSTs and sends nothing.
+    let o = env.push(&emu, &["--dry-run"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "would POST /api/atlas/v2/groups/{PROJECT}/clusters/Cluster0/search/indexes"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("\"collectionName\": \"embedded\""), "{t}");
+    assert!(writes(&emu.requests()).is_empty());
+
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for s in ["PENDING", "BUILDING", "READY"] {
+        assert!(t.contains(&format!("mflix.movies/default: {s}")), "{t}");
+    }
+    assert!(t.contains("READY after 4 reads"), "{t}");
+    let log = emu.requests();
+    assert_eq!(
+        search_writes(&log)
+            .iter()
+            .filter(|(m, _)| m == "POST")
+            .count(),
+        2
+    );
+    let items = stored(&emu);
+    assert_eq!(items.len(), 2);
+    for i in &items {
+        assert_eq!(i["status"], "READY", "{i:#}");
+        let id = i["indexID"].as_str().unwrap();
+        let polls = log
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(id))
+            .count();
+        assert!(polls >= 4, "{id} read {polls} times");
+    }
+    let vector = find(&items, "embedded", "vectors");
+    assert_eq!(vector["type"], "vectorSearch");
+    assert_eq!(
+        vector["latestDefinition"]["fields"][0]["numDimensions"],
+        1536
+    );
+    // Atlas's defaults are in latestDefinition...
+    assert_eq!(
+        find(&items, "movies", "default")["latestDefinition"]["analyzer"],
+        "lucene.standard"
+    );
+
+    // ...and do not count as a change.
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty(), "{:#?}", emu.requests());
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "unchanged search index 65f0a1b2c3d4e5f6a7b8c9d1/Cluster0/mflix.embedded/vectors"
+        ),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_definition_change_is_a_patch_with_a_semantic_diff() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let fields = "{ mappings = { dynamic = false, fields = { title = { type = \"string\" }, year = { type = \"number\" } } } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(fields, "movies", "")),
+    );
+    assert!(env.push(&emu, &[]).status.success());
+    let id = stored(&emu)[0]["indexID"].as_str().unwrap().to_owned();
+
+    // dynamic flips, `year` goes, `plot` comes; key order changes nothing.
+    let changed = "{ mappings = { fields = { plot = { type = \"string\" }, title = { type = \"string\" } }, dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(changed, "movies", "")),
+    );
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "~ update search index {PROJECT}/Cluster0/mflix.movies/default (definition, id {id})"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("~ mappings.dynamic: false → true"), "{t}");
+    assert!(
+        t.contains("+ mappings.fields.plot: {\"type\":\"string\"}"),
+        "{t}"
+    );
+    assert!(
+        t.contains("- mappings.fields.year: {\"type\":\"number\"}"),
+        "{t}"
+    );
+    assert!(!t.contains("title"), "{t}");
+    assert!(t.contains("0 to create, 1 to update"), "{t}");
+
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("definition updated"), "{t}");
+    assert_eq!(
+        search_writes(&emu.requests()),
+        vec![(
+            "PATCH".to_owned(),
+            format!("/api/atlas/v2/groups/{PROJECT}/clusters/Cluster0/search/indexes/{id}")
+        )]
+    );
+    let i = &stored(&emu)[0];
+    assert_eq!(i["status"], "READY");
+    assert_eq!(i["latestDefinitionVersion"]["version"], 1);
+    assert!(i["latestDefinition"]["mappings"]["fields"]
+        .get("year")
+        .is_none());
+    emu.clear_requests();
+    assert!(env.push(&emu, &[]).status.success());
+    assert!(writes(&emu.requests()).is_empty());
+}
+
+#[test]
+fn a_collection_change_is_planned_as_a_replace() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(def, "movies", "")),
+    );
+    assert!(env.push(&emu, &[]).status.success());
+    let old = stored(&emu)[0]["indexID"].as_str().unwrap().to_owned();
+
+    let moved = movies(def, "films", "replaces = \"mflix.movies/default\"");
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{moved}"));
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "-/+ replace search index {PROJECT}/Cluster0/mflix.films/default (collection movies → films)"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("(id {old}), deleted once the new index is READY")),
+        "{t}"
+    );
+    assert!(t.contains("1 to replace") || t.contains("replace"), "{t}");
+
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let w_log = search_writes(&emu.requests());
+    assert_eq!(w_log.len(), 2, "{w_log:?}");
+    assert_eq!(w_log[0].0, "POST");
+    assert_eq!(w_log[1].0, "DELETE");
+    assert!(w_log[1].1.ends_with(&old));
+    let items = stored(&emu);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["collectionName"], "films");
+    assert_eq!(items[0]["status"], "READY");
+
+    // `replaces` may stay: the old index is gone, nothing more to do.
+    emu.clear_requests();
+    assert!(env.push(&emu, &[]).status.success());
+    assert!(writes(&emu.requests()).is_empty());
+
+    // A type change cannot be PATCHed: the index is deleted first, then created.
+    let vector = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"films\"\nname = \"default\"\ntype = \"vectorSearch\"\ndefinition = { fields = [ { type = \"vector\", path = \"v\", numDimensions = 3, similarity = \"cosine\" } ] }\n";
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{vector}"));
+    let o = env.run(&emu, &["plan"]);
+    assert!(
+        text(&o).contains("-/+ replace search index 65f0a1b2c3d4e5f6a7b8c9d1/Cluster0/mflix.films/default (type search → vectorSearch)"),
+        "{}",
+        text(&o)
+    );
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let methods: Vec<String> = search_writes(&emu.requests())
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(methods, vec!["DELETE", "POST"]);
+    assert_eq!(stored(&emu)[0]["type"], "vectorSearch");
+}
+
+#[test]
+fn prune_deletes_only_on_the_clusters_the_manifest_mentions() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(def, "movies", "")),
+    );
+    assert!(env.push(&emu, &[]).status.success());
+    let seed = |coll: &str, id: &str| {
+        json!({"collectionName": coll, "database": "mflix", "indexID": id, "name": "stray",
+               "latestDefinition": {"mappings": {"dynamic": true}}, "status": "READY",
+               "queryable": true, "type": "search", "statusDetail": []})
+    };
+    let mut on_c0 = stored(&emu);
+    on_c0.push(seed("comments", "66aa00000000000000000001"));
+    emu.set_resources(KEY, on_c0);
+    let other = format!("searchIndexes/{PROJECT}/Cluster1");
+    emu.set_resources(&other, vec![seed("users", "66aa00000000000000000002")]);
+
+    // Without --prune the stray index is left alone.
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+
+    let o = env.run(&emu, &["plan", "--prune"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "- delete search index {PROJECT}/Cluster0/mflix.comments/stray (not in the manifest (--prune), id 66aa00000000000000000001)"
+        )),
+        "{t}"
+    );
+    assert!(!t.contains("users"), "{t}");
+    // Deleting needs --yes without a terminal.
+    let o = env.push(&emu, &["--prune"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(stored(&emu).len(), 2);
+
+    emu.clear_requests();
+    let o = env.push(&emu, &["--prune", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        search_writes(&emu.requests()),
+        vec![(
+            "DELETE".to_owned(),
+            format!(
+                "/api/atlas/v2/groups/{PROJECT}/clusters/Cluster0/search/indexes/66aa00000000000000000001"
+            )
+        )]
+    );
+    assert_eq!(stored(&emu).len(), 1);
+    assert_eq!(emu.resources(&other).len(), 1);
+}
+
+#[test]
+fn a_failed_build_is_reported_with_atlas_message_and_waits_time_out() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ analyzer = \"emulator.fail\", mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(def, "movies", "")),
+    );
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!("error: search index {PROJECT}/Cluster0/mflix.movies/default: Atlas could not build the index (id ")),
+        "{t}"
+    );
+    assert!(
+        t.contains("FAILED: Index build failed: analyzer \"emulator.fail\" is not defined."),
+        "{t}"
+    );
+    assert!(t.contains("1 failed"), "{t}");
+
+    // A wait that runs out says so and how to wait longer.
+    let ok = "{ mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(ok, "films", "")),
+    );
+    let o = env.push(&emu, &["--wait-timeout", "0"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("gave up waiting for search index"), "{t}");
+    assert!(t.contains("--wait-timeout"), "{t}");
+}
+
+const NO_SEARCH: &str = "forbid (principal, action == ResourcePolicy::Action::\"search.index.modify\", resource)\nwhen { context.cluster.cloudProviders.containsAny([ResourcePolicy::CloudProvider::\"aws\", ResourcePolicy::CloudProvider::\"azure\", ResourcePolicy::CloudProvider::\"gcp\"]) };\n";
+const NO_GCP_SEARCH: &str = "forbid (principal, action == ResourcePolicy::Action::\"search.index.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"gcp\") };\n";
+
+#[test]
+fn a_policy_that_forbids_search_indexes_is_named_by_plan_and_at_the_403() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/no-search.cedar", NO_SEARCH);
+    let def = "{ mappings = { dynamic = true } }";
+    let manifest = format!(
+        "{HEADER}[[resource_policy]]\nname = \"no-search\"\nfiles = [\"policies/no-search.cedar\"]\n\n{}",
+        movies(def, "movies", "")
+    );
+    write(&w, "atlas-cedar.toml", &manifest);
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains("warning: Atlas will refuse this: resource policy \"no-search\" forbids `search.index.modify`"),
+        "{t}"
+    );
+
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("403 ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED; likely resource policy \"no-search\""),
+        "{t}"
+    );
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 1);
+    assert!(stored(&emu).is_empty());
+    let posts: Vec<LoggedRequest> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.contains("/search/indexes"))
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].status, 403);
+}
+
+#[test]
+fn unknown_cluster_facts_give_cannot_tell_unless_the_entry_states_them() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/no-gcp.cedar", NO_GCP_SEARCH);
+    let def = "{ mappings = { dynamic = true } }";
+    let policy =
+        "[[resource_policy]]\nname = \"no-gcp-search\"\nfiles = [\"policies/no-gcp.cedar\"]\n\n";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{policy}{}", movies(def, "movies", "")),
+    );
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains("warning: cannot tell whether Atlas allows this: resource policy \"no-gcp-search\" forbids `search.index.modify` when cluster.cloudProviders, search.hasDedicatedNodes (not known to atlas-cedar)"),
+        "{t}"
+    );
+    for (facts, expect) in [
+        (
+            "cloud_providers = [\"aws\"]\ndedicated_search_nodes = false",
+            None,
+        ),
+        (
+            "cloud_providers = [\"gcp\"]",
+            Some("Atlas will refuse this: resource policy \"no-gcp-search\""),
+        ),
+    ] {
+        write(
+            &w,
+            "atlas-cedar.toml",
+            &format!("{HEADER}{policy}{}", movies(def, "movies", facts)),
+        );
+        let o = env.run(&emu, &["plan"]);
+        let t = text(&o);
+        match expect {
+            None => assert!(!t.contains("warning:"), "{t}"),
+            Some(e) => assert!(t.contains(e), "{t}"),
+        }
+    }
+}
+
+#[test]
+fn search_indexes_get_as_json_and_table() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!(
+            "{HEADER}{}",
+            movies("{ mappings = { dynamic = true } }", "movies", "")
+        ),
+    );
+    assert!(env.push(&emu, &[]).status.success());
+    let id = stored(&emu)[0]["indexID"].as_str().unwrap().to_owned();
+
+    let o = env.run(
+        &emu,
+        &[
+            "search-indexes",
+            "get",
+            "--project-id",
+            PROJECT,
+            "--cluster",
+            "Cluster0",
+            &id,
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["indexID"], id.as_str());
+    assert_eq!(v["latestDefinition"]["mappings"]["dynamic"], true);
+    assert_eq!(v["statusDetail"][0]["mainIndex"]["status"], "READY");
+    assert!(v["latestDefinitionVersion"]["createdAt"].is_string());
+
+    let o = env.run(
+        &emu,
+        &["search-indexes", "get", "--cluster", "Cluster0", &id],
+    );
+    // The project comes from MONGODB_ATLAS_PROJECT_ID or --project-id.
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = Command::new(BIN)
+        .env_clear()
+        .env("HOME", env.home.path())
+        .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
+        .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env("MONGODB_ATLAS_PROJECT_ID", PROJECT)
+        .args([
+            "search-indexes",
+            "get",
+            "--cluster",
+            "Cluster0",
+            &id,
+            "-o",
+            "table",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "ID",
+            "NAME",
+            "DATABASE",
+            "COLLECTION",
+            "TYPE",
+            "STATUS",
+            "QUERYABLE"
+        ]
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        row,
+        [
+            id.as_str(),
+            "default",
+            "mflix",
+            "movies",
+            "search",
+            "READY",
+            "true"
+        ]
+    );
+
+    // A bad id is refused before any request.
+    let o = env.run(
+        &emu,
+        &[
+            "search-indexes",
+            "get",
+            "--project-id",
+            PROJECT,
+            "--cluster",
+            "Cluster0",
+            "nope",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a 24-hex-digit id"), "{}", text(&o));
+}
+
+#[test]
+fn manifest_errors_name_the_line() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let both = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ndefinition = { mappings = { dynamic = true } }\ndefinition_file = \"x.json\"\n";
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{both}"));
+    let o = env.run(&emu, &["plan"]);
+    assert!(
+        text(&o).contains("atlas-cedar.toml:4: [[search_index]] number 1: give either `definition` or `definition_file`"),
+        "{}",
+        text(&o)
+    );
+    write(
+        &w,
+        "search/bad.json",
+        "{\n  \"mappings\": {\n    \"dynamic\": true,\n  }\n}\n",
+    );
+    let file = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ndefinition_file = \"search/bad.json\"\n";
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{file}"));
+    let o = env.run(&emu, &["plan"]);
+    assert!(
+        text(&o).contains("search/bad.json:4:3: invalid JSON"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("invalid JSON"), "{}", text(&o));
+    let typo = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ndefinition = { mappings = { dynamic = true } }\ntype = \"vector\"\n";
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{typo}"));
+    let o = env.run(&emu, &["plan"]);
+    assert!(
+        text(&o).contains(
+            "atlas-cedar.toml:4: [[search_index]] number 1: type \"vector\" is not one of"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(emu
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("/search/indexes")));
+}

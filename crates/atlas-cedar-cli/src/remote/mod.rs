@@ -53,6 +53,29 @@ pub enum RemoteCommand {
   atlas-cedar search-indexes list --cluster Cluster0"
     )]
     SearchIndexes(resources::search::SearchIndexesCommand),
+    /// Snapshot export buckets (`[[export_bucket]]` in the manifest for plan/push).
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  atlas-cedar export-buckets create --provider AWS --bucket-name my-exports --iam-role-id 668c5f0ed436263134491592"
+    )]
+    ExportBuckets(resources::export_buckets::ExportBucketsCommand),
+    /// Data-federation / online-archive private endpoints (`[[federation_endpoint]]`).
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  atlas-cedar federation-endpoints list --project-id 5f0…
+  atlas-cedar federation-endpoints list --page 2 --items-per-page 50 -o json"
+    )]
+    FederationEndpoints(resources::federation::FederationEndpointsCommand),
+    /// Organization API keys (`[[absent_api_key]]` lists keys that must not exist).
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  atlas-cedar api-keys delete 5f0c0ffee0123456789abcde
+  atlas-cedar api-keys delete 5f0c0ffee0123456789abcde --yes"
+    )]
+    ApiKeys(resources::api_keys::ApiKeysCommand),
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +230,9 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::Plan(a) => plan::run_plan(a),
         RemoteCommand::Push(a) => plan::run_push(a),
         RemoteCommand::SearchIndexes(c) => resources::search::run(c),
+        RemoteCommand::ExportBuckets(c) => resources::export_buckets::run(c),
+        RemoteCommand::FederationEndpoints(c) => resources::federation::run(c),
+        RemoteCommand::ApiKeys(c) => resources::api_keys::run(c),
     }
 }
 

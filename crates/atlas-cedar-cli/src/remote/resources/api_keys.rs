@@ -1,8 +1,277 @@
-//! Not managed yet.
+//! `[[absent_api_key]]`: organization API keys that must not exist, named by
+//! `id` or by `description` (Atlas's `desc`, matched exactly). The plan shows
+//! each matching key as a delete with its id, description and roles; push
+//! deletes them (after confirmation, or `--yes`). A key the manifest does not
+//! name is never deleted: `--prune` does not apply to API keys. Private keys
+//! are never read nor printed.
+//!
+//! Direct command: `atlas-cedar api-keys delete`.
 
-use super::{Ctx, Manifest, Step};
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
 
-/// The steps for this kind's manifest section.
-pub async fn plan(_ctx: &Ctx, _manifest: &Manifest<'_>, _prune: bool) -> Result<Vec<Step>, String> {
-    Ok(Vec::new())
+use atlas_cedar_client::api_keys::ApiKey;
+use atlas_cedar_client::rest::check_id;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use crate::remote::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
+
+const KIND: &str = "API key";
+const SECTION: &str = "absent_api_key";
+
+/// One `[[absent_api_key]]` entry: exactly one of `id`, `description`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    id: Option<String>,
+    description: Option<String>,
+}
+
+/// How an entry names keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Name {
+    Id(String),
+    Description(String),
+}
+
+impl Name {
+    fn matches(&self, k: &ApiKey) -> bool {
+        match self {
+            Name::Id(id) => k.id == *id,
+            Name::Description(d) => k.desc == *d,
+        }
+    }
+
+    fn show(&self) -> String {
+        match self {
+            Name::Id(id) => format!("id {id}"),
+            Name::Description(d) => format!("description {d:?}"),
+        }
+    }
+}
+
+fn check(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Name>, String> {
+    let mut out = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = |msg: String| {
+            format!(
+                "{}:{}: [[{SECTION}]] number {}: {msg}",
+                manifest.path.display(),
+                manifest.line_of(SECTION, i),
+                i + 1
+            )
+        };
+        let name = match (e.id, e.description) {
+            (Some(id), None) => {
+                check_id("API key id", &id).map_err(|e| at(e.to_string()))?;
+                Name::Id(id)
+            }
+            (None, Some(d)) if !d.is_empty() => Name::Description(d),
+            (None, Some(_)) => return Err(at("description is empty".to_owned())),
+            _ => {
+                return Err(at(
+                    "give exactly one of id = \"<24-hex key id>\" or description = \"<the key's description>\""
+                        .to_owned(),
+                ))
+            }
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+fn describe(k: &ApiKey) -> Vec<String> {
+    vec![
+        format!("id: {}", k.id),
+        format!("description: {:?}", k.desc),
+        format!("public key: {}", k.public_key),
+        format!("roles: {}", k.roles_text()),
+    ]
+}
+
+/// The steps for `[[absent_api_key]]`: one list of the organization's keys;
+/// a delete per existing key the manifest names (`prune` is ignored).
+pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, _prune: bool) -> Result<Vec<Step>, String> {
+    let entries: Vec<Entry> = manifest.section(SECTION)?;
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = check(manifest, entries)?;
+    let keys = ctx
+        .client
+        .list_api_keys(&ctx.org)
+        .await
+        .map_err(|e| format!("API keys of organization {}: {e}", ctx.org))?;
+    let mut steps: Vec<Step> = Vec::new();
+    for name in &names {
+        let matching: Vec<&ApiKey> = keys.iter().filter(|k| name.matches(k)).collect();
+        if matching.is_empty() {
+            steps.push(Step::new(
+                KIND,
+                format!("{} (absent)", name.show()),
+                Action::Unchanged,
+                Phase::Other,
+            ));
+            continue;
+        }
+        let n = matching.len();
+        for k in matching {
+            let key = format!("{} ({:?})", k.id, k.desc);
+            if steps.iter().any(|s| s.key == key) {
+                continue; // named twice (by id and by description)
+            }
+            let mut s = Step::new(KIND, key, Action::Delete, Phase::Other);
+            s.reason = format!("{} in [[{SECTION}]]", name.show());
+            s.details = describe(k);
+            s.details
+                .push("Atlas also removes it from every project".to_owned());
+            if n > 1 {
+                s.warnings.push(format!(
+                    "{} matches {n} keys: all {n} are deleted",
+                    name.show()
+                ));
+            }
+            s.requests = vec![format!(
+                "would DELETE /api/atlas/v2/orgs/{}/apiKeys/{}",
+                ctx.org, k.id
+            )];
+            s.op = Some(Box::new(Delete { id: k.id.clone() }));
+            steps.push(s);
+        }
+    }
+    Ok(steps)
+}
+
+#[derive(Debug)]
+struct Delete {
+    id: String,
+}
+
+impl Apply for Delete {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+        Box::pin(async move {
+            ctx.client.delete_api_key(&ctx.org, &self.id).await?;
+            Ok("deleted".to_owned())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Direct commands
+
+/// `atlas-cedar api-keys …`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Delete one organization API key (Atlas also removes it from every
+    /// project). Asks for confirmation on a terminal; elsewhere needs --yes.
+    #[command(after_help = "Examples:
+  atlas-cedar api-keys delete 5f0c0ffee0123456789abcde
+  atlas-cedar api-keys delete --org-id 5f00000000000000000000aa 5f0c0ffee0123456789abcde --yes")]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The key's id (24 hex digits; `id` in `atlas-cedar` plans and Atlas).
+    key_id: String,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+/// Runs an `api-keys` command.
+pub fn run(cmd: ApiKeysCommand) -> ExitCode {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            match cmd {
+                ApiKeysCommand::Delete(a) => delete(&a).await,
+            }
+        })
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn delete(a: &DeleteArgs) -> Result<ExitCode, String> {
+    check_id("API key id", &a.key_id).map_err(|e| e.to_string())?;
+    if !a.yes && !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "refusing to delete API key {} without confirmation: stdin is not a terminal; \
+             pass --yes to delete it",
+            a.key_id
+        ));
+    }
+    let (client, settings) = a.conn.connect()?;
+    let org = org_of(&settings, None, a.conn.org_id.as_deref())?;
+    let found = client.get_api_key(&org, &a.key_id).await;
+    let key = match found {
+        Ok(k) => k,
+        Err(e) => {
+            print_warnings(&client);
+            return Err(e.to_string());
+        }
+    };
+    let question = format!(
+        "Delete API key {} ({:?}, public key {}, roles {}) from organization {org} and every project?",
+        key.id,
+        key.desc,
+        key.public_key,
+        key.roles_text()
+    );
+    if !a.yes && !confirm(&question) {
+        eprintln!("Not deleted (pass --yes to delete without a prompt).");
+        return Ok(ExitCode::from(1));
+    }
+    let deleted = client.delete_api_key(&org, &key.id).await;
+    print_warnings(&client);
+    deleted.map_err(|e| e.to_string())?;
+    println!("Deleted API key {} ({:?}).", key.id, key.desc);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn exactly_one_of_id_and_description() {
+        let m = |text: &'static str| Manifest {
+            path: Path::new("atlas-cedar.toml"),
+            root: Path::new("."),
+            text,
+        };
+        let both =
+            m("[[absent_api_key]]\nid = \"5f0c0ffee0123456789abcde\"\ndescription = \"x\"\n");
+        let e = check(&both, both.section(SECTION).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("atlas-cedar.toml:1: [[absent_api_key]] number 1: give exactly one"),
+            "{e}"
+        );
+        let bad = m("\n[[absent_api_key]]\nid = \"nope\"\n");
+        let e = check(&bad, bad.section(SECTION).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("atlas-cedar.toml:2:") && e.contains("24-hex"),
+            "{e}"
+        );
+        let ok = m(
+            "[[absent_api_key]]\ndescription = \"ci\"\n[[absent_api_key]]\ndescription = \"ci\"\n",
+        );
+        assert_eq!(
+            check(&ok, ok.section(SECTION).unwrap()).unwrap(),
+            vec![Name::Description("ci".to_owned())]
+        );
+    }
 }

@@ -1,8 +1,405 @@
-//! Not managed yet.
+//! `[[federation_endpoint]]`: data-federation / online-archive private
+//! endpoints, identified by (project, endpoint id). Atlas's POST is an upsert,
+//! so a change is an update that sends the whole entry again (fields the
+//! manifest leaves out are cleared); with `--prune` the endpoints of the
+//! manifest's projects it does not name are deleted. Lists are read through
+//! every page.
+//!
+//! Direct command: `atlas-cedar federation-endpoints list`.
 
-use super::{Ctx, Manifest, Step};
+use std::collections::BTreeSet;
+use std::process::ExitCode;
 
-/// The steps for this kind's manifest section.
-pub async fn plan(_ctx: &Ctx, _manifest: &Manifest<'_>, _prune: bool) -> Result<Vec<Step>, String> {
-    Ok(Vec::new())
+use atlas_cedar_client::federation::{upsert_body, FederationEndpoint};
+use atlas_cedar_client::rest::check_id;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::jsondiff::{diff, Mode};
+use super::table::{self, Column, Format};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use crate::remote::{print_warnings, runtime, ConnectionArgs};
+
+const KIND: &str = "federation endpoint";
+const SECTION: &str = "federation_endpoint";
+
+/// One `[[federation_endpoint]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    project_id: Option<String>,
+    /// `vpce-` + 17 hex digits (AWS), or the Azure private endpoint's id.
+    endpoint_id: String,
+    /// `AWS` (default) or `AZURE`.
+    provider: Option<String>,
+    comment: Option<String>,
+    /// Goes with `customer_endpoint_dns_name`.
+    region: Option<String>,
+    customer_endpoint_dns_name: Option<String>,
+    customer_endpoint_ip_address: Option<String>,
+    azure_link_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Desired {
+    project: String,
+    endpoint: FederationEndpoint,
+}
+
+impl Desired {
+    fn key(&self) -> String {
+        format!("{}/{}", self.project, self.endpoint.endpoint_id)
+    }
+}
+
+fn is_vpce(id: &str) -> bool {
+    id.strip_prefix("vpce-").is_some_and(|h| {
+        h.len() == 17
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn endpoint_of(e: Entry) -> Result<FederationEndpoint, String> {
+    let provider = e
+        .provider
+        .map_or_else(|| "AWS".to_owned(), |p| p.to_ascii_uppercase());
+    match provider.as_str() {
+        "AWS" if !is_vpce(&e.endpoint_id) => {
+            return Err(format!(
+                "endpoint_id {:?} is not an AWS endpoint id (vpce- and 17 hex digits)",
+                e.endpoint_id
+            ))
+        }
+        "AWS" | "AZURE" => {}
+        other => return Err(format!("provider {other:?} is not AWS or AZURE")),
+    }
+    if e.endpoint_id.is_empty() {
+        return Err("endpoint_id is empty".to_owned());
+    }
+    if e.region.is_some() != e.customer_endpoint_dns_name.is_some() {
+        return Err(
+            "region and customer_endpoint_dns_name go together: give both or neither".to_owned(),
+        );
+    }
+    if let Some(ip) = &e.customer_endpoint_ip_address {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!(
+                "customer_endpoint_ip_address {ip:?} is not an IP address"
+            ));
+        }
+    }
+    Ok(FederationEndpoint {
+        endpoint_id: e.endpoint_id,
+        provider: Some(provider),
+        kind: Some("DATA_LAKE".to_owned()),
+        comment: e.comment,
+        region: e.region,
+        customer_endpoint_dns_name: e.customer_endpoint_dns_name,
+        customer_endpoint_ip_address: e.customer_endpoint_ip_address,
+        azure_link_id: e.azure_link_id,
+        ..FederationEndpoint::default()
+    })
+}
+
+fn check(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Desired>, String> {
+    let mut out: Vec<(Desired, usize)> = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let line = manifest.line_of(SECTION, i);
+        let at = |msg: String| {
+            format!(
+                "{}:{line}: [[{SECTION}]] number {}: {msg}",
+                manifest.path.display(),
+                i + 1
+            )
+        };
+        let project = manifest.project_id(e.project_id.as_deref()).map_err(at)?;
+        let d = Desired {
+            project,
+            endpoint: endpoint_of(e).map_err(at)?,
+        };
+        if let Some((_, first)) = out.iter().find(|(o, _)| o.key() == d.key()) {
+            return Err(at(format!(
+                "{} is already declared at line {first}",
+                d.key()
+            )));
+        }
+        out.push((d, line));
+    }
+    Ok(out.into_iter().map(|(d, _)| d).collect())
+}
+
+/// The writable fields, with Atlas's defaults filled in, as JSON.
+fn view(e: &FederationEndpoint) -> Value {
+    let mut e = upsert_body(e);
+    e.provider.get_or_insert_with(|| "AWS".to_owned());
+    e.kind.get_or_insert_with(|| "DATA_LAKE".to_owned());
+    serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
+fn base(project: &str) -> String {
+    format!("/api/atlas/v2/groups/{project}/privateNetworkSettings/endpointIds")
+}
+
+fn upsert_request(d: &Desired) -> String {
+    format!(
+        "would POST {}\n{}",
+        base(&d.project),
+        serde_json::to_string_pretty(&upsert_body(&d.endpoint)).unwrap_or_default()
+    )
+}
+
+fn step_for(d: &Desired, remote: Option<&FederationEndpoint>) -> Step {
+    let desired = view(&d.endpoint);
+    let (action, details) = match remote {
+        None => (Action::Create, diff(&json!({}), &desired, Mode::Exact)),
+        Some(r) => {
+            let details = diff(&view(r), &desired, Mode::Exact);
+            if details.is_empty() {
+                return Step::new(KIND, d.key(), Action::Unchanged, Phase::Network);
+            }
+            (Action::Update, details)
+        }
+    };
+    let mut s = Step::new(KIND, d.key(), action, Phase::Network);
+    if action == Action::Update {
+        s.reason = "upsert: the entry is sent again".to_owned();
+    }
+    s.details = details;
+    s.requests = vec![upsert_request(d)];
+    s.op = Some(Box::new(Upsert {
+        project: d.project.clone(),
+        endpoint: d.endpoint.clone(),
+    }));
+    s
+}
+
+/// The steps for `[[federation_endpoint]]`: every page of each project's list.
+pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
+    let entries: Vec<Entry> = manifest.section(SECTION)?;
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let desired = check(manifest, entries)?;
+    let projects: BTreeSet<&str> = desired.iter().map(|d| d.project.as_str()).collect();
+    let mut steps = Vec::new();
+    for project in projects {
+        let remote = ctx
+            .client
+            .list_federation_endpoints(project)
+            .await
+            .map_err(|e| format!("data federation private endpoints of project {project}: {e}"))?;
+        let mine: Vec<&Desired> = desired.iter().filter(|d| d.project == project).collect();
+        for d in &mine {
+            let r = remote
+                .iter()
+                .find(|r| r.endpoint_id == d.endpoint.endpoint_id);
+            steps.push(step_for(d, r));
+        }
+        if !prune {
+            continue;
+        }
+        for r in remote
+            .iter()
+            .filter(|r| !mine.iter().any(|d| d.endpoint.endpoint_id == r.endpoint_id))
+        {
+            let mut s = Step::new(
+                KIND,
+                format!("{project}/{}", r.endpoint_id),
+                Action::Delete,
+                Phase::Network,
+            );
+            s.reason = "not in the manifest (--prune)".to_owned();
+            s.details = diff(&view(r), &json!({}), Mode::Exact);
+            s.requests = vec![format!(
+                "would DELETE {}/{}",
+                base(project),
+                atlas_cedar_client::rest::encode_segment(&r.endpoint_id)
+            )];
+            s.op = Some(Box::new(Delete {
+                project: project.to_owned(),
+                endpoint_id: r.endpoint_id.clone(),
+            }));
+            steps.push(s);
+        }
+    }
+    Ok(steps)
+}
+
+#[derive(Debug)]
+struct Upsert {
+    project: String,
+    endpoint: FederationEndpoint,
+}
+
+impl Apply for Upsert {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+        Box::pin(async move {
+            ctx.client
+                .upsert_federation_endpoint(&self.project, &self.endpoint)
+                .await?;
+            Ok("upserted".to_owned())
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Delete {
+    project: String,
+    endpoint_id: String,
+}
+
+impl Apply for Delete {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+        Box::pin(async move {
+            ctx.client
+                .delete_federation_endpoint(&self.project, &self.endpoint_id)
+                .await?;
+            Ok("deleted".to_owned())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Direct commands
+
+/// `atlas-cedar federation-endpoints …`
+#[derive(Debug, Subcommand)]
+pub enum FederationEndpointsCommand {
+    /// List the project's data-federation / online-archive private endpoints
+    /// (every page, or one page with --page / --items-per-page).
+    #[command(after_help = "Examples:
+  atlas-cedar federation-endpoints list --project-id 5f0…
+  atlas-cedar federation-endpoints list --page 2 --items-per-page 50 -o json")]
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Project id (env MONGODB_ATLAS_PROJECT_ID).
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    project_id: String,
+    /// Only this page (from 1); without it and --items-per-page, every page.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    page: Option<u32>,
+    /// Endpoints per page, 1–500 (default 100 with --page).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
+    items_per_page: Option<u32>,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+const COLUMNS: &[Column] = &[
+    ("ENDPOINT ID", "/endpointId"),
+    ("PROVIDER", "/provider"),
+    ("TYPE", "/type"),
+    ("STATUS", "/status"),
+    ("REGION", "/region"),
+    ("COMMENT", "/comment"),
+];
+
+/// Runs a `federation-endpoints` command.
+pub fn run(cmd: FederationEndpointsCommand) -> ExitCode {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            match cmd {
+                FederationEndpointsCommand::List(a) => list(&a).await,
+            }
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn list(a: &ListArgs) -> Result<(), String> {
+    check_id("project id", &a.project_id).map_err(|e| e.to_string())?;
+    let (client, _) = a.conn.connect()?;
+    let listed = if a.page.is_none() && a.items_per_page.is_none() {
+        client.list_federation_endpoints(&a.project_id).await
+    } else {
+        let page = a.page.unwrap_or(1);
+        let per_page = a.items_per_page.unwrap_or(100);
+        client
+            .list_federation_endpoints_page(&a.project_id, page, per_page)
+            .await
+            .map(|p| {
+                if let Some(total) = p.total_count {
+                    eprintln!(
+                        "atlas-cedar: page {page} ({} of {total} endpoints, {per_page} per page)",
+                        p.results.len()
+                    );
+                }
+                p.results
+            })
+    };
+    print_warnings(&client);
+    let endpoints = listed.map_err(|e| e.to_string())?;
+    let value = serde_json::to_value(&endpoints).map_err(|e| e.to_string())?;
+    table::print(&value, COLUMNS, a.output);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            project_id: None,
+            endpoint_id: id.to_owned(),
+            provider: None,
+            comment: Some("a".to_owned()),
+            region: None,
+            customer_endpoint_dns_name: None,
+            customer_endpoint_ip_address: None,
+            azure_link_id: None,
+        }
+    }
+
+    #[test]
+    fn entries_are_checked() {
+        assert!(endpoint_of(entry("vpce-3bf78b0ddee411ba1")).is_ok());
+        let e = endpoint_of(entry("vpce-1")).unwrap_err();
+        assert!(e.contains("17 hex"), "{e}");
+        let mut az = entry("/subscriptions/x/pe");
+        az.provider = Some("azure".to_owned());
+        assert_eq!(endpoint_of(az).unwrap().provider.as_deref(), Some("AZURE"));
+        let mut r = entry("vpce-3bf78b0ddee411ba1");
+        r.region = Some("US_EAST_1".to_owned());
+        assert!(endpoint_of(r).unwrap_err().contains("go together"));
+    }
+
+    #[test]
+    fn defaults_count_as_equal_and_a_dropped_comment_is_a_change() {
+        let d = Desired {
+            project: "5f0000000000000000000000".to_owned(),
+            endpoint: endpoint_of(entry("vpce-3bf78b0ddee411ba1")).unwrap(),
+        };
+        let mut remote = FederationEndpoint {
+            endpoint_id: "vpce-3bf78b0ddee411ba1".to_owned(),
+            comment: Some("a".to_owned()),
+            status: Some("OK".to_owned()),
+            ..FederationEndpoint::default()
+        };
+        assert_eq!(step_for(&d, Some(&remote)).action, Action::Unchanged);
+        remote.comment = Some("b".to_owned());
+        let s = step_for(&d, Some(&remote));
+        assert_eq!(s.action, Action::Update);
+        assert_eq!(s.details, vec!["~ comment: \"b\" → \"a\""]);
+        let mut none = d.clone();
+        none.endpoint.comment = None;
+        assert_eq!(
+            step_for(&none, Some(&remote)).details,
+            vec!["- comment: \"b\""]
+        );
+    }
 }

@@ -692,3 +692,65 @@ fn manifest_errors_name_the_line() {
         .iter()
         .all(|r| !r.path.contains("/search/indexes")));
 }
+
+#[test]
+fn a_lost_create_answer_is_found_by_name_and_a_half_done_replace_is_finished() {
+    use atlas_cedar_emulator::{FaultKind, FaultRule};
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(def, "movies", "")),
+    );
+    emu.add_fault(FaultRule {
+        method: Some("POST".to_owned()),
+        path_contains: Some("/search/indexes".to_owned()),
+        skip: 0,
+        times: 1,
+        kind: FaultKind::DropAfterApply,
+    });
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("its answer was lost; found by name"), "{t}");
+    assert_eq!(stored(&emu).len(), 1);
+    let posts = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.contains("/search/indexes"))
+        .count();
+    assert_eq!(posts, 1);
+
+    // A replace that created the new index but never deleted the old one:
+    // the next plan finishes it.
+    let old = stored(&emu)[0].clone();
+    let mut new = old.clone();
+    new["collectionName"] = json!("films");
+    new["indexID"] = json!("66aa00000000000000000003");
+    emu.set_resources(KEY, vec![old.clone(), new]);
+    let moved = movies(def, "films", "replaces = \"mflix.movies/default\"");
+    write(&w, "atlas-cedar.toml", &format!("{HEADER}{moved}"));
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "- delete search index {PROJECT}/Cluster0/mflix.movies/default (replaced by {PROJECT}/Cluster0/mflix.films/default (id {})",
+            old["indexID"].as_str().unwrap()
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "unchanged search index {PROJECT}/Cluster0/mflix.films/default"
+        )),
+        "{t}"
+    );
+    let o = env.push(&emu, &["--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let left = stored(&emu);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["collectionName"], "films");
+}

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use atlas_cedar_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, LoggedRequest, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
-    DEFAULT_PUBLIC_KEY,
+    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, LoggedRequest, DEFAULT_ORG_ID,
+    DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY,
 };
 use serde_json::{json, Value};
 
@@ -292,6 +292,30 @@ fn export_buckets_create_noop_update_replace_prune() {
     );
     assert_eq!(write_lines(&emu), vec![format!("DELETE {base}/{azure_id}")]);
     assert_eq!(buckets(&emu).len(), 2);
+}
+
+#[test]
+fn a_lost_create_answer_is_adopted_not_duplicated() {
+    let emu = emulator();
+    let env = Env::new();
+    env.manifest(&format!(
+        "[project]\nid = \"{P}\"\n\n[[export_bucket]]\nprovider = \"AWS\"\nbucket_name = \"exports-aws\"\n\
+         iam_role_id = \"{R1}\"\nrequire_private_networking = true\n"
+    ));
+    let mut rule = FaultRule::new(Some("POST"), FaultKind::DropAfterApply, 1);
+    rule.path_contains = Some("/backup/exportBuckets".to_owned());
+    emu.add_fault(rule);
+    let t = ok(&env.run(&emu, &["push"]));
+    assert!(t.contains("created (answer lost, adopted)"), "{t}");
+    let stored = buckets(&emu);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["requirePrivateNetworking"], true);
+    let base = format!("/api/atlas/v2/groups/{P}/backup/exportBuckets");
+    let id = stored[0]["_id"].as_str().unwrap();
+    assert_eq!(
+        write_lines(&emu),
+        vec![format!("POST {base}"), format!("PATCH {base}/{id}")]
+    );
 }
 
 #[test]

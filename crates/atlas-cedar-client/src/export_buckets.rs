@@ -129,6 +129,35 @@ impl Client {
             .await
     }
 
+    /// Creates an export bucket; when the answer is lost (a dropped
+    /// connection, a 5xx) lists the project's buckets and adopts the one the
+    /// POST made (same provider, name and role), else tries the POST again
+    /// (it was not applied). The flag says whether the bucket was adopted.
+    pub async fn create_export_bucket_or_adopt(
+        &self,
+        group: &str,
+        input: &ExportBucketInput,
+    ) -> Result<(ExportBucket, bool), Error> {
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let err = match self.create_export_bucket(group, input).await {
+                Ok(b) => return Ok((b, false)),
+                Err(e) => e,
+            };
+            if !err.maybe_applied() {
+                return Err(err);
+            }
+            let existing = self.list_export_buckets(group).await?;
+            if let Some(found) = existing.into_iter().find(|b| made_by(b, input)) {
+                return Ok((found, true));
+            }
+            if tries >= self.config().retry.max_attempts.max(1) {
+                return Err(err);
+            }
+        }
+    }
+
     /// Sets `requirePrivateNetworking` (the only field Atlas changes in place).
     pub async fn update_export_bucket(
         &self,
@@ -147,6 +176,15 @@ impl Client {
     pub async fn delete_export_bucket(&self, group: &str, id: &str) -> Result<(), Error> {
         self.delete_idempotent(DELETE, &one(group, id)?).await
     }
+}
+
+/// Whether `b` is what creating `input` makes.
+pub fn made_by(b: &ExportBucket, input: &ExportBucketInput) -> bool {
+    b.cloud_provider == input.cloud_provider
+        && b.bucket_name == input.bucket_name
+        && b.iam_role_id == input.iam_role_id
+        && b.role_id == input.role_id
+        && b.service_url == input.service_url
 }
 
 /// The JSON body of a create, as `push --dry-run` prints it.

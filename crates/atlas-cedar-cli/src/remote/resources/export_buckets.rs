@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use atlas_cedar_client::export_buckets::{create_body, ExportBucket, ExportBucketInput};
+use atlas_cedar_client::export_buckets::{create_body, made_by, ExportBucket, ExportBucketInput};
 use atlas_cedar_client::rest::check_id;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Deserialize;
@@ -298,13 +298,7 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
             };
             // Prefer the bucket with the same role (a duplicate name with
             // another role is then left to --prune).
-            let same_role = |i: &usize| {
-                remote.get(*i).is_some_and(|r| {
-                    r.iam_role_id == d.input.iam_role_id
-                        && r.role_id == d.input.role_id
-                        && r.service_url == d.input.service_url
-                })
-            };
+            let same_role = |i: &usize| remote.get(*i).is_some_and(|r| made_by(r, &d.input));
             let pick = (0..remote.len())
                 .filter(same_key)
                 .find(same_role)
@@ -346,10 +340,15 @@ struct Create {
 
 impl Create {
     async fn run(&self, ctx: &Ctx) -> Result<String, StepError> {
-        let b = ctx
+        let (b, adopted) = ctx
             .client
-            .create_export_bucket(&self.project, &self.input)
+            .create_export_bucket_or_adopt(&self.project, &self.input)
             .await?;
+        let verb = if adopted {
+            "created (answer lost, adopted)"
+        } else {
+            "created"
+        };
         match self.rpn {
             Some(want) if b.require_private_networking.unwrap_or(false) != want => {
                 ctx.client
@@ -361,9 +360,9 @@ impl Create {
                             b.id
                         ))
                     })?;
-                Ok(format!("created ({}), {RPN} set to {want}", b.id))
+                Ok(format!("{verb} ({}), {RPN} set to {want}", b.id))
             }
-            _ => Ok(format!("created ({})", b.id)),
+            _ => Ok(format!("{verb} ({})", b.id)),
         }
     }
 }
@@ -536,9 +535,17 @@ async fn create(a: &CreateArgs) -> Result<(), String> {
         a.service_url.as_deref(),
     )?;
     let (client, _) = a.conn.connect()?;
-    let made = client.create_export_bucket(&a.project_id, &input).await;
+    let made = client
+        .create_export_bucket_or_adopt(&a.project_id, &input)
+        .await;
     print_warnings(&client);
-    let b = made.map_err(|e| e.to_string())?;
+    let (b, adopted) = made.map_err(|e| e.to_string())?;
+    if adopted {
+        eprintln!(
+            "atlas-cedar: the answer to the create was lost; export bucket {} was found and adopted",
+            b.id
+        );
+    }
     let value = serde_json::to_value(&b).map_err(|e| e.to_string())?;
     table::print(&value, COLUMNS, a.output);
     Ok(())

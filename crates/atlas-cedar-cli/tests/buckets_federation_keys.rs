@@ -390,6 +390,17 @@ fn export_buckets_create_command() {
         .unwrap();
     let t = ok(&o);
     assert!(t.contains("PROVIDER") && t.contains("gcs-exports"), "{t}");
+    let o = env.run(
+        &emu,
+        &["export-buckets", "list", "--project-id", P, "-o", "json"],
+    );
+    let all: Vec<Value> =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    let names: Vec<&str> = all
+        .iter()
+        .map(|b| b["bucketName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["cli-exports", "gcs-exports"]);
 
     emu.clear_requests();
     let o = env.run(
@@ -747,6 +758,20 @@ fn api_keys_delete_command_confirms() {
     );
     assert!(emu.requests().is_empty());
     assert_eq!(key_ids(&emu).len(), 4);
+
+    // list: ids, descriptions and roles, never a private key
+    let t = ok(&env.run(&emu, &["api-keys", "list"]));
+    assert!(
+        t.contains("DESCRIPTION") && t.contains("ORG_MEMBER, ORG_BILLING_ADMIN"),
+        "{t}"
+    );
+    assert!(!t.contains(SECRET), "{t}");
+    let o = env.run(&emu, &["api-keys", "list", "-o", "json"]);
+    let keys: Vec<Value> =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(keys.len(), 4);
+    assert!(!text(&o).contains(SECRET) && keys[0].get("privateKey").is_none());
+    emu.clear_requests();
 
     let o = env.run(&emu, &["api-keys", "delete", K2, "--yes"]);
     let t = ok(&o);

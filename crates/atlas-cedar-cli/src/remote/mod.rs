@@ -57,7 +57,8 @@ pub enum RemoteCommand {
     #[command(
         subcommand,
         after_help = "Examples:
-  atlas-cedar export-buckets create --provider AWS --bucket-name my-exports --iam-role-id 668c5f0ed436263134491592"
+  atlas-cedar export-buckets create --provider AWS --bucket-name my-exports --iam-role-id 668c5f0ed436263134491592
+  atlas-cedar export-buckets list -o json"
     )]
     ExportBuckets(resources::export_buckets::ExportBucketsCommand),
     /// Data-federation / online-archive private endpoints (`[[federation_endpoint]]`).
@@ -73,7 +74,8 @@ pub enum RemoteCommand {
         subcommand,
         after_help = "Examples:
   atlas-cedar api-keys delete 5f0c0ffee0123456789abcde
-  atlas-cedar api-keys delete 5f0c0ffee0123456789abcde --yes"
+  atlas-cedar api-keys delete 5f0c0ffee0123456789abcde --yes
+  atlas-cedar api-keys list"
     )]
     ApiKeys(resources::api_keys::ApiKeysCommand),
 }

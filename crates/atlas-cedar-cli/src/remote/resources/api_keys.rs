@@ -15,6 +15,7 @@ use atlas_cedar_client::rest::check_id;
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
+use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
 use crate::remote::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 
@@ -172,7 +173,28 @@ pub enum ApiKeysCommand {
   atlas-cedar api-keys delete 5f0c0ffee0123456789abcde
   atlas-cedar api-keys delete --org-id 5f00000000000000000000aa 5f0c0ffee0123456789abcde --yes")]
     Delete(DeleteArgs),
+    /// List the organization's API keys (every page): id, description,
+    /// public key and roles, never a private key.
+    #[command(after_help = "Examples:
+  atlas-cedar api-keys list
+  atlas-cedar api-keys list -o json")]
+    List(ListArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+const COLUMNS: &[Column] = &[
+    ("ID", "/id"),
+    ("DESCRIPTION", "/desc"),
+    ("PUBLIC KEY", "/publicKey"),
+    ("ROLES", "/rolesText"),
+];
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -191,6 +213,7 @@ pub fn run(cmd: ApiKeysCommand) -> ExitCode {
         rt.block_on(async {
             match cmd {
                 ApiKeysCommand::Delete(a) => delete(&a).await,
+                ApiKeysCommand::List(a) => list(&a).await.map(|()| ExitCode::SUCCESS),
             }
         })
     });
@@ -201,6 +224,28 @@ pub fn run(cmd: ApiKeysCommand) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+async fn list(a: &ListArgs) -> Result<(), String> {
+    let (client, settings) = a.conn.connect()?;
+    let org = org_of(&settings, None, a.conn.org_id.as_deref())?;
+    let listed = client.list_api_keys(&org).await;
+    print_warnings(&client);
+    let keys = listed.map_err(|e| e.to_string())?;
+    let rows: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            let mut v = serde_json::to_value(k).unwrap_or_default();
+            if a.output == Format::Table {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("rolesText".to_owned(), k.roles_text().into());
+                }
+            }
+            v
+        })
+        .collect();
+    table::print(&serde_json::Value::Array(rows), COLUMNS, a.output);
+    Ok(())
 }
 
 async fn delete(a: &DeleteArgs) -> Result<ExitCode, String> {

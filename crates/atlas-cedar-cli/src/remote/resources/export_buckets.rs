@@ -449,6 +449,22 @@ pub enum ExportBucketsCommand {
       --role-id 668c5f0ed436263134491592 --service-url https://examplestorageaccount.blob.core.windows.net/examplecontainer
   atlas-cedar export-buckets create --provider GCP --bucket-name my-exports --role-id 668c5f0ed436263134491592 -o json")]
     Create(CreateArgs),
+    /// List the project's export buckets (every page).
+    #[command(after_help = "Examples:
+  atlas-cedar export-buckets list --project-id 5f0…
+  atlas-cedar export-buckets list -o json")]
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Project id (env MONGODB_ATLAS_PROJECT_ID).
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    project_id: String,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+    #[command(flatten)]
+    conn: ConnectionArgs,
 }
 
 /// A cloud provider of export buckets.
@@ -513,6 +529,7 @@ pub fn run(cmd: ExportBucketsCommand) -> ExitCode {
         rt.block_on(async {
             match cmd {
                 ExportBucketsCommand::Create(a) => create(&a).await,
+                ExportBucketsCommand::List(a) => list(&a).await,
             }
         })
     });
@@ -523,6 +540,17 @@ pub fn run(cmd: ExportBucketsCommand) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+async fn list(a: &ListArgs) -> Result<(), String> {
+    check_id("project id", &a.project_id).map_err(|e| e.to_string())?;
+    let (client, _) = a.conn.connect()?;
+    let listed = client.list_export_buckets(&a.project_id).await;
+    print_warnings(&client);
+    let value =
+        serde_json::to_value(listed.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    table::print(&value, COLUMNS, a.output);
+    Ok(())
 }
 
 async fn create(a: &CreateArgs) -> Result<(), String> {

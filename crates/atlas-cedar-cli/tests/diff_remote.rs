@@ -362,3 +362,72 @@ fn diff_remote_usage_and_connection_errors_exit_2() {
         text(&o)
     );
 }
+
+#[test]
+fn diff_remote_prove_proves_per_action_against_atlas() {
+    let path = std::env::var("CVC5").unwrap_or_else(|_| "cvc5".to_owned());
+    if !Command::new(path)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("cvc5 not installed: skipping the proof test (apt-get install -y cvc5)");
+        return;
+    }
+    let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/regions.cedar", REGIONS);
+    write(&w, "policies/providers.cedar", PROVIDERS);
+    let o = env.run(&emu, &["push", "policies", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Reordered list: proved equivalent, exit 0.
+    write(
+        &w,
+        "policies/providers.cedar",
+        &PROVIDERS.replace(
+            "[ResourcePolicy::CloudProvider::\"gcp\", ResourcePolicy::CloudProvider::\"azure\"]",
+            "[ResourcePolicy::CloudProvider::\"azure\", ResourcePolicy::CloudProvider::\"gcp\"]",
+        ),
+    );
+    let o = env.run(
+        &emu,
+        &[
+            "diff", "--remote", "policies", "--prove", "--format", "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    let proofs = v["proofs"].as_array().unwrap();
+    assert!(!proofs.is_empty(), "{v:#}");
+    assert!(proofs.iter().all(|p| p["result"] == "equivalent"), "{v:#}");
+    // A region added: proved different, the solver's request is now allowed.
+    write(
+        &w,
+        "policies/regions.cedar",
+        &REGIONS.replace(
+            "[ResourcePolicy::Region::\"aws:eu-west-1\"",
+            "[ResourcePolicy::Region::\"aws:eu-west-1\", ResourcePolicy::Region::\"aws:eu-central-1\"",
+        ),
+    );
+    let o = env.run(
+        &emu,
+        &[
+            "diff", "--remote", "policies", "--prove", "--format", "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v = json(&o);
+    let p = v["proofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["result"] == "different")
+        .unwrap_or_else(|| panic!("no proof of a difference: {v:#}"));
+    assert_eq!(p["action"], "cluster.modify", "{v:#}");
+    assert_eq!(p["now_forbidden"], false, "{v:#}");
+    assert!(
+        p["example"].as_str().unwrap().contains("aws:eu-central-1"),
+        "{v:#}"
+    );
+}

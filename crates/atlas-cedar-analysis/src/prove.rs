@@ -241,7 +241,13 @@ impl Prover {
         env: &RequestEnv,
         key: (String, String),
     ) -> Result<CompiledPolicySet, String> {
-        let k = (p.id.clone(), key.0, key.1);
+        // Ids need not be unique across files (two `x.cedar` in two folders): the
+        // body's place and text name it.
+        let k = (
+            format!("{}\u{0}{}\u{0}{}\u{0}{}", p.file, p.index, p.id, p.text),
+            key.0,
+            key.1,
+        );
         if let Some(c) = self.compiled.get(&k) {
             return Ok(c.clone());
         }
@@ -465,5 +471,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(prover.queries >= 4);
+        // Two bodies with the same id (same file stem in two folders) are not
+        // confused: one is vacuous, the other is not.
+        let mut never = load("context.project.peeringConnections.contains(\"a\") && context.project.peeringConnections.isEmpty()");
+        never.file = "other/p.cedar".to_owned();
+        assert_eq!(never.id, a.id);
+        assert!(matches!(
+            prover.ask(ns, action, Question::ForbidsNothing(&never)),
+            Answer::Holds
+        ));
+        assert!(matches!(
+            prover.ask(ns, action, Question::ForbidsNothing(&a)),
+            Answer::Refuted(_)
+        ));
     }
 }

@@ -408,6 +408,48 @@ fn analyze_proves_the_planted_lockout_vacuous_body_and_redundant_pair() {
     assert!(text.contains("method: prove (cvc5 "), "{text}");
 }
 
+#[test]
+fn analyze_proves_an_evaluation_error_the_bounded_search_misses() {
+    if !have_cvc5() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Overflows only for huge counts, which the bounded search (integer arithmetic)
+    // does not try.
+    write(
+        dir.path(),
+        "overflow.cedar",
+        &forbid(
+            "ResourcePolicy::Action::\"cluster.modify\"",
+            "context.project.clustersInProject * 3 > 10",
+        ),
+    );
+    let out = run(dir.path(), &["analyze", ".", "--method", "exhaustive"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = run(
+        dir.path(),
+        &["analyze", ".", "--method", "prove", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "evaluation-error", "{v:#}");
+    assert_eq!(f["method"], "proved", "{v:#}");
+    // The solver's request (checked by evaluation) has a count that overflows.
+    let example = f["example"]["values"].as_str().unwrap();
+    let count: i128 = example
+        .split("clustersInProject: ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| c != '-' && !c.is_ascii_digit()).next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (count * 3) > i64::MAX as i128 || (count * 3) < i64::MIN as i128,
+        "{example}"
+    );
+}
+
 /// A fake `cvc5` that reports a version and then `behaviour` (a shell snippet run
 /// for a query).
 fn fake_cvc5(dir: &Path, name: &str, behaviour: &str) -> PathBuf {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use atlas_cedar_core::schema::NamespaceSchema;
 use cedar_policy::RequestEnv;
 use cedar_policy_symcc::solver::LocalSolver;
-use cedar_policy_symcc::{CedarSymCompiler, CompiledPolicySet};
+use cedar_policy_symcc::{CedarSymCompiler, CompiledPolicy, CompiledPolicySet};
 use serde::Serialize;
 
 use crate::policies::{atlas_policy_set, error_chain, evaluate, LoadedPolicy};
@@ -187,6 +187,8 @@ pub enum Question<'a> {
     /// Every request the first body forbids, the second forbids too (the first is
     /// redundant).
     ImpliedBy(&'a LoadedPolicy, &'a LoadedPolicy),
+    /// Evaluating the body never raises an error (an error makes Cedar skip it).
+    RaisesNoError(&'a LoadedPolicy),
 }
 
 /// A solver session for `analyze`: one runtime and one cvc5 process reused across
@@ -293,9 +295,9 @@ impl Prover {
         };
         let key = (action.to_owned(), rty.to_owned());
         let sets = match question {
-            Question::ForbidsNothing(p) | Question::ForbidsEverything(p) => {
-                self.compiled(ns, p, &env, key).map(|c| (c.clone(), c))
-            }
+            Question::ForbidsNothing(p)
+            | Question::ForbidsEverything(p)
+            | Question::RaisesNoError(p) => self.compiled(ns, p, &env, key).map(|c| (c.clone(), c)),
             Question::ImpliedBy(a, b) => self
                 .compiled(ns, a, &env, key.clone())
                 .and_then(|ca| Ok((ca, self.compiled(ns, b, &env, key)?))),
@@ -303,6 +305,16 @@ impl Prover {
         let (first, second) = match sets {
             Ok(s) => s,
             Err(e) => return Answer::Unknown(format!("symcc: {e}")),
+        };
+        // `RaisesNoError` is a question about the policy itself, not the set.
+        let single = match question {
+            Question::RaisesNoError(p) => {
+                match CompiledPolicy::compile(&p.policy, &env, &ns.schema) {
+                    Ok(c) => Some(c),
+                    Err(e) => return Answer::Unknown(format!("symcc: {}", error_chain(&e))),
+                }
+            }
+            _ => None,
         };
         // The solver process is spawned with tokio: inside the runtime.
         let _guard = self.rt.enter();
@@ -345,6 +357,11 @@ impl Prover {
                             .check_implies_with_counterexample_opt(&second, &first)
                             .await
                     }
+                    Question::RaisesNoError(_) => match &single {
+                        Some(c) => symcc.check_never_errors_with_counterexample_opt(c).await,
+                        // Compiled above for this question; never a silent "holds".
+                        None => Err(cedar_policy_symcc::err::Error::SolverUnknown),
+                    },
                 }
             })
             .await
@@ -384,6 +401,11 @@ impl Prover {
                 .ok()
         };
         let confirmed = match question {
+            Question::RaisesNoError(p) => atlas_policy_set([p]).is_ok_and(|s| {
+                !evaluate(&s, &model.request, &model.entities)
+                    .errors
+                    .is_empty()
+            }),
             Question::ForbidsNothing(p) => verdict(p) == Some(true),
             Question::ForbidsEverything(p) => verdict(p) == Some(false),
             Question::ImpliedBy(a, b) => verdict(a) == Some(true) && verdict(b) == Some(false),

@@ -391,6 +391,22 @@ fn body_findings(
         forbids_example: fex.clone(),
         allows_example: aex.clone(),
     };
+    let mut prover = prover;
+    if ev.errs.is_empty() && method != Method::Exhaustive {
+        // The bounded search may have missed an error: ask the solver for one.
+        if let Some((prover, ns)) = prover.as_mut() {
+            if let Answer::Refuted(model) = prover.ask(ns, action, Question::RaisesNoError(p)) {
+                report.findings.push(finding(
+                    p,
+                    action,
+                    "evaluation-error",
+                    "raises an evaluation error on some requests (Cedar then skips the body); the bounded search missed it, the solver found one".to_owned(),
+                    Some(model_example(action, &model)),
+                    Method::Proved,
+                ));
+            }
+        }
+    }
     if let Some(i) = ev.errs.first() {
         report.findings.push(finding(
             p,

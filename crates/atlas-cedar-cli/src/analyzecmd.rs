@@ -185,11 +185,15 @@ fn load(engine: &Engine, paths: &[String]) -> Result<Vec<LoadedPolicy>, String> 
 }
 
 fn show(e: &Example) -> String {
-    format!(
-        "{} {}",
-        e.action,
-        serde_json::to_string(&e.values).unwrap_or_default()
-    )
+    match &e.values {
+        // A solver's request, already in Cedar's notation.
+        serde_json::Value::String(s) => format!("{} {s}", e.action),
+        v => format!(
+            "{} {}",
+            e.action,
+            serde_json::to_string(v).unwrap_or_default()
+        ),
+    }
 }
 
 fn method_str(m: Method) -> &'static str {

@@ -754,3 +754,36 @@ fn a_lost_create_answer_is_found_by_name_and_a_half_done_replace_is_finished() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["collectionName"], "films");
 }
+
+#[test]
+fn a_type_change_that_policies_refuse_deletes_nothing() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ mappings = { dynamic = true } }";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}{}", movies(def, "movies", "")),
+    );
+    assert!(env.push(&emu, &[]).status.success());
+    let id = stored(&emu)[0]["indexID"].as_str().unwrap().to_owned();
+
+    write(&w, "policies/no-search.cedar", NO_SEARCH);
+    let vector = "[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ntype = \"vectorSearch\"\ndefinition = { fields = [ { type = \"vector\", path = \"v\", numDimensions = 3, similarity = \"cosine\" } ] }\n";
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!("{HEADER}[[resource_policy]]\nname = \"no-search\"\nfiles = [\"policies/no-search.cedar\"]\n\n{vector}"),
+    );
+    emu.clear_requests();
+    let o = env.push(&emu, &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!("not started: resource policy \"no-search\" forbids `search.index.modify` for the new index, and the old one (id {id}) would have been deleted first")),
+        "{t}"
+    );
+    assert!(search_writes(&emu.requests()).is_empty());
+    assert_eq!(stored(&emu).len(), 1);
+}

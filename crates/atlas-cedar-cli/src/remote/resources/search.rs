@@ -33,7 +33,8 @@
 //!   it is ignored.
 //! - A type change (`search` ↔ `vectorSearch`) cannot be PATCHed either: a
 //!   replace that deletes the old index first (same name on the same
-//!   collection), waits until it is gone, then creates.
+//!   collection), waits until it is gone, then creates; it is not started
+//!   when the manifest's resource policies certainly refuse the new index.
 //! - `--prune` deletes the indexes of the clusters the section mentions that
 //!   no entry names (and only on those clusters).
 //! - push waits until each created or changed index is `READY` (progress on
@@ -52,7 +53,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use atlas_cedar_analysis::govern::provider_sets;
+use atlas_cedar_analysis::govern::{provider_sets, Outcome};
 use atlas_cedar_analysis::request::ResourceSpec;
 use atlas_cedar_client::search::{
     check_cluster_name, index_path, indexes_path, status, SearchIndex, SearchIndexCreate,
@@ -339,10 +340,11 @@ fn is_auto_embed(kind: &str, definition: &Value) -> bool {
 }
 
 /// Evaluates the change against the manifest's resource policies, trying
-/// every value of the facts the entry does not state.
-fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) {
+/// every value of the facts the entry does not state. Returns the policies
+/// when Atlas will certainly refuse the change.
+fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) -> Vec<String> {
     if ctx.policies.is_empty() {
-        return;
+        return Vec::new();
     }
     let mut unknown = Vec::new();
     let providers: Vec<Vec<String>> = match &d.providers {
@@ -379,6 +381,11 @@ fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) {
     };
     let verdict = ctx.govern(ACTION, &resource, &contexts, &unknown);
     step.governed(&verdict, ACTION);
+    if verdict.outcome == Outcome::Refused {
+        verdict.policies
+    } else {
+        Vec::new()
+    }
 }
 
 fn pretty(v: &impl serde::Serialize) -> String {
@@ -447,7 +454,7 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
                 Some(old) if natural.is_some_and(|n| n.index_id == old.index_id) => None,
                 Some(old) if claimed.contains(&old.index_id) => {
                     return Err(format!(
-                        "{file}:{}: search index {} replaces {}, which another entry declares",
+                        "{file}:{}: search index {} replaces {}, which another entry already declares or replaces",
                         d.line,
                         d.key(),
                         remote_key(&d.project, &d.cluster, old)
@@ -502,11 +509,12 @@ fn step_for(
             ));
             s.requests = vec![delete_request(&d.project, &d.cluster, &r.index_id)];
             s.requests.extend(post_request(d));
-            govern(ctx, &mut s, d);
+            let refused_by = govern(ctx, &mut s, d);
             s.op = Some(Box::new(ReplaceOp {
                 desired: d.clone(),
                 old_id: r.index_id.clone(),
                 delete_first: true,
+                refused_by,
             }));
             out.push(s);
         }
@@ -570,6 +578,7 @@ fn step_for(
                     desired: d.clone(),
                     old_id: old.index_id.clone(),
                     delete_first: false,
+                    refused_by: Vec::new(),
                 }));
                 out.push(s);
             }
@@ -754,6 +763,9 @@ struct ReplaceOp {
     /// Same name on the same collection (a type change): the old index must
     /// go first.
     delete_first: bool,
+    /// Resource policies that refuse the new index in every context: a
+    /// delete-first replace is then not started (it would only delete).
+    refused_by: Vec<String>,
 }
 
 impl ReplaceOp {
@@ -782,6 +794,18 @@ impl Apply for ReplaceOp {
     fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
         Box::pin(async move {
             let d = &self.desired;
+            if self.delete_first && !self.refused_by.is_empty() {
+                return Err(StepError::Other(format!(
+                    "not started: resource policy {} forbids `{ACTION}` for the new index, and \
+                     the old one (id {}) would have been deleted first; nothing was changed",
+                    self.refused_by
+                        .iter()
+                        .map(|p| format!("{p:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.old_id
+                )));
+            }
             if self.delete_first {
                 self.delete_and_wait_gone(ctx).await?;
                 let (i, _) = create(ctx, d).await?;

@@ -633,6 +633,22 @@ fn search_indexes_get_as_json_and_table() {
         ]
     );
 
+    let o = env.run(
+        &emu,
+        &[
+            "search-indexes",
+            "list",
+            "--project-id",
+            PROJECT,
+            "--cluster",
+            "Cluster0",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&id), "{out}");
+
     // A bad id is refused before any request.
     let o = env.run(
         &emu,

@@ -111,6 +111,26 @@ impl SearchIndex {
         self.status.as_deref().unwrap_or("")
     }
 
+    /// `latestDefinitionVersion.version`.
+    pub fn definition_version(&self) -> Option<u64> {
+        self.latest_definition_version
+            .as_ref()?
+            .get("version")?
+            .as_u64()
+    }
+
+    /// Every host serves definition version `version` or later (`true`
+    /// when Atlas gives no per-host detail or no versions).
+    pub fn serves_version(&self, version: u64) -> bool {
+        self.status_detail.iter().all(|h| {
+            h.get("mainIndex")
+                .and_then(|m| m.get("definitionVersion"))
+                .and_then(|v| v.get("version"))
+                .and_then(Value::as_u64)
+                .is_none_or(|v| v >= version)
+        })
+    }
+
     /// Some host still builds a changed definition in the background.
     pub fn has_staged_build(&self) -> bool {
         self.status_detail.iter().any(|h| {
@@ -322,6 +342,16 @@ mod tests {
         assert_eq!(i.index_id, "32b6e34b3d91647abb20e7b8");
         assert_eq!(i.messages(), vec!["bad analyzer".to_owned()]);
         assert!(i.has_staged_build());
+        assert_eq!(i.definition_version(), Some(42));
+        assert!(i.serves_version(0));
+        // Right after a PATCH to version 2, a host still on version 1 is not done.
+        let old: SearchIndex = serde_json::from_value(json!({
+            "status": "READY",
+            "statusDetail": [{"mainIndex": {"status": "READY", "definitionVersion": {"version": 1}}}]
+        }))
+        .unwrap();
+        assert!(!old.serves_version(2));
+        assert!(old.serves_version(1));
         assert_eq!(serde_json::to_value(&i).unwrap(), v);
     }
 }

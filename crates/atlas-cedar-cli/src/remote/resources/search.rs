@@ -654,10 +654,17 @@ async fn create(ctx: &Ctx, d: &Desired) -> Result<(SearchIndex, bool), StepError
     }
 }
 
-/// Reads the index until it is `READY` (with no build left in the
-/// background); `FAILED` and `STALE` end the wait with Atlas's message.
+/// Reads the index until it is `READY` with no build left in the background
+/// and, after a PATCH, every host serving definition version `version` or
+/// later (so a read that still shows the old, ready definition does not end
+/// the wait); `FAILED` and `STALE` end the wait with Atlas's message.
 /// Returns the number of reads.
-async fn wait_ready(ctx: &Ctx, d: &Desired, id: &str) -> Result<u32, StepError> {
+async fn wait_ready(
+    ctx: &Ctx,
+    d: &Desired,
+    id: &str,
+    version: Option<u64>,
+) -> Result<u32, StepError> {
     let last = Mutex::new(String::new());
     let reads = AtomicU32::new(0);
     let (last, reads) = (&last, &reads);
@@ -687,7 +694,11 @@ async fn wait_ready(ctx: &Ctx, d: &Desired, id: &str) -> Result<u32, StepError> 
             messages
         };
         match now.as_str() {
-            status::READY if !i.has_staged_build() => Ok(Some(())),
+            status::READY
+                if !i.has_staged_build() && version.is_none_or(|v| i.serves_version(v)) =>
+            {
+                Ok(Some(()))
+            }
             status::FAILED => Err(StepError::Other(format!(
                 "Atlas could not build the index (id {id}): FAILED: {said}"
             ))),
@@ -718,7 +729,7 @@ impl Apply for CreateOp {
         Box::pin(async move {
             let d = &self.desired;
             let (i, adopted) = create(ctx, d).await?;
-            let n = wait_ready(ctx, d, &i.index_id).await?;
+            let n = wait_ready(ctx, d, &i.index_id, None).await?;
             Ok(format!(
                 "{} (id {}), READY after {}",
                 if adopted {
@@ -743,10 +754,11 @@ impl Apply for UpdateOp {
     fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
         Box::pin(async move {
             let d = &self.desired;
-            ctx.client
+            let patched = ctx
+                .client
                 .update_search_index(&d.project, &d.cluster, &self.id, &d.definition)
                 .await?;
-            let n = wait_ready(ctx, d, &self.id).await?;
+            let n = wait_ready(ctx, d, &self.id, patched.definition_version()).await?;
             Ok(format!(
                 "definition updated (id {}), READY after {}",
                 self.id,
@@ -809,7 +821,7 @@ impl Apply for ReplaceOp {
             if self.delete_first {
                 self.delete_and_wait_gone(ctx).await?;
                 let (i, _) = create(ctx, d).await?;
-                let n = wait_ready(ctx, d, &i.index_id).await.map_err(|e| {
+                let n = wait_ready(ctx, d, &i.index_id, None).await.map_err(|e| {
                     StepError::Other(format!(
                         "the old index (id {}) was deleted; the new one (id {}): {}",
                         self.old_id,
@@ -825,7 +837,7 @@ impl Apply for ReplaceOp {
                 ));
             }
             let (i, _) = create(ctx, d).await?;
-            let n = wait_ready(ctx, d, &i.index_id).await.map_err(|e| {
+            let n = wait_ready(ctx, d, &i.index_id, None).await.map_err(|e| {
                 StepError::Other(format!(
                     "{}; the old index (id {}) was kept",
                     describe(e),

@@ -803,3 +803,40 @@ fn a_type_change_that_policies_refuse_deletes_nothing() {
     assert!(search_writes(&emu.requests()).is_empty());
     assert_eq!(stored(&emu).len(), 1);
 }
+
+#[test]
+fn a_stale_replaces_naming_an_index_another_entry_declares_is_ignored_with_a_warning() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let def = "{ mappings = { dynamic = true } }";
+    // films/default once replaced movies/default; now movies/default is
+    // declared again by its own entry.
+    let manifest = format!(
+        "{HEADER}{}{}",
+        movies(def, "films", "replaces = \"mflix.movies/default\""),
+        movies(def, "movies", "")
+    );
+    write(&w, "atlas-cedar.toml", &manifest);
+    let o = env.push(&emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(stored(&emu).len(), 2);
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The text plan does not print warnings of unchanged steps; JSON has them.
+    let o = env.run(&emu, &["plan", "--output", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let films = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"].as_str().unwrap().ends_with("mflix.films/default"))
+        .unwrap();
+    assert_eq!(films["action"], "unchanged");
+    assert!(
+        films["warnings"][0].as_str().unwrap().starts_with(
+            "`replaces` is ignored: 65f0a1b2c3d4e5f6a7b8c9d1/Cluster0/mflix.movies/default"
+        ),
+        "{films:#}"
+    );
+}

@@ -30,7 +30,8 @@
 //!   creates the new index, waits until it is `READY`, and only then deletes
 //!   the old one (no moment without an index; if the build fails the old one
 //!   stays). `replaces` may stay in the manifest: once the old index is gone
-//!   it is ignored.
+//!   it is ignored; it is also ignored, with a warning, when another entry
+//!   declares (or already replaces) the index it names.
 //! - A type change (`search` ↔ `vectorSearch`) cannot be PATCHed either: a
 //!   replace that deletes the old index first (same name on the same
 //!   collection), waits until it is gone, then creates; it is not started
@@ -444,21 +445,22 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
             claimed.insert(r.index_id.clone());
         }
     }
-    let file = manifest.path.display();
     let mut steps = Vec::new();
     for d in &desired {
         let list = remote_of(d);
         let natural = list.iter().find(|i| d.is(i));
+        let mut ignored = None;
         let replaced = match &d.replaces {
             Some(t) => match list.iter().find(|i| t.matches(i)) {
                 Some(old) if natural.is_some_and(|n| n.index_id == old.index_id) => None,
                 Some(old) if claimed.contains(&old.index_id) => {
-                    return Err(format!(
-                        "{file}:{}: search index {} replaces {}, which another entry already declares or replaces",
-                        d.line,
-                        d.key(),
-                        remote_key(&d.project, &d.cluster, old)
-                    ))
+                    ignored = Some(format!(
+                        "`replaces` is ignored: {} (id {}) is declared or replaced by another \
+                         entry; remove `replaces` from this one",
+                        remote_key(&d.project, &d.cluster, old),
+                        old.index_id
+                    ));
+                    None
                 }
                 Some(old) => Some(old),
                 None => None,
@@ -468,7 +470,11 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
         if let Some(old) = replaced {
             claimed.insert(old.index_id.clone());
         }
-        steps.extend(step_for(ctx, d, natural, replaced));
+        let mut own = step_for(ctx, d, natural, replaced);
+        if let (Some(w), Some(first)) = (ignored, own.first_mut()) {
+            first.warnings.push(w);
+        }
+        steps.extend(own);
     }
     if prune {
         for ((p, c), list) in &remote {

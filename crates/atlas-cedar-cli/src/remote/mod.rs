@@ -78,6 +78,16 @@ pub enum RemoteCommand {
   atlas-cedar api-keys list"
     )]
     ApiKeys(resources::api_keys::ApiKeysCommand),
+    /// Stream processors: get, list, start, stop, update from a JSON file.
+    #[command(
+        subcommand,
+        name = "stream-processors",
+        after_help = "Examples:
+  atlas-cedar stream-processors get --project-id 5f0… --instance ingest orders
+  atlas-cedar stream-processors update --instance ingest orders --file orders.json --restart
+  atlas-cedar stream-processors start --instance ingest orders"
+    )]
+    StreamProcessors(resources::streams::StreamProcessorsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +245,7 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::ExportBuckets(c) => resources::export_buckets::run(c),
         RemoteCommand::FederationEndpoints(c) => resources::federation::run(c),
         RemoteCommand::ApiKeys(c) => resources::api_keys::run(c),
+        RemoteCommand::StreamProcessors(c) => resources::streams::run(c),
     }
 }
 

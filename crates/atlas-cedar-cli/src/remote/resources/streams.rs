@@ -1,8 +1,1038 @@
-//! Not managed yet.
+//! Stream processors: the `[[stream_processor]]` manifest section, their
+//! plan steps (create, update, stop-patch-start, rename, start/stop, delete)
+//! and `atlas-cedar stream-processors get|list|start|stop|update`.
+//!
+//! ```toml
+//! [[stream_processor]]
+//! instance = "ingest"                    # the stream instance (tenantName)
+//! name = "orders"
+//! pipeline_file = "streams/orders.json"  # or: pipeline = [{ "$source" = {…} }, …]
+//! state = "started"                      # optional: "started" | "stopped"
+//! renamed_from = "orders-v1"             # optional: rename by PATCH
+//! options = { dlq = { connection_name = "atlas", db = "dlq", coll = "orders" } }
+//! ```
+//!
+//! Decisions:
+//! - Atlas refuses to modify a running processor, so a change to a `STARTED`
+//!   one is planned as stop, PATCH, start ([`Action::StopPatchStart`]).
+//! - `state` is optional: without it the run state is left as it is.
+//! - `options.resume_from_checkpoint` is not part of a processor's state
+//!   (Atlas never returns it): it is sent with the PATCH of a push that
+//!   changes the processor, and never causes a change by itself. `false`
+//!   makes the modified processor start from the beginning.
+//! - No `options.dlq` means no dead letter queue: one in Atlas is removed
+//!   (PATCH `dlq: {}`).
 
-use super::{Ctx, Manifest, Step};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// The steps for this kind's manifest section.
-pub async fn plan(_ctx: &Ctx, _manifest: &Manifest<'_>, _prune: bool) -> Result<Vec<Step>, String> {
-    Ok(Vec::new())
+use atlas_cedar_client::streams::{
+    self as api, Dlq, PatchOptions, StreamProcessor, StreamProcessorInput, StreamProcessorPatch,
+};
+use atlas_cedar_client::Client;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::jsondiff::{diff, Mode};
+use super::table::{self, Column, Format};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError, WaitOptions};
+use crate::remote::{print_warnings, runtime, ConnectionArgs};
+
+const KIND: &str = "stream processor";
+const SECTION: &str = "stream_processor";
+const API: &str = "/api/atlas/v2";
+
+/// The run state the manifest asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RunState {
+    Started,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DlqToml {
+    connection_name: String,
+    db: String,
+    coll: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsToml {
+    dlq: Option<DlqToml>,
+    resume_from_checkpoint: Option<bool>,
+}
+
+/// One `[[stream_processor]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    project_id: Option<String>,
+    instance: String,
+    name: String,
+    pipeline: Option<Vec<Value>>,
+    pipeline_file: Option<String>,
+    #[serde(default)]
+    options: OptionsToml,
+    state: Option<RunState>,
+    renamed_from: Option<String>,
+}
+
+/// An entry with its project and pipeline resolved.
+#[derive(Debug, Clone)]
+struct Desired {
+    group: String,
+    instance: String,
+    name: String,
+    pipeline: Vec<Value>,
+    dlq: Option<Dlq>,
+    resume_from_checkpoint: Option<bool>,
+    state: Option<RunState>,
+    renamed_from: Option<String>,
+}
+
+impl Desired {
+    fn key(&self) -> String {
+        format!("{}/{}/{}", self.group, self.instance, self.name)
+    }
+
+    /// What is compared with Atlas: name, pipeline, dead letter queue.
+    fn doc(&self) -> Value {
+        doc(&self.name, &self.pipeline, self.dlq.as_ref())
+    }
+}
+
+fn doc(name: &str, pipeline: &[Value], dlq: Option<&Dlq>) -> Value {
+    let mut options = serde_json::Map::new();
+    if let Some(d) = dlq.filter(|d| !d.is_empty()) {
+        options.insert(
+            "dlq".to_owned(),
+            serde_json::to_value(d).unwrap_or(Value::Null),
+        );
+    }
+    json!({ "name": name, "pipeline": pipeline, "options": options })
+}
+
+fn remote_doc(p: &StreamProcessor) -> Value {
+    let dlq = p.dlq().map(|d| Dlq {
+        coll: d.coll.clone(),
+        connection_name: d.connection_name.clone(),
+        db: d.db.clone(),
+    });
+    doc(&p.name, &p.pipeline, dlq.as_ref())
+}
+
+fn check_pipeline(stages: &[Value], what: &str) -> Result<(), String> {
+    match stages.iter().position(|s| !s.is_object()) {
+        Some(i) => Err(format!(
+            "{what}: stage {} is not an object (a stage is like {{\"$match\": {{…}}}})",
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads and checks the section; errors name the file and line.
+fn desired(manifest: &Manifest<'_>) -> Result<Vec<Desired>, String> {
+    let entries: Vec<Entry> = manifest.section(SECTION)?;
+    let mut out: Vec<Desired> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = format!(
+            "{}:{}: [[{SECTION}]] {:?}",
+            manifest.path.display(),
+            manifest.line_of(SECTION, i),
+            e.name
+        );
+        if e.name.is_empty() || e.instance.is_empty() {
+            return Err(format!("{at}: `name` and `instance` must not be empty"));
+        }
+        let pipeline = match (e.pipeline, &e.pipeline_file) {
+            (Some(p), None) => p,
+            (None, Some(file)) => match manifest.read_json(file)? {
+                Value::Array(p) => p,
+                _ => {
+                    return Err(format!(
+                        "{}: must hold a JSON array of pipeline stages",
+                        manifest.root.join(file).display()
+                    ))
+                }
+            },
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "{at}: give either `pipeline` or `pipeline_file`, not both"
+                ))
+            }
+            (None, None) => {
+                return Err(format!(
+                    "{at}: no pipeline: add `pipeline = [...]` or `pipeline_file = \"….json\"`"
+                ))
+            }
+        };
+        check_pipeline(&pipeline, &at)?;
+        let group = manifest
+            .project_id(e.project_id.as_deref())
+            .map_err(|err| format!("{at}: {err}"))?;
+        let d = Desired {
+            group,
+            instance: e.instance,
+            name: e.name,
+            pipeline,
+            dlq: e.options.dlq.map(|d| Dlq {
+                coll: Some(d.coll),
+                connection_name: Some(d.connection_name),
+                db: Some(d.db),
+            }),
+            resume_from_checkpoint: e.options.resume_from_checkpoint,
+            state: e.state,
+            renamed_from: e.renamed_from.filter(|r| !r.is_empty()),
+        };
+        if out.iter().any(|o| o.key() == d.key()) {
+            return Err(format!("{at}: declared twice ({})", d.key()));
+        }
+        if d.renamed_from.as_deref() == Some(d.name.as_str()) {
+            return Err(format!("{at}: `renamed_from` is the name itself"));
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// The path of a processor (`…/processor/{name}`), for dry runs.
+fn path_of(group: &str, instance: &str, name: &str) -> String {
+    use atlas_cedar_client::rest::encode_segment;
+    format!(
+        "{API}/groups/{group}/streams/{}/processor/{}",
+        encode_segment(instance),
+        encode_segment(name)
+    )
+}
+
+fn pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// The steps for the `[[stream_processor]]` entries (one list per stream
+/// instance, every page).
+pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
+    let wanted = desired(manifest)?;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut instances: BTreeMap<(String, String), Vec<StreamProcessor>> = BTreeMap::new();
+    for d in &wanted {
+        let k = (d.group.clone(), d.instance.clone());
+        if !instances.contains_key(&k) {
+            let list = ctx
+                .client
+                .list_stream_processors(&d.group, &d.instance)
+                .await
+                .map_err(|e| format!("stream instance {} of project {}: {e}", d.instance, d.group))?;
+            instances.insert(k, list);
+        }
+    }
+    let mut steps = Vec::new();
+    // Remote processors a manifest entry accounts for, per instance.
+    let mut claimed: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for d in &wanted {
+        let remote = instances
+            .get(&(d.group.clone(), d.instance.clone()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let by_name = remote.iter().find(|p| p.name == d.name);
+        let by_old = d
+            .renamed_from
+            .as_deref()
+            .and_then(|old| remote.iter().find(|p| p.name == old));
+        let current = by_name.or(by_old);
+        if let Some(p) = current {
+            claimed.insert((d.group.clone(), d.instance.clone(), p.name.clone()));
+        }
+        steps.push(match current {
+            None => create_step(d),
+            Some(p) => update_step(d, p),
+        });
+    }
+    if prune {
+        for ((group, instance), list) in &instances {
+            for p in list {
+                if claimed.contains(&(group.clone(), instance.clone(), p.name.clone())) {
+                    continue;
+                }
+                steps.push(delete_step(group, instance, p));
+            }
+        }
+    }
+    Ok(steps)
+}
+
+fn op(d: &Desired, current: &str) -> ProcessorOp {
+    ProcessorOp {
+        group: d.group.clone(),
+        instance: d.instance.clone(),
+        current: current.to_owned(),
+        name: d.name.clone(),
+        create: None,
+        stop_first: false,
+        patch: None,
+        start_after: false,
+        delete: false,
+        state_declared: d.state.is_some(),
+    }
+}
+
+fn create_step(d: &Desired) -> Step {
+    let mut step = Step::new(KIND, d.key(), Action::Create, Phase::Other);
+    for (i, stage) in d.pipeline.iter().enumerate() {
+        step.details.push(format!("+ pipeline[{i}]: {stage}"));
+    }
+    if let Some(dlq) = &d.dlq {
+        step.details.push(format!(
+            "+ options.dlq: {}",
+            serde_json::to_string(dlq).unwrap_or_default()
+        ));
+    }
+    let input = StreamProcessorInput {
+        name: d.name.clone(),
+        pipeline: d.pipeline.clone(),
+        options: d.dlq.clone().map(|dlq| api::CreateOptions { dlq: Some(dlq) }),
+    };
+    let base = format!(
+        "{API}/groups/{}/streams/{}/processor",
+        d.group,
+        atlas_cedar_client::rest::encode_segment(&d.instance)
+    );
+    step.requests
+        .push(format!("would POST {base}\n{}", pretty(&input)));
+    let mut o = op(d, &d.name);
+    if d.state == Some(RunState::Started) {
+        step.reason = "then start it (state = started)".to_owned();
+        step.requests.push(format!(
+            "would POST {}:start",
+            path_of(&d.group, &d.instance, &d.name)
+        ));
+        o.start_after = true;
+    }
+    o.create = Some(input);
+    step.op = Some(Box::new(o));
+    step
+}
+
+fn update_step(d: &Desired, p: &StreamProcessor) -> Step {
+    let running = p.state == api::state::STARTED;
+    let mut details = diff(&remote_doc(p), &d.doc(), Mode::Exact);
+    let content_changes = !details.is_empty();
+    let want_running = match d.state {
+        Some(RunState::Started) => true,
+        Some(RunState::Stopped) => false,
+        None => running,
+    };
+    let mut o = op(d, &p.name);
+    let mut reasons: Vec<String> = Vec::new();
+    if p.name != d.name {
+        reasons.push(format!("renamed from {}", p.name));
+    }
+    let path = path_of(&d.group, &d.instance, &p.name);
+    let final_path = path_of(&d.group, &d.instance, &d.name);
+    let mut requests = Vec::new();
+    let mut warnings = Vec::new();
+    let action;
+    if content_changes {
+        let mut patch = StreamProcessorPatch {
+            name: (p.name != d.name).then(|| d.name.clone()),
+            pipeline: Some(d.pipeline.clone()),
+            options: None,
+        };
+        let dlq_change = match (&d.dlq, p.dlq()) {
+            (Some(want), _) => Some(want.clone()),
+            (None, Some(_)) => Some(Dlq::default()),
+            (None, None) => None,
+        };
+        if dlq_change.is_some() || d.resume_from_checkpoint.is_some() {
+            patch.options = Some(PatchOptions {
+                dlq: dlq_change,
+                resume_from_checkpoint: d.resume_from_checkpoint,
+            });
+        }
+        if d.resume_from_checkpoint == Some(false) {
+            details.push(
+                "resumeFromCheckpoint = false: the modified processor starts from the \
+                 beginning, not from its last checkpoint"
+                    .to_owned(),
+            );
+        }
+        if running {
+            o.stop_first = true;
+            requests.push(format!("would POST {path}:stop"));
+        }
+        requests.push(format!(
+            "would PATCH {path}\n{}",
+            api::patch_json(&patch)
+                .ok()
+                .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                .map(|v| pretty(&v))
+                .unwrap_or_default()
+        ));
+        o.patch = Some(patch);
+        if want_running {
+            o.start_after = true;
+            requests.push(format!("would POST {final_path}:start"));
+        }
+        action = if running && want_running {
+            reasons.push("it is STARTED: stop, update, start".to_owned());
+            if d.state.is_none() {
+                warnings.push(
+                    "`state` is not declared: if the update fails after the stop, the \
+                     processor stays STOPPED and a re-run will not start it again; declare \
+                     state = \"started\" so that re-runs converge"
+                        .to_owned(),
+                );
+            }
+            Action::StopPatchStart
+        } else if running {
+            reasons.push("it is STARTED: stop, update; state = stopped keeps it stopped".to_owned());
+            Action::Update
+        } else if want_running {
+            reasons.push(format!("it is {}: update, then start (state = started)", p.state));
+            details.push(format!("~ state: {} → STARTED", p.state));
+            Action::Update
+        } else {
+            reasons.push(format!("it is {}", p.state));
+            Action::Update
+        };
+    } else if want_running && !running {
+        reasons.push(format!("start: it is {}", p.state));
+        details.push(format!("~ state: {} → STARTED", p.state));
+        if let Some(msg) = p.error_message() {
+            details.push(format!("it failed: {msg}"));
+        }
+        o.start_after = true;
+        requests.push(format!("would POST {final_path}:start"));
+        action = Action::Update;
+    } else if !want_running && running {
+        reasons.push("stop: it is STARTED (state = stopped)".to_owned());
+        details.push("~ state: STARTED → STOPPED".to_owned());
+        o.stop_first = true;
+        requests.push(format!("would POST {path}:stop"));
+        action = Action::Update;
+    } else {
+        action = Action::Unchanged;
+    }
+    let mut step = Step::new(KIND, d.key(), action, Phase::Other);
+    step.reason = reasons.join("; ");
+    step.details = details;
+    step.warnings = warnings;
+    step.requests = requests;
+    if action.is_change() {
+        step.op = Some(Box::new(o));
+    }
+    step
+}
+
+fn delete_step(group: &str, instance: &str, p: &StreamProcessor) -> Step {
+    let key = format!("{group}/{instance}/{}", p.name);
+    let mut step = Step::new(KIND, key, Action::Delete, Phase::Other);
+    step.reason = format!("not in the manifest (--prune); it is {}", p.state);
+    step.requests.push(format!(
+        "would DELETE {}",
+        path_of(group, instance, &p.name)
+    ));
+    step.op = Some(Box::new(ProcessorOp {
+        group: group.to_owned(),
+        instance: instance.to_owned(),
+        current: p.name.clone(),
+        name: p.name.clone(),
+        create: None,
+        stop_first: false,
+        patch: None,
+        start_after: false,
+        delete: true,
+        state_declared: false,
+    }));
+    step
+}
+
+/// What push does for one processor, in this order: delete; or create; or
+/// stop (and wait for it), PATCH, start (and wait for it).
+#[derive(Debug)]
+struct ProcessorOp {
+    group: String,
+    instance: String,
+    /// Its name in Atlas now (the path of `:stop` and PATCH).
+    current: String,
+    /// Its name once done.
+    name: String,
+    create: Option<StreamProcessorInput>,
+    stop_first: bool,
+    patch: Option<StreamProcessorPatch>,
+    start_after: bool,
+    delete: bool,
+    state_declared: bool,
+}
+
+/// How to start a processor by hand.
+fn start_hint(group: &str, instance: &str, name: &str) -> String {
+    format!(
+        "atlas-cedar stream-processors start --project-id {group} --instance {} {}",
+        shell_word(instance),
+        shell_word(name)
+    )
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':'))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Waits until the processor is `STARTED` (`want_started`) or no longer
+/// running; `FAILED` while starting is an error with Atlas's message.
+async fn wait_state(
+    ctx: &Ctx,
+    group: &str,
+    instance: &str,
+    name: &str,
+    want_started: bool,
+) -> Result<StreamProcessor, StepError> {
+    let what = format!(
+        "stream processor {name} to be {}",
+        if want_started { "STARTED" } else { "STOPPED" }
+    );
+    ctx.wait_for(&what, || async {
+        let p = ctx
+            .client
+            .get_stream_processor(group, instance, name)
+            .await?;
+        let done = if want_started {
+            if p.state == api::state::FAILED {
+                return Err(StepError::Other(format!(
+                    "it FAILED after :start: {}",
+                    p.error_message().unwrap_or("Atlas gave no message")
+                )));
+            }
+            p.state == api::state::STARTED
+        } else {
+            p.state != api::state::STARTED
+        };
+        Ok(done.then_some(p))
+    })
+    .await
+}
+
+impl ProcessorOp {
+    async fn run(&self, ctx: &Ctx) -> Result<String, StepError> {
+        let c = &ctx.client;
+        let (g, t) = (self.group.as_str(), self.instance.as_str());
+        if self.delete {
+            c.delete_stream_processor(g, t, &self.current).await?;
+            return Ok("deleted".to_owned());
+        }
+        let mut done: Vec<&str> = Vec::new();
+        if let Some(input) = &self.create {
+            match c.create_stream_processor(g, t, input).await {
+                Ok(_) => {}
+                // The answer was lost: adopt the processor if it is there.
+                Err(e) if e.maybe_applied() => {
+                    if c.get_stream_processor(g, t, &input.name).await.is_err() {
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            done.push("created");
+        }
+        let mut stopped_here = false;
+        if self.stop_first {
+            c.stop_stream_processor(g, t, &self.current).await?;
+            wait_state(ctx, g, t, &self.current, false).await?;
+            stopped_here = true;
+            done.push("stopped");
+        }
+        if let Some(patch) = &self.patch {
+            if let Err(e) = c.update_stream_processor(g, t, &self.current, patch).await {
+                if stopped_here && self.start_after {
+                    return Err(StepError::Other(format!(
+                        "the update failed after the processor was stopped: {e}. \
+                         It was left STOPPED with its old definition; start it again with \
+                         `{}`, or fix the manifest and run push again{}",
+                        start_hint(g, t, &self.current),
+                        if self.state_declared {
+                            ""
+                        } else {
+                            " (with state = \"started\", so that push starts it)"
+                        }
+                    )));
+                }
+                return Err(e.into());
+            }
+            done.push("updated");
+        }
+        if self.start_after {
+            let started = async {
+                c.start_stream_processor(g, t, &self.name).await?;
+                wait_state(ctx, g, t, &self.name, true).await
+            };
+            if let Err(e) = started.await {
+                let e = match e {
+                    StepError::Api(e) => e.to_string(),
+                    StepError::Other(e) => e,
+                };
+                let so_far = if done.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it was {})", done.join(", "))
+                };
+                return Err(StepError::Other(format!(
+                    "starting it failed{so_far}: {e}; once fixed, start it with `{}` or run \
+                     push again",
+                    start_hint(g, t, &self.name)
+                )));
+            }
+            done.push("started");
+        }
+        Ok(done.join(", "))
+    }
+}
+
+impl Apply for ProcessorOp {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+        Box::pin(self.run(ctx))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Direct commands.
+
+/// `atlas-cedar stream-processors …`
+#[derive(Debug, Subcommand)]
+pub enum StreamProcessorsCommand {
+    /// Show one stream processor (pipeline, options, state).
+    #[command(after_help = "Examples:
+  atlas-cedar stream-processors get --project-id 5f0… --instance ingest orders
+  atlas-cedar stream-processors get --instance ingest orders -o json")]
+    Get(NameArgs),
+    /// List the processors of a stream instance (every page).
+    #[command(after_help = "Examples:
+  atlas-cedar stream-processors list --instance ingest
+  atlas-cedar stream-processors list --instance ingest -o json")]
+    List(InstanceArgs),
+    /// Start a processor and wait until it is STARTED (FAILED is reported
+    /// with Atlas's message).
+    #[command(after_help = "Examples:
+  atlas-cedar stream-processors start --instance ingest orders
+  atlas-cedar stream-processors start --instance ingest orders --no-wait")]
+    Start(RunArgs),
+    /// Stop a processor and wait until it is STOPPED.
+    #[command(after_help = "Examples:
+  atlas-cedar stream-processors stop --instance ingest orders")]
+    Stop(RunArgs),
+    /// Update a processor from a JSON file holding the PATCH body
+    /// `{"name", "pipeline": [...], "options": {"dlq": {...}, "resumeFromCheckpoint"}}`.
+    ///
+    /// The file is checked before anything is sent (unknown keys, a pipeline
+    /// that is not an array of stages). Atlas only modifies a stopped
+    /// processor: a running one is refused unless --restart, which stops it,
+    /// waits until it is STOPPED, sends the PATCH and starts it again. If the
+    /// PATCH fails after the stop, the error says so and how to start it.
+    #[command(after_help = "Examples:
+  atlas-cedar stream-processors update --instance ingest orders --file orders.json
+  atlas-cedar stream-processors update --instance ingest orders --file orders.json --restart -o json
+
+orders.json:
+  {\"pipeline\": [{\"$source\": {\"connectionName\": \"kafka\"}}, {\"$emit\": {\"connectionName\": \"atlas\", \"db\": \"s\", \"coll\": \"orders\"}}],
+   \"options\": {\"resumeFromCheckpoint\": false}}")]
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstanceArgs {
+    /// Project id (env MONGODB_ATLAS_PROJECT_ID).
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    project_id: String,
+    /// Stream instance (the tenant name in Atlas's paths).
+    #[arg(long)]
+    instance: String,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+    #[command(flatten)]
+    conn: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// Processor name.
+    name: String,
+    #[command(flatten)]
+    at: InstanceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Do not wait for the new state.
+    #[arg(long)]
+    no_wait: bool,
+    /// Longest wait for the new state, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    wait_timeout: u64,
+    /// Time between two reads while waiting, in seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    poll_interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    target: NameArgs,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    target: NameArgs,
+    /// JSON file with the PATCH body.
+    #[arg(long, value_name = "FILE")]
+    file: PathBuf,
+    /// If the processor is running: stop it, update it, start it again
+    /// (without this flag a running processor is refused).
+    #[arg(long)]
+    restart: bool,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+const COLUMNS: &[Column] = &[
+    ("NAME", "/name"),
+    ("STATE", "/state"),
+    ("ID", "/_id"),
+    ("DLQ CONNECTION", "/options/dlq/connectionName"),
+    ("DLQ DB", "/options/dlq/db"),
+    ("DLQ COLL", "/options/dlq/coll"),
+];
+
+/// Reads and checks a PATCH body file; errors name the file (and line and
+/// column for JSON syntax).
+pub fn read_patch_file(path: &std::path::Path) -> Result<StreamProcessorPatch, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{shown}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    let Value::Object(map) = &v else {
+        return Err(format!(
+            "{shown}: must hold a JSON object (the PATCH body: name, pipeline, options)"
+        ));
+    };
+    for k in map.keys() {
+        if !matches!(k.as_str(), "name" | "pipeline" | "options") {
+            return Err(format!(
+                "{shown}: unknown key {k:?}: the body may hold `name`, `pipeline` and `options`"
+            ));
+        }
+    }
+    match map.get("pipeline") {
+        None => {}
+        Some(Value::Array(stages)) => check_pipeline(stages, &format!("{shown}: pipeline"))?,
+        Some(_) => {
+            return Err(format!(
+                "{shown}: `pipeline` must be an array of stages ([{{\"$source\": …}}, …])"
+            ))
+        }
+    }
+    if let Some(o) = map.get("options") {
+        let Some(o) = o.as_object() else {
+            return Err(format!("{shown}: `options` must be an object"));
+        };
+        for k in o.keys() {
+            if !matches!(k.as_str(), "dlq" | "resumeFromCheckpoint") {
+                return Err(format!(
+                    "{shown}: unknown key options.{k}: options may hold `dlq` and \
+                     `resumeFromCheckpoint`"
+                ));
+            }
+        }
+    }
+    if map.is_empty() {
+        return Err(format!("{shown}: the body is empty: nothing to update"));
+    }
+    serde_json::from_value(v).map_err(|e| format!("{shown}: {e}"))
+}
+
+pub fn run(cmd: StreamProcessorsCommand) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run_async(cmd)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn instance_of(cmd: &StreamProcessorsCommand) -> &InstanceArgs {
+    match cmd {
+        StreamProcessorsCommand::Get(a) => &a.at,
+        StreamProcessorsCommand::List(a) => a,
+        StreamProcessorsCommand::Start(a) | StreamProcessorsCommand::Stop(a) => &a.target.at,
+        StreamProcessorsCommand::Update(a) => &a.target.at,
+    }
+}
+
+fn wait_ctx(client: Arc<Client>, wait: &WaitArgs) -> Ctx {
+    Ctx {
+        client,
+        org: String::new(),
+        policies: Vec::new(),
+        engine: None,
+        wait: WaitOptions {
+            timeout: Duration::from_secs(wait.wait_timeout),
+            interval: Duration::from_secs_f64(wait.poll_interval.clamp(0.0, 3600.0)),
+        },
+        progress: true,
+    }
+}
+
+fn show(p: &StreamProcessor, format: Format) {
+    table::print(
+        &serde_json::to_value(p).unwrap_or(Value::Null),
+        COLUMNS,
+        format,
+    );
+}
+
+fn step_message(e: StepError) -> String {
+    match e {
+        StepError::Api(e) => e.to_string(),
+        StepError::Other(e) => e,
+    }
+}
+
+async fn run_async(cmd: StreamProcessorsCommand) -> Result<(), String> {
+    // Check the file before connecting: a bad file sends nothing.
+    let patch = match &cmd {
+        StreamProcessorsCommand::Update(a) => Some(read_patch_file(&a.file)?),
+        _ => None,
+    };
+    let at = instance_of(&cmd);
+    atlas_cedar_client::rest::check_id("project id", &at.project_id).map_err(|e| e.to_string())?;
+    let (client, _) = at.conn.connect()?;
+    let client = Arc::new(client);
+    let (g, t) = (at.project_id.as_str(), at.instance.as_str());
+    let result = match &cmd {
+        StreamProcessorsCommand::Get(a) => client
+            .get_stream_processor(g, t, &a.name)
+            .await
+            .map(|p| show(&p, at.output))
+            .map_err(|e| e.to_string()),
+        StreamProcessorsCommand::List(_) => client
+            .list_stream_processors(g, t)
+            .await
+            .map(|list| {
+                table::print(
+                    &serde_json::to_value(&list).unwrap_or(Value::Null),
+                    COLUMNS,
+                    at.output,
+                );
+            })
+            .map_err(|e| e.to_string()),
+        StreamProcessorsCommand::Start(a) | StreamProcessorsCommand::Stop(a) => {
+            let start = matches!(cmd, StreamProcessorsCommand::Start(_));
+            start_stop(Arc::clone(&client), g, t, a, start, at.output).await
+        }
+        StreamProcessorsCommand::Update(a) => match patch {
+            Some(patch) => update(Arc::clone(&client), g, t, a, &patch, at.output).await,
+            None => Ok(()),
+        },
+    };
+    print_warnings(&client);
+    result
+}
+
+async fn start_stop(
+    client: Arc<Client>,
+    g: &str,
+    t: &str,
+    a: &RunArgs,
+    start: bool,
+    output: Format,
+) -> Result<(), String> {
+    let name = a.target.name.as_str();
+    let sent = if start {
+        client.start_stream_processor(g, t, name).await
+    } else {
+        client.stop_stream_processor(g, t, name).await
+    };
+    sent.map_err(|e| e.to_string())?;
+    let p = if a.wait.no_wait {
+        client.get_stream_processor(g, t, name).await.map_err(|e| e.to_string())?
+    } else {
+        let ctx = wait_ctx(client, &a.wait);
+        wait_state(&ctx, g, t, name, start)
+            .await
+            .map_err(step_message)?
+    };
+    show(&p, output);
+    Ok(())
+}
+
+async fn update(
+    client: Arc<Client>,
+    g: &str,
+    t: &str,
+    a: &UpdateArgs,
+    patch: &StreamProcessorPatch,
+    output: Format,
+) -> Result<(), String> {
+    let name = a.target.name.as_str();
+    let before = client
+        .get_stream_processor(g, t, name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let running = before.state == api::state::STARTED;
+    if running && !a.restart {
+        return Err(format!(
+            "stream processor {name} is STARTED and Atlas only modifies a stopped processor; \
+             nothing was changed. Pass --restart to stop it, update it and start it again, \
+             or stop it first (`atlas-cedar stream-processors stop --project-id {g} --instance {} {}`)",
+            shell_word(t),
+            shell_word(name)
+        ));
+    }
+    let ctx = wait_ctx(Arc::clone(&client), &a.wait);
+    let final_name = patch.name.clone().unwrap_or_else(|| name.to_owned());
+    let op = ProcessorOp {
+        group: g.to_owned(),
+        instance: t.to_owned(),
+        current: name.to_owned(),
+        name: final_name.clone(),
+        create: None,
+        stop_first: running,
+        patch: Some(patch.clone()),
+        start_after: running,
+        delete: false,
+        state_declared: true,
+    };
+    let done = op.run(&ctx).await.map_err(|e| match e {
+        StepError::Other(m) => format!("stream processor {name}: {m}"),
+        StepError::Api(e) => e.to_string(),
+    })?;
+    eprintln!("atlas-cedar: stream processor {final_name}: {done}");
+    let after = client
+        .get_stream_processor(g, t, &final_name)
+        .await
+        .map_err(|e| e.to_string())?;
+    show(&after, output);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::path::Path;
+
+    fn processor(state: &str, pipeline: Value) -> StreamProcessor {
+        serde_json::from_value(json!({
+            "_id": "32b6e34b3d91647abb20e7b8",
+            "name": "orders",
+            "pipeline": pipeline,
+            "state": state,
+            "options": {"dlq": {"coll": "c", "connectionName": "atlas", "db": "d", "links": []}},
+        }))
+        .unwrap()
+    }
+
+    fn wanted(text: &str) -> Result<Vec<Desired>, String> {
+        let m = Manifest {
+            path: Path::new("atlas-cedar.toml"),
+            root: Path::new("."),
+            text,
+        };
+        desired(&m)
+    }
+
+    const P: &str = "[project]\nid = \"5f0000000000000000000000\"\n\n";
+
+    #[test]
+    fn inline_pipelines_and_errors_with_lines() {
+        let ok = wanted(&format!(
+            "{P}[[stream_processor]]\ninstance = \"t\"\nname = \"orders\"\nstate = \"started\"\n\
+             pipeline = [{{ \"$source\" = {{ connectionName = \"k\" }} }}, {{ \"$match\" = {{ x = 1 }} }}]\n\
+             options = {{ dlq = {{ connection_name = \"atlas\", db = \"d\", coll = \"c\" }} }}\n"
+        ))
+        .unwrap();
+        assert_eq!(ok[0].pipeline[1], json!({"$match": {"x": 1}}));
+        assert_eq!(ok[0].state, Some(RunState::Started));
+        let e = wanted(&format!(
+            "{P}[[stream_processor]]\ninstance = \"t\"\nname = \"a\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.starts_with("atlas-cedar.toml:4: "), "{e}");
+        assert!(e.contains("no pipeline"), "{e}");
+        let e = wanted(&format!(
+            "{P}[[stream_processor]]\ninstance = \"t\"\nname = \"a\"\nstate = \"running\"\npipeline = []\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("running"), "{e}");
+    }
+
+    #[test]
+    fn stage_order_matters_key_order_does_not() {
+        let d = wanted(&format!(
+            "{P}[[stream_processor]]\ninstance = \"t\"\nname = \"orders\"\n\
+             pipeline = [{{ \"$source\" = {{ a = 1, b = 2 }} }}, {{ \"$emit\" = {{}} }}]\n\
+             options = {{ dlq = {{ connection_name = \"atlas\", db = \"d\", coll = \"c\" }} }}\n"
+        ))
+        .unwrap();
+        let same = processor(
+            "STARTED",
+            json!([{"$source": {"b": 2, "a": 1}}, {"$emit": {}}]),
+        );
+        assert_eq!(update_step(&d[0], &same).action, Action::Unchanged);
+        let swapped = processor("STARTED", json!([{"$emit": {}}, {"$source": {"a": 1, "b": 2}}]));
+        let s = update_step(&d[0], &swapped);
+        assert_eq!(s.action, Action::StopPatchStart);
+        assert!(s.reason.contains("it is STARTED: stop, update, start"), "{}", s.reason);
+        assert!(s.details.iter().any(|l| l.contains("pipeline[0]")), "{:?}", s.details);
+        assert!(!s.warnings.is_empty());
+        let stopped = processor("STOPPED", json!([{"$emit": {}}]));
+        let s = update_step(&d[0], &stopped);
+        assert_eq!(s.action, Action::Update);
+        assert_eq!(s.requests.len(), 1, "{:?}", s.requests);
+        assert!(s.requests[0].starts_with("would PATCH"), "{:?}", s.requests);
+    }
+
+    #[test]
+    fn patch_files_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.json");
+        std::fs::write(&f, "{\"pipelines\": []}").unwrap();
+        assert!(read_patch_file(&f).unwrap_err().contains("unknown key \"pipelines\""));
+        std::fs::write(&f, "{\"pipeline\": {}}").unwrap();
+        assert!(read_patch_file(&f).unwrap_err().contains("must be an array"));
+        std::fs::write(&f, "{\n\"pipeline\": [,]}").unwrap();
+        assert!(read_patch_file(&f).unwrap_err().contains("p.json:2:"));
+        std::fs::write(&f, "{\"options\": {\"resumeFromCheckpoint\": false}}").unwrap();
+        assert_eq!(
+            read_patch_file(&f).unwrap().options.unwrap().resume_from_checkpoint,
+            Some(false)
+        );
+    }
 }

@@ -189,7 +189,10 @@ fn base(group: &str, tenant: &str) -> Result<String, Error> {
     if tenant.is_empty() {
         return Err(Error::Config("stream instance name is empty".to_owned()));
     }
-    Ok(format!("/groups/{group}/streams/{}", encode_segment(tenant)))
+    Ok(format!(
+        "/groups/{group}/streams/{}",
+        encode_segment(tenant)
+    ))
 }
 
 fn processor_path(group: &str, tenant: &str, name: &str) -> Result<String, Error> {

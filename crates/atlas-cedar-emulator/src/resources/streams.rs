@@ -139,7 +139,11 @@ fn name_of(p: &Value) -> &str {
 }
 
 fn list(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
-    let items: Vec<Value> = ctx.items(&store_key(group, tenant)).iter().map(public).collect();
+    let items: Vec<Value> = ctx
+        .items(&store_key(group, tenant))
+        .iter()
+        .map(public)
+        .collect();
     ctx.page(items, VERSION)
 }
 
@@ -147,7 +151,10 @@ fn list(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
 /// `required`: the pipeline must be there.
 fn check_body(body: &Value, required: bool) -> Result<(), Answer> {
     let Some(map) = body.as_object() else {
-        return Err(bad_request("INVALID_JSON", "The request body must be a JSON object."));
+        return Err(bad_request(
+            "INVALID_JSON",
+            "The request body must be a JSON object.",
+        ));
     };
     for k in map.keys() {
         if !matches!(k.as_str(), "name" | "pipeline" | "options") {
@@ -157,11 +164,10 @@ fn check_body(body: &Value, required: bool) -> Result<(), Answer> {
     match map.get("pipeline") {
         None if required => return Err(field_error("pipeline", "is required")),
         None => {}
-        Some(Value::Array(stages)) => {
-            if stages.iter().any(|s| !s.is_object()) {
-                return Err(field_error("pipeline", "every stage must be an object"));
-            }
+        Some(Value::Array(stages)) if stages.iter().any(|s| !s.is_object()) => {
+            return Err(field_error("pipeline", "every stage must be an object"));
         }
+        Some(Value::Array(_)) => {}
         Some(_) => return Err(field_error("pipeline", "must be an array")),
     }
     match map.get("name") {
@@ -182,16 +188,25 @@ fn check_body(body: &Value, required: bool) -> Result<(), Answer> {
                     };
                     for (dk, dv) in d {
                         if !matches!(dk.as_str(), "coll" | "connectionName" | "db") {
-                            return Err(field_error(&format!("options.dlq.{dk}"), "unknown attribute"));
+                            return Err(field_error(
+                                &format!("options.dlq.{dk}"),
+                                "unknown attribute",
+                            ));
                         }
                         if !dv.is_string() {
-                            return Err(field_error(&format!("options.dlq.{dk}"), "must be a string"));
+                            return Err(field_error(
+                                &format!("options.dlq.{dk}"),
+                                "must be a string",
+                            ));
                         }
                     }
                 }
                 "resumeFromCheckpoint" if !required => {
                     if !v.is_boolean() {
-                        return Err(field_error("options.resumeFromCheckpoint", "must be a boolean"));
+                        return Err(field_error(
+                            "options.resumeFromCheckpoint",
+                            "must be a boolean",
+                        ));
                     }
                 }
                 _ => return Err(field_error(&format!("options.{k}"), "unknown attribute")),
@@ -202,7 +217,10 @@ fn check_body(body: &Value, required: bool) -> Result<(), Answer> {
 }
 
 fn field_error(field: &str, why: &str) -> Answer {
-    let mut a = bad_request("VALIDATION_ERROR", &format!("Invalid attribute {field}: {why}."));
+    let mut a = bad_request(
+        "VALIDATION_ERROR",
+        &format!("Invalid attribute {field}: {why}."),
+    );
     if let Some(Value::Object(m)) = a.body.as_mut() {
         m.insert(
             "badRequestDetail".to_owned(),
@@ -271,7 +289,11 @@ fn get(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     else {
         return missing(key);
     };
-    let id = found.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
+    let id = found
+        .get("_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     if found.get(PENDING).is_none() {
         return Answer::json(StatusCode::OK, public(&found));
     }
@@ -307,7 +329,11 @@ fn start_stop(ctx: &Ctx<'_>, key: &Key<'_>, verb: &str) -> Answer {
     let skey = store_key(key.group, key.tenant);
     let result = ctx.update(&skey, |list| {
         let p = list.iter_mut().find(|p| name_of(p) == key.name)?;
-        let target = if verb == "start" { "STARTED" } else { "STOPPED" };
+        let target = if verb == "start" {
+            "STARTED"
+        } else {
+            "STOPPED"
+        };
         let failure = (verb == "start")
             .then(|| {
                 p.get("pipeline")?
@@ -317,9 +343,17 @@ fn start_stop(ctx: &Ctx<'_>, key: &Key<'_>, verb: &str) -> Answer {
                     .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
             })
             .flatten();
-        let id = p.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
+        let id = p
+            .get("_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let m = p.as_object_mut()?;
-        let current = m.get("state").and_then(Value::as_str).unwrap_or("").to_owned();
+        let current = m
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let pending_target = m
             .get(PENDING)
             .and_then(|v| v.get("state"))

@@ -226,14 +226,17 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
     }
     let mut instances: BTreeMap<(String, String), Vec<StreamProcessor>> = BTreeMap::new();
     for d in &wanted {
-        let k = (d.group.clone(), d.instance.clone());
-        if !instances.contains_key(&k) {
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            instances.entry((d.group.clone(), d.instance.clone()))
+        {
             let list = ctx
                 .client
                 .list_stream_processors(&d.group, &d.instance)
                 .await
-                .map_err(|e| format!("stream instance {} of project {}: {e}", d.instance, d.group))?;
-            instances.insert(k, list);
+                .map_err(|e| {
+                    format!("stream instance {} of project {}: {e}", d.instance, d.group)
+                })?;
+            slot.insert(list);
         }
     }
     let mut steps = Vec::new();
@@ -300,7 +303,10 @@ fn create_step(d: &Desired) -> Step {
     let input = StreamProcessorInput {
         name: d.name.clone(),
         pipeline: d.pipeline.clone(),
-        options: d.dlq.clone().map(|dlq| api::CreateOptions { dlq: Some(dlq) }),
+        options: d
+            .dlq
+            .clone()
+            .map(|dlq| api::CreateOptions { dlq: Some(dlq) }),
     };
     let base = format!(
         "{API}/groups/{}/streams/{}/processor",
@@ -395,10 +401,14 @@ fn update_step(d: &Desired, p: &StreamProcessor) -> Step {
             }
             Action::StopPatchStart
         } else if running {
-            reasons.push("it is STARTED: stop, update; state = stopped keeps it stopped".to_owned());
+            reasons
+                .push("it is STARTED: stop, update; state = stopped keeps it stopped".to_owned());
             Action::Update
         } else if want_running {
-            reasons.push(format!("it is {}: update, then start (state = started)", p.state));
+            reasons.push(format!(
+                "it is {}: update, then start (state = started)",
+                p.state
+            ));
             details.push(format!("~ state: {} → STARTED", p.state));
             Action::Update
         } else {
@@ -486,8 +496,7 @@ fn start_hint(group: &str, instance: &str, name: &str) -> String {
 
 fn shell_word(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':'))
     {
         s.to_owned()
@@ -658,7 +667,7 @@ orders.json:
 #[derive(Debug, Args)]
 pub struct InstanceArgs {
     /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     /// Stream instance (the tenant name in Atlas's paths).
     #[arg(long)]
@@ -881,7 +890,10 @@ async fn start_stop(
     };
     sent.map_err(|e| e.to_string())?;
     let p = if a.wait.no_wait {
-        client.get_stream_processor(g, t, name).await.map_err(|e| e.to_string())?
+        client
+            .get_stream_processor(g, t, name)
+            .await
+            .map_err(|e| e.to_string())?
     } else {
         let ctx = wait_ctx(client, &a.wait);
         wait_state(&ctx, g, t, name, start)
@@ -1006,11 +1018,22 @@ mod tests {
             json!([{"$source": {"b": 2, "a": 1}}, {"$emit": {}}]),
         );
         assert_eq!(update_step(&d[0], &same).action, Action::Unchanged);
-        let swapped = processor("STARTED", json!([{"$emit": {}}, {"$source": {"a": 1, "b": 2}}]));
+        let swapped = processor(
+            "STARTED",
+            json!([{"$emit": {}}, {"$source": {"a": 1, "b": 2}}]),
+        );
         let s = update_step(&d[0], &swapped);
         assert_eq!(s.action, Action::StopPatchStart);
-        assert!(s.reason.contains("it is STARTED: stop, update, start"), "{}", s.reason);
-        assert!(s.details.iter().any(|l| l.contains("pipeline[0]")), "{:?}", s.details);
+        assert!(
+            s.reason.contains("it is STARTED: stop, update, start"),
+            "{}",
+            s.reason
+        );
+        assert!(
+            s.details.iter().any(|l| l.contains("pipeline[0]")),
+            "{:?}",
+            s.details
+        );
         assert!(!s.warnings.is_empty());
         let stopped = processor("STOPPED", json!([{"$emit": {}}]));
         let s = update_step(&d[0], &stopped);
@@ -1024,14 +1047,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.json");
         std::fs::write(&f, "{\"pipelines\": []}").unwrap();
-        assert!(read_patch_file(&f).unwrap_err().contains("unknown key \"pipelines\""));
+        assert!(read_patch_file(&f)
+            .unwrap_err()
+            .contains("unknown key \"pipelines\""));
         std::fs::write(&f, "{\"pipeline\": {}}").unwrap();
-        assert!(read_patch_file(&f).unwrap_err().contains("must be an array"));
+        assert!(read_patch_file(&f)
+            .unwrap_err()
+            .contains("must be an array"));
         std::fs::write(&f, "{\n\"pipeline\": [,]}").unwrap();
         assert!(read_patch_file(&f).unwrap_err().contains("p.json:2:"));
         std::fs::write(&f, "{\"options\": {\"resumeFromCheckpoint\": false}}").unwrap();
         assert_eq!(
-            read_patch_file(&f).unwrap().options.unwrap().resume_from_checkpoint,
+            read_patch_file(&f)
+                .unwrap()
+                .options
+                .unwrap()
+                .resume_from_checkpoint,
             Some(false)
         );
     }

@@ -1,0 +1,640 @@
+//! End to end: `[[stream_processor]]` in plan/push and the
+//! `stream-processors` commands, the real binary against the emulator.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use atlas_cedar_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, LoggedRequest, DEFAULT_ORG_ID,
+    DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY,
+};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
+const GROUP: &str = "5f1111111111111111111111";
+const KEY: &str = "streamProcessors/5f1111111111111111111111/ingest";
+const BASE: &str = "/api/atlas/v2/groups/5f1111111111111111111111/streams/ingest";
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        let p = self.home.path().join("work");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
+            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+            .env("MONGODB_ATLAS_PROJECT_ID", GROUP)
+            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `METHOD path` of every successful or failed write (not the digest 401s).
+fn writes(log: &[LoggedRequest]) -> Vec<String> {
+    log.iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+fn emulator() -> EmulatorHandle {
+    Emulator::start(EmulatorConfig::default()).unwrap()
+}
+
+fn stored(emu: &EmulatorHandle, name: &str) -> Value {
+    emu.resources(KEY)
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or(Value::Null)
+}
+
+fn seed(name: &str, state: &str, pipeline: Value) -> Value {
+    json!({
+        "_id": format!("{:0>24}", name.len()),
+        "name": name,
+        "pipeline": pipeline,
+        "options": {},
+        "state": state,
+        "stats": {},
+    })
+}
+
+const PUSH: &[&str] = &["push", "--poll-interval", "0.05", "--wait-timeout", "20"];
+
+fn push(env: &Env, emu: &EmulatorHandle, extra: &[&str]) -> Output {
+    let mut args = PUSH.to_vec();
+    args.extend_from_slice(extra);
+    env.run(emu, &args)
+}
+
+const ORDERS_V1: &str = r#"[{"$source": {"connectionName": "kafka", "topic": "orders"}},
+ {"$match": {"status": "paid"}},
+ {"$emit": {"connectionName": "atlas", "db": "shop", "coll": "orders"}}]"#;
+const ORDERS_V2: &str = r#"[{"$source": {"topic": "orders", "connectionName": "kafka"}},
+ {"$match": {"status": {"$in": ["paid", "shipped"]}}},
+ {"$emit": {"connectionName": "atlas", "db": "shop", "coll": "orders"}}]"#;
+
+fn manifest(orders_state: &str) -> String {
+    format!(
+        "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\n{orders_state}\
+         pipeline_file = \"streams/orders.json\"\n\
+         options = {{ dlq = {{ connection_name = \"atlas\", db = \"dlq\", coll = \"orders\" }} }}\n\n\
+         [[stream_processor]]\ninstance = \"ingest\"\nname = \"audit\"\n\
+         pipeline = [{{ \"$source\" = {{ connectionName = \"kafka\" }} }}, {{ \"$emit\" = {{ connectionName = \"__testLog\" }} }}]\n"
+    )
+}
+
+#[test]
+fn create_start_noop_then_plain_patch_of_a_stopped_processor() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "streams/orders.json", ORDERS_V1);
+    write(&w, "atlas-cedar.toml", &manifest("state = \"started\"\n"));
+
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("+ create stream processor 5f1111111111111111111111/ingest/orders (then start it (state = started))"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        out.contains("+ pipeline[1]: {\"$match\":{\"status\":\"paid\"}}"),
+        "{out}"
+    );
+    assert!(writes(&emu.requests()).is_empty());
+
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![
+            format!("POST {BASE}/processor"),
+            format!("POST {BASE}/processor/orders:start"),
+            format!("POST {BASE}/processor"),
+        ]
+    );
+    // The start is seen on the second read: push waited for it.
+    let orders = stored(&emu, "orders");
+    assert_eq!(orders["state"], "STARTED", "{orders}");
+    assert_eq!(orders["options"]["dlq"]["db"], "dlq");
+    assert_eq!(stored(&emu, "audit")["state"], "CREATED");
+    let reads = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/processor/orders"))
+        .count();
+    assert_eq!(reads, 2, "one read before the start is seen, one after");
+
+    // Second push: nothing to write; one list request (one page).
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        writes(&emu.requests()).is_empty(),
+        "{:?}",
+        writes(&emu.requests())
+    );
+    assert!(
+        stdout(&o).contains("  unchanged stream processor 5f1111111111111111111111/ingest/audit")
+    );
+
+    // audit is CREATED (not running): its change is a plain PATCH.
+    let changed = manifest("state = \"started\"\n").replace("__testLog", "__noop");
+    write(&w, "atlas-cedar.toml", &changed);
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains(
+            "~ update stream processor 5f1111111111111111111111/ingest/audit (it is CREATED)"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stdout(&o).contains("~ pipeline[1].$emit.connectionName: \"__testLog\" → \"__noop\""),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![format!("PATCH {BASE}/processor/audit")]
+    );
+    assert_eq!(
+        stored(&emu, "audit")["pipeline"][1]["$emit"]["connectionName"],
+        "__noop"
+    );
+}
+
+#[test]
+fn a_running_processor_is_stopped_patched_and_started() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
+    emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
+    write(&w, "streams/orders.json", ORDERS_V2);
+    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\nstate = \"started\"\n\
+             pipeline_file = \"streams/orders.json\"\n\
+             options = { resume_from_checkpoint = false }\n";
+    write(&w, "atlas-cedar.toml", m);
+
+    let o = env.run(&emu, &["plan"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("~ stop, update, start stream processor 5f1111111111111111111111/ingest/orders (it is STARTED: stop, update, start)"),
+        "{out}"
+    );
+    // Key order inside a stage is not a change; the $match stage is.
+    assert!(!out.contains("$source"), "{out}");
+    assert!(out.contains("pipeline[1].$match.status"), "{out}");
+    assert!(out.contains("resumeFromCheckpoint = false"), "{out}");
+
+    let o = push(&env, &emu, &["--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dry = stdout(&o);
+    let stop = dry
+        .find(&format!("would POST {BASE}/processor/orders:stop"))
+        .unwrap();
+    let patch = dry
+        .find(&format!("would PATCH {BASE}/processor/orders"))
+        .unwrap();
+    let start = dry
+        .find(&format!("would POST {BASE}/processor/orders:start"))
+        .unwrap();
+    assert!(stop < patch && patch < start, "{dry}");
+    assert!(dry.contains("\"resumeFromCheckpoint\": false"), "{dry}");
+    assert!(writes(&emu.requests()).is_empty());
+
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("stopped, updated, started"),
+        "{}",
+        text(&o)
+    );
+    let log = emu.requests();
+    assert_eq!(
+        writes(&log),
+        vec![
+            format!("POST {BASE}/processor/orders:stop"),
+            format!("PATCH {BASE}/processor/orders"),
+            format!("POST {BASE}/processor/orders:start"),
+        ]
+    );
+    // Every write succeeded: the PATCH came after the stop was seen.
+    assert!(log
+        .iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .all(|r| r.status == 200));
+    let orders = stored(&emu, "orders");
+    assert_eq!(orders["state"], "STARTED");
+    assert_eq!(
+        orders["pipeline"][1]["$match"]["status"]["$in"][1],
+        "shipped"
+    );
+
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+}
+
+#[test]
+fn a_patch_failure_after_the_stop_says_it_is_stopped_and_how_to_restart() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
+    emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
+    write(&w, "streams/orders.json", ORDERS_V2);
+    // No `state`: the plan warns that a failed re-run would not restart it.
+    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\n\
+             pipeline_file = \"streams/orders.json\"\n";
+    write(&w, "atlas-cedar.toml", m);
+    emu.add_fault(FaultRule {
+        path_contains: Some("/processor/orders".to_owned()),
+        ..FaultRule::new(Some("PATCH"), FaultKind::Status { status: 409 }, 1)
+    });
+    let o = push(&env, &emu, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let all = text(&o);
+    assert!(all.contains("warning: `state` is not declared"), "{all}");
+    assert!(
+        all.contains("the update failed after the processor was stopped"),
+        "{all}"
+    );
+    assert!(all.contains("It was left STOPPED"), "{all}");
+    assert!(
+        all.contains(
+            "atlas-cedar stream-processors start --project-id 5f1111111111111111111111 --instance ingest orders"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("Resources: 0 done, 1 failed"), "{all}");
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![
+            format!("POST {BASE}/processor/orders:stop"),
+            format!("PATCH {BASE}/processor/orders"),
+        ]
+    );
+    assert_eq!(stored(&emu, "orders")["state"], "STOPPED");
+
+    // The hint works.
+    let o = env.run(
+        &emu,
+        &[
+            "stream-processors",
+            "start",
+            "--instance",
+            "ingest",
+            "orders",
+            "--poll-interval",
+            "0.05",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).contains("STARTED"), "{}", text(&o));
+    assert_eq!(stored(&emu, "orders")["state"], "STARTED");
+}
+
+#[test]
+fn rename_by_patch_and_prune_the_rest() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let p = json!([{"$source": {"connectionName": "kafka"}}, {"$emit": {"connectionName": "__testLog"}}]);
+    emu.set_resources(
+        KEY,
+        vec![
+            seed("orders-v1", "STOPPED", p.clone()),
+            seed("old", "STARTED", p.clone()),
+            seed("tmp", "CREATED", p.clone()),
+        ],
+    );
+    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\nrenamed_from = \"orders-v1\"\n\
+             pipeline = [{ \"$source\" = { connectionName = \"kafka\" } }, { \"$emit\" = { connectionName = \"__testLog\" } }]\n";
+    write(&w, "atlas-cedar.toml", m);
+
+    let o = env.run(&emu, &["plan", "--prune"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("~ update stream processor 5f1111111111111111111111/ingest/orders (renamed from orders-v1; it is STOPPED)"),
+        "{out}"
+    );
+    assert!(out.contains("~ name: \"orders-v1\" → \"orders\""), "{out}");
+    assert!(out.contains("- delete stream processor 5f1111111111111111111111/ingest/old (not in the manifest (--prune); it is STARTED)"), "{out}");
+    assert!(
+        out.contains("- delete stream processor 5f1111111111111111111111/ingest/tmp"),
+        "{out}"
+    );
+
+    // Without --yes and no terminal: refused, nothing written.
+    let o = push(&env, &emu, &["--prune"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+
+    let o = push(&env, &emu, &["--prune", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut w_ = writes(&emu.requests());
+    w_.sort();
+    assert_eq!(
+        w_,
+        vec![
+            format!("DELETE {BASE}/processor/old"),
+            format!("DELETE {BASE}/processor/tmp"),
+            format!("PATCH {BASE}/processor/orders-v1"),
+        ]
+    );
+    let names: Vec<String> = emu
+        .resources(KEY)
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec!["orders"]);
+    let patch = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH" && r.status == 200)
+        .unwrap();
+    let body: Value = serde_json::from_str(&patch.body).unwrap();
+    assert_eq!(body["name"], "orders");
+
+    // Converged: the rename is not repeated.
+    emu.clear_requests();
+    let o = push(&env, &emu, &["--prune", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty(), "{}", text(&o));
+}
+
+#[test]
+fn the_list_is_read_over_three_pages() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let p = json!([{"$source": {"connectionName": "kafka"}}]);
+    let many: Vec<Value> = (0..1200)
+        .map(|i| {
+            let mut s = seed(&format!("p{i:04}"), "STOPPED", p.clone());
+            s["_id"] = json!(format!("{i:024x}"));
+            s
+        })
+        .collect();
+    emu.set_resources(KEY, many);
+    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"p1100\"\n\
+             pipeline = [{ \"$source\" = { connectionName = \"kafka\" } }]\n";
+    write(&w, "atlas-cedar.toml", m);
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("unchanged stream processor 5f1111111111111111111111/ingest/p1100"));
+    let pages: Vec<String> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("{BASE}/processors") && r.status == 200)
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(
+        pages[0].contains("pageNum=1") && pages[2].contains("pageNum=3"),
+        "{pages:?}"
+    );
+
+    // --prune would delete the 1,199 others: counted from all three pages.
+    let o = env.run(&emu, &["plan", "--prune", "--output", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let deletes = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "delete")
+        .count();
+    assert_eq!(deletes, 1199);
+}
+
+#[test]
+fn a_processor_that_fails_to_start_is_reported_with_its_message() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"bad\"\nstate = \"started\"\n\
+             pipeline = [{ \"$source\" = { connectionName = \"kafka\" } }, { \"$emulatorFail\" = \"connection kafka: authentication failed\" }]\n";
+    write(&w, "atlas-cedar.toml", m);
+    let o = push(&env, &emu, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let all = text(&o);
+    assert!(all.contains("starting it failed (it was created)"), "{all}");
+    assert!(
+        all.contains("it FAILED after :start: connection kafka: authentication failed"),
+        "{all}"
+    );
+    assert!(all.contains("atlas-cedar stream-processors start"), "{all}");
+    assert_eq!(stored(&emu, "bad")["state"], "FAILED");
+
+    // A pipeline file with a syntax error names file, line and column.
+    write(&w, "bad.json", "[\n  {\"$source\": }\n]");
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[[stream_processor]]\ninstance = \"ingest\"\nname = \"x\"\npipeline_file = \"bad.json\"\n",
+    );
+    emu.clear_requests();
+    let o = env.run(&emu, &["plan"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("bad.json:2:15: invalid JSON"),
+        "{}",
+        text(&o)
+    );
+    assert!(emu.requests().iter().all(|r| !r.path.contains("/streams/")));
+}
+
+#[test]
+fn update_command_from_a_json_file() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
+    emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
+    write(
+        &w,
+        "orders.json",
+        &format!(
+            "{{\"pipeline\": {ORDERS_V2},\n \"options\": {{\"dlq\": {{\"connectionName\": \"atlas\", \"db\": \"dlq\", \"coll\": \"orders\"}}, \"resumeFromCheckpoint\": true}}}}"
+        ),
+    );
+    let base = [
+        "stream-processors",
+        "update",
+        "--instance",
+        "ingest",
+        "orders",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(extra.iter())
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+
+    // A bad file: refused before any request.
+    write(&w, "typo.json", "{\"pipelines\": []}");
+    let args = with(&["--file", "typo.json"]);
+    let o = env.run(&emu, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("typo.json: unknown key \"pipelines\""),
+        "{}",
+        text(&o)
+    );
+    write(&w, "notarray.json", "{\"pipeline\": {\"$match\": {}}}");
+    let args = with(&["--file", "notarray.json"]);
+    let o = env.run(&emu, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        text(&o).contains("`pipeline` must be an array"),
+        "{}",
+        text(&o)
+    );
+    assert!(emu.requests().is_empty());
+
+    // Running, no --restart: refused, nothing written.
+    let args = with(&["--file", "orders.json"]);
+    let o = env.run(&emu, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("Pass --restart"), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+
+    // --restart: stop, PATCH, start; JSON output is the processor.
+    let args = with(&[
+        "--file",
+        "orders.json",
+        "--restart",
+        "--poll-interval",
+        "0.05",
+        "-o",
+        "json",
+    ]);
+    let o = env.run(&emu, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["name"], "orders");
+    assert_eq!(v["state"], "STARTED");
+    assert_eq!(v["options"]["dlq"]["db"], "dlq");
+    assert_eq!(v["pipeline"][1]["$match"]["status"]["$in"][0], "paid");
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![
+            format!("POST {BASE}/processor/orders:stop"),
+            format!("PATCH {BASE}/processor/orders"),
+            format!("POST {BASE}/processor/orders:start"),
+        ]
+    );
+
+    // Stopped: a plain PATCH; table output.
+    emu.set_resources(
+        KEY,
+        vec![seed("orders", "STOPPED", json!([{"$source": {}}]))],
+    );
+    emu.clear_requests();
+    let args = with(&["--file", "orders.json", "-o", "table"]);
+    let o = env.run(&emu, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("NAME     STATE     ID"), "{out}");
+    assert!(
+        header.contains("DLQ CONNECTION   DLQ DB   DLQ COLL"),
+        "{out}"
+    );
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("orders   STOPPED   "), "{out}");
+    assert!(row.ends_with("atlas            dlq      orders"), "{out}");
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![format!("PATCH {BASE}/processor/orders")]
+    );
+
+    // get, in both formats.
+    let o = env.run(
+        &emu,
+        &[
+            "stream-processors",
+            "get",
+            "--instance",
+            "ingest",
+            "orders",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["options"]["dlq"]["coll"], "orders");
+    let o = env.run(
+        &emu,
+        &["stream-processors", "get", "--instance", "ingest", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("STREAM_PROCESSOR_NOT_FOUND"),
+        "{}",
+        text(&o)
+    );
+}

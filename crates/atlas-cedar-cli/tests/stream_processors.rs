@@ -421,6 +421,24 @@ fn rename_by_patch_and_prune_the_rest() {
     let o = push(&env, &emu, &["--prune", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(writes(&emu.requests()).is_empty(), "{}", text(&o));
+
+    // The old name back beside the new one: not touched, and the plan says so.
+    let mut both = emu.resources(KEY);
+    both.push(seed("orders-v1", "STOPPED", p));
+    emu.set_resources(KEY, both);
+    // (The text plan prints no warnings for an unchanged step: JSON has them.)
+    let o = env.run(&emu, &["plan", "--detailed-exitcode", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let step = &v["resources"][0];
+    assert_eq!(step["action"], "unchanged", "{step}");
+    assert!(
+        step["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("both orders-v1 and orders exist; orders-v1 is not touched"),
+        "{step}"
+    );
 }
 
 #[test]

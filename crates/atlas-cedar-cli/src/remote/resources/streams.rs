@@ -200,6 +200,22 @@ fn desired(manifest: &Manifest<'_>) -> Result<Vec<Desired>, String> {
         }
         out.push(d);
     }
+    // A rename must not take over a processor another entry declares.
+    for (i, d) in out.iter().enumerate() {
+        let Some(old) = &d.renamed_from else { continue };
+        if out
+            .iter()
+            .any(|o| o.group == d.group && o.instance == d.instance && &o.name == old)
+        {
+            return Err(format!(
+                "{}:{}: [[{SECTION}]] {:?}: `renamed_from = {old:?}` names a processor another \
+                 entry declares; remove one of them",
+                manifest.path.display(),
+                manifest.line_of(SECTION, i),
+                d.name
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -253,13 +269,22 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
             .as_deref()
             .and_then(|old| remote.iter().find(|p| p.name == old));
         let current = by_name.or(by_old);
+        let leftover = by_name.and(by_old).map(|p| p.name.clone());
         if let Some(p) = current {
             claimed.insert((d.group.clone(), d.instance.clone(), p.name.clone()));
         }
-        steps.push(match current {
+        let mut step = match current {
             None => create_step(d),
             Some(p) => update_step(d, p),
-        });
+        };
+        if let Some(old) = leftover {
+            step.warnings.push(format!(
+                "`renamed_from = {old:?}`: both {old} and {} exist; {old} is not touched \
+                 (--prune deletes it)",
+                d.name
+            ));
+        }
+        steps.push(step);
     }
     if prune {
         for ((group, instance), list) in &instances {
@@ -564,7 +589,17 @@ impl ProcessorOp {
         let mut stopped_here = false;
         if self.stop_first {
             c.stop_stream_processor(g, t, &self.current).await?;
-            wait_state(ctx, g, t, &self.current, false).await?;
+            if let Err(e) = wait_state(ctx, g, t, &self.current, false).await {
+                if !self.start_after {
+                    return Err(e);
+                }
+                return Err(StepError::Other(format!(
+                    "{}; :stop was sent, so once it stops it stays STOPPED with its old \
+                     definition: run push again, or start it with `{}`",
+                    step_message(e),
+                    start_hint(g, t, &self.current)
+                )));
+            }
             stopped_here = true;
             done.push("stopped");
         }
@@ -1003,6 +1038,20 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("running"), "{e}");
+    }
+
+    #[test]
+    fn a_rename_cannot_take_over_another_entry() {
+        let e = wanted(&format!(
+            "{P}[[stream_processor]]\ninstance = \"t\"\nname = \"a\"\npipeline = []\n\n\
+             [[stream_processor]]\ninstance = \"t\"\nname = \"b\"\nrenamed_from = \"a\"\npipeline = []\n"
+        ))
+        .unwrap_err();
+        assert!(e.starts_with("atlas-cedar.toml:9: "), "{e}");
+        assert!(
+            e.contains("names a processor another entry declares"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use atlas_cedar_analysis::govern::{provider_sets, Outcome};
+use atlas_cedar_analysis::govern::{provider_sets, Governed, Outcome};
 use atlas_cedar_analysis::request::ResourceSpec;
 use atlas_cedar_client::search::{
     check_cluster_name, index_path, indexes_path, status, SearchIndex, SearchIndexCreate,
@@ -343,10 +343,33 @@ fn is_auto_embed(kind: &str, definition: &Value) -> bool {
 /// Evaluates the change against the manifest's resource policies, trying
 /// every value of the facts the entry does not state. Returns the policies
 /// when Atlas will certainly refuse the change.
-fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) -> Vec<String> {
+fn govern(ctx: &Ctx, cache: &mut Verdicts, step: &mut Step, d: &Desired) -> Vec<String> {
     if ctx.policies.is_empty() {
         return Vec::new();
     }
+    let auto = is_auto_embed(&d.kind, &d.definition);
+    // Entries with the same facts get the same verdict: evaluate once.
+    let key = format!("{}|{auto}|{:?}|{:?}", d.project, d.providers, d.dedicated);
+    let verdict = match cache.get(&key) {
+        Some(v) => v.clone(),
+        None => {
+            let v = evaluate(ctx, d, auto);
+            cache.insert(key, v.clone());
+            v
+        }
+    };
+    step.governed(&verdict, ACTION);
+    if verdict.outcome == Outcome::Refused {
+        verdict.policies
+    } else {
+        Vec::new()
+    }
+}
+
+/// Verdicts by project and facts, for one plan.
+type Verdicts = BTreeMap<String, Governed>;
+
+fn evaluate(ctx: &Ctx, d: &Desired, auto: bool) -> Governed {
     let mut unknown = Vec::new();
     let providers: Vec<Vec<String>> = match &d.providers {
         Some(p) => vec![p.clone()],
@@ -365,7 +388,6 @@ fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) -> Vec<String> {
             vec![false, true]
         }
     };
-    let auto = is_auto_embed(&d.kind, &d.definition);
     let mut contexts = Vec::new();
     for p in &providers {
         for n in &dedicated {
@@ -380,13 +402,7 @@ fn govern(ctx: &Ctx, step: &mut Step, d: &Desired) -> Vec<String> {
         id: None,
         project: Some(d.project.clone()),
     };
-    let verdict = ctx.govern(ACTION, &resource, &contexts, &unknown);
-    step.governed(&verdict, ACTION);
-    if verdict.outcome == Outcome::Refused {
-        verdict.policies
-    } else {
-        Vec::new()
-    }
+    ctx.govern(ACTION, &resource, &contexts, &unknown)
 }
 
 fn pretty(v: &impl serde::Serialize) -> String {
@@ -446,6 +462,7 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
         }
     }
     let mut steps = Vec::new();
+    let mut cache = Verdicts::new();
     for d in &desired {
         let list = remote_of(d);
         let natural = list.iter().find(|i| d.is(i));
@@ -470,7 +487,7 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
         if let Some(old) = replaced {
             claimed.insert(old.index_id.clone());
         }
-        let mut own = step_for(ctx, d, natural, replaced);
+        let mut own = step_for(ctx, &mut cache, d, natural, replaced);
         if let (Some(w), Some(first)) = (ignored, own.first_mut()) {
             first.warnings.push(w);
         }
@@ -498,6 +515,7 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
 /// replaced when a previous push created the new one but did not finish.
 fn step_for(
     ctx: &Ctx,
+    cache: &mut Verdicts,
     d: &Desired,
     natural: Option<&SearchIndex>,
     replaced: Option<&SearchIndex>,
@@ -515,7 +533,7 @@ fn step_for(
             ));
             s.requests = vec![delete_request(&d.project, &d.cluster, &r.index_id)];
             s.requests.extend(post_request(d));
-            let refused_by = govern(ctx, &mut s, d);
+            let refused_by = govern(ctx, cache, &mut s, d);
             s.op = Some(Box::new(ReplaceOp {
                 desired: d.clone(),
                 old_id: r.index_id.clone(),
@@ -538,7 +556,7 @@ fn step_for(
                 s.reason = format!("definition, id {}", r.index_id);
                 s.details = diff;
                 s.requests = patch_request(d, &r.index_id);
-                govern(ctx, &mut s, d);
+                govern(ctx, cache, &mut s, d);
                 s.op = Some(Box::new(UpdateOp {
                     desired: d.clone(),
                     id: r.index_id.clone(),
@@ -579,7 +597,7 @@ fn step_for(
                 s.requests = post_request(d);
                 s.requests
                     .push(delete_request(&d.project, &d.cluster, &old.index_id));
-                govern(ctx, &mut s, d);
+                govern(ctx, cache, &mut s, d);
                 s.op = Some(Box::new(ReplaceOp {
                     desired: d.clone(),
                     old_id: old.index_id.clone(),
@@ -592,7 +610,7 @@ fn step_for(
                 let mut s = Step::new(KIND, key.clone(), Action::Create, Phase::Indexes);
                 s.details = creation_details(d);
                 s.requests = post_request(d);
-                govern(ctx, &mut s, d);
+                govern(ctx, cache, &mut s, d);
                 s.op = Some(Box::new(CreateOp { desired: d.clone() }));
                 out.push(s);
             }

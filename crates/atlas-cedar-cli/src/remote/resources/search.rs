@@ -921,7 +921,7 @@ pub enum SearchIndexesCommand {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The project (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     /// The cluster that holds the index.
     #[arg(long)]
@@ -937,7 +937,7 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// The project (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     /// The cluster whose indexes to list.
     #[arg(long)]

@@ -656,3 +656,90 @@ fn update_command_from_a_json_file() {
         text(&o)
     );
 }
+
+#[test]
+fn state_alone_starts_and_stops_and_the_direct_commands_agree() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    let p = json!([{"$source": {"connectionName": "kafka"}}]);
+    emu.set_resources(KEY, vec![seed("orders", "STARTED", p)]);
+    let m = |state: &str| {
+        format!(
+            "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\nstate = \"{state}\"\n\
+             pipeline = [{{ \"$source\" = {{ connectionName = \"kafka\" }} }}]\n"
+        )
+    };
+    write(&w, "atlas-cedar.toml", &m("stopped"));
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("(stop: it is STARTED (state = stopped))"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![format!("POST {BASE}/processor/orders:stop")]
+    );
+    assert_eq!(stored(&emu, "orders")["state"], "STOPPED");
+
+    write(&w, "atlas-cedar.toml", &m("started"));
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("~ state: STOPPED → STARTED"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        writes(&emu.requests()),
+        vec![format!("POST {BASE}/processor/orders:start")]
+    );
+    assert_eq!(stored(&emu, "orders")["state"], "STARTED");
+
+    // By hand: stop (waits), then the list shows it.
+    let o = env.run(
+        &emu,
+        &[
+            "stream-processors",
+            "stop",
+            "--instance",
+            "ingest",
+            "orders",
+            "--poll-interval",
+            "0.05",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"], "STOPPED");
+    let o = env.run(
+        &emu,
+        &[
+            "stream-processors",
+            "list",
+            "--instance",
+            "ingest",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["name"], "orders");
+    assert_eq!(v[0]["state"], "STOPPED");
+
+    // The manifest wants it started again: a re-run converges.
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(stored(&emu, "orders")["state"], "STARTED");
+    emu.clear_requests();
+    let o = push(&env, &emu, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+}

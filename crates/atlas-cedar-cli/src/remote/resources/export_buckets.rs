@@ -459,7 +459,7 @@ pub enum ExportBucketsCommand {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     output: Format,
@@ -491,7 +491,7 @@ impl Provider {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     #[arg(long, value_enum)]
     provider: Provider,

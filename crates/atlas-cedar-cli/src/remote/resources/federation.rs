@@ -278,7 +278,7 @@ pub enum FederationEndpointsCommand {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     /// Only this page (from 1); without it and --items-per-page, every page.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]

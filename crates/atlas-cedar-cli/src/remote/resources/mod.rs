@@ -513,6 +513,9 @@ pub fn render(steps: &[Step]) -> String {
     for s in steps {
         if s.action == Action::Unchanged {
             out.push_str(&format!("  unchanged {} {}\n", s.kind, s.key));
+            for w in &s.warnings {
+                out.push_str(&format!("    warning: {w}\n"));
+            }
             continue;
         }
         out.push_str(&format!(
@@ -581,16 +584,22 @@ mod tests {
         a.reason = "collection movies → films".to_owned();
         a.details
             .push("~ mappings.dynamic: false → true".to_owned());
-        let b = Step::new(
+        let mut b = Step::new(
             "export bucket",
             "p/AWS/bucket",
             Action::Unchanged,
             Phase::Other,
         );
+        b.warnings.push("the old name still exists".to_owned());
         let text = render(&[a, b]);
         assert!(text.starts_with(
             "-/+ replace search index p/c/db.coll/default (collection movies → films)\n    ~ mappings"
         ), "{text}");
-        assert!(text.contains("  unchanged export bucket p/AWS/bucket\n"));
+        assert!(
+            text.contains(
+                "  unchanged export bucket p/AWS/bucket\n    warning: the old name still exists\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -913,8 +913,14 @@ impl Apply for DeleteOp {
 #[derive(Debug, Subcommand)]
 pub enum SearchIndexesCommand {
     /// Show one Atlas Search / Vector Search index by id.
+    #[command(after_help = "Examples:
+  atlas-cedar search-indexes get --project-id 5f1b2c3d4e5f6a7b8c9d0e1f --cluster Cluster0 6650a1b2c3d4e5f6a7b8c9d0
+  atlas-cedar search-indexes get --cluster Cluster0 6650a1b2c3d4e5f6a7b8c9d0 -o json")]
     Get(GetArgs),
     /// List the search indexes of a cluster.
+    #[command(after_help = "Examples:
+  atlas-cedar search-indexes list --project-id 5f1b2c3d4e5f6a7b8c9d0e1f --cluster Cluster0
+  atlas-cedar search-indexes list --cluster Cluster0 -o json")]
     List(ListArgs),
 }
 

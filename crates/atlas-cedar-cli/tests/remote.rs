@@ -692,3 +692,89 @@ fn plan_says_whether_an_update_changes_behaviour() {
         "{t}"
     );
 }
+
+/// `atlas-cedar emulator --cluster-cloud-providers gcp`: the emulated clusters are
+/// on GCP, so a resource policy that forbids search indexes on GCP clusters makes
+/// the emulator answer 403, and push names the policy. The plan could not tell
+/// beforehand (atlas-cedar does not know a cluster's providers).
+#[test]
+fn emulator_command_cluster_facts_drive_search_index_enforcement() {
+    let env = Env::new();
+    let mut child = Command::new(BIN)
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--cluster-cloud-providers",
+            "gcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_owned();
+    let mut banner = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let done = l.starts_with("Press Ctrl-C");
+        banner.push(l);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+
+    let w = env.work();
+    write(
+        &w,
+        "no-gcp-search.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"search.index.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"gcp\") };\n",
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[project]\nid = \"65f0a1b2c3d4e5f6a7b8c9d1\"\n\n[[resource_policy]]\nname = \"no-gcp-search\"\nfiles = [\"no-gcp-search.cedar\"]\n\n[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ndefinition = { mappings = { dynamic = true } }\n",
+    );
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .env_clear()
+            .env("HOME", env.home.path())
+            .env("XDG_CONFIG_HOME", env.home.path().join("config"))
+            .env("ATLAS_CEDAR_TOKEN_CACHE_DIR", env.token_dir())
+            .env("MONGODB_ATLAS_OPS_MANAGER_URL", &url)
+            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+            .current_dir(&w)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let plan = run(&["plan"]);
+    let push = run(&["push", "--poll-interval", "0.02"]);
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    assert!(
+        banner.contains("clusters: cloud providers gcp, dedicated search nodes: no"),
+        "{banner}"
+    );
+    assert!(plan.status.success(), "{}", text(&plan));
+    let p = text(&plan);
+    assert!(p.contains("+ create search index"), "{p}");
+    assert!(
+        p.contains("cannot tell") && p.contains("no-gcp-search"),
+        "{p}"
+    );
+    assert_eq!(push.status.code(), Some(1), "{}", text(&push));
+    let t = text(&push);
+    assert!(
+        t.contains("403 ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED")
+            && t.contains("likely resource policy \"no-gcp-search\""),
+        "{t}"
+    );
+}

@@ -16,8 +16,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Subcommand)]
 pub enum RemoteCommand {
-    /// Start a local Atlas Admin API emulator (resource policies) on 127.0.0.1
-    /// and print the base URL and credentials to use with it.
+    /// Start a local Atlas Admin API emulator (resource policies and the other
+    /// managed resources) on 127.0.0.1 and print the base URL and credentials
+    /// to use with it.
     #[command(after_help = "Examples:
   atlas-cedar emulator                         # http://127.0.0.1:8080, prints the exports to use
   atlas-cedar emulator --port 0 --state state.json")]
@@ -107,6 +108,14 @@ pub struct EmulatorArgs {
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// The cloud providers of every emulated cluster, as resource policies see
+    /// them for `search.index.modify` (context.cluster.cloudProviders).
+    #[arg(long, value_delimiter = ',', default_value = "aws", value_parser = ["aws", "azure", "gcp"])]
+    cluster_cloud_providers: Vec<String>,
+    /// Whether emulated clusters have dedicated search nodes
+    /// (context.search.hasDedicatedNodes).
+    #[arg(long)]
+    dedicated_search_nodes: bool,
 }
 
 /// How to reach Atlas. Each value: this flag, else the `MONGODB_ATLAS_*`
@@ -259,6 +268,8 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
             refill_per_minute: args.refill_per_minute,
         },
         latency: Duration::from_millis(args.latency_ms),
+        cluster_cloud_providers: args.cluster_cloud_providers.clone(),
+        dedicated_search_nodes: args.dedicated_search_nodes,
         ..EmulatorConfig::default()
     };
     let emu = match Emulator::start(config) {
@@ -279,8 +290,17 @@ fn run_emulator(args: EmulatorArgs) -> ExitCode {
         out.push_str(&format!("state file: {}\n", state.display()));
     }
     out.push_str(&format!(
-        "rate limit: {} requests per organization, {} added back per minute\n",
+        "rate limit: {} requests per organization or project, {} added back per minute\n",
         args.rate_limit, args.refill_per_minute
+    ));
+    out.push_str(&format!(
+        "clusters: cloud providers {}, dedicated search nodes: {}\n",
+        args.cluster_cloud_providers.join(","),
+        if args.dedicated_search_nodes {
+            "yes"
+        } else {
+            "no"
+        }
     ));
     out.push_str("\nUse it with an API key (HTTP Digest):\n");
     out.push_str(&format!("  export MONGODB_ATLAS_OPS_MANAGER_URL={url}\n"));

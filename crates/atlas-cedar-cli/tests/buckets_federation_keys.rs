@@ -250,8 +250,19 @@ fn export_buckets_create_noop_update_replace_prune() {
         )),
         "{dry}"
     );
+    // A replace deletes the old bucket: without a terminal it needs --yes.
     emu.clear_requests();
-    ok(&env.run(&emu, &["push"]));
+    let o = env.run(&emu, &["push"]);
+    assert_eq!(o.status.code(), Some(1));
+    let refused = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        refused.contains("1 of them replaced: deleted and created again")
+            && refused.contains("nothing was changed"),
+        "{refused}"
+    );
+    assert!(write_lines(&emu).is_empty());
+    emu.clear_requests();
+    ok(&env.run(&emu, &["push", "--yes"]));
     assert_eq!(
         write_lines(&emu),
         vec![format!("DELETE {base}/{old_gcp}"), format!("POST {base}")]

@@ -321,8 +321,17 @@ fn a_collection_change_is_planned_as_a_replace() {
     );
     assert!(t.contains("1 to replace") || t.contains("replace"), "{t}");
 
+    // The replace deletes the old index: without a terminal, push wants --yes.
     emu.clear_requests();
     let o = env.push(&emu, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("replaced: deleted and created again"),
+        "{}",
+        text(&o)
+    );
+    assert!(search_writes(&emu.requests()).is_empty());
+    let o = env.push(&emu, &["--yes"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let w_log = search_writes(&emu.requests());
@@ -350,7 +359,7 @@ fn a_collection_change_is_planned_as_a_replace() {
         text(&o)
     );
     emu.clear_requests();
-    let o = env.push(&emu, &[]);
+    let o = env.push(&emu, &["--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     let methods: Vec<String> = search_writes(&emu.requests())
         .into_iter()
@@ -793,7 +802,7 @@ fn a_type_change_that_policies_refuse_deletes_nothing() {
         &format!("{HEADER}[[resource_policy]]\nname = \"no-search\"\nfiles = [\"policies/no-search.cedar\"]\n\n{vector}"),
     );
     emu.clear_requests();
-    let o = env.push(&emu, &[]);
+    let o = env.push(&emu, &["--yes"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
@@ -823,7 +832,7 @@ fn a_stale_replaces_naming_an_index_another_entry_declares_is_ignored_with_a_war
     assert_eq!(stored(&emu).len(), 2);
     let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    // The text plan does not print warnings of unchanged steps; JSON has them.
+    // Warnings of unchanged steps are in the text plan and in JSON.
     let o = env.run(&emu, &["plan", "--output", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let films = v["resources"]

@@ -729,8 +729,9 @@ async fn push(args: PushArgs) -> ExitCode {
         ctx.progress = !json;
     }
     let (_, _, policy_deletes) = plan.counts();
-    let (_, _, _, resource_deletes) = resources::counts(&plan.steps);
-    let deletes = policy_deletes + resource_deletes;
+    // A replace deletes the object it replaces: it is confirmed like a delete.
+    let (_, _, resource_replaces, resource_deletes) = resources::counts(&plan.steps);
+    let deletes = policy_deletes + resource_deletes + resource_replaces;
     if args.dry_run {
         print_dry_run(&plan);
         print_warnings(&client);
@@ -747,14 +748,19 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     }
     if deletes > 0 && !args.yes {
-        let what = if resource_deletes == 0 {
+        let what = if resource_deletes + resource_replaces == 0 {
             format!(
                 "{deletes} resource {}",
                 if deletes == 1 { "policy" } else { "policies" }
             )
         } else {
+            let replaced = if resource_replaces > 0 {
+                format!(" ({resource_replaces} of them replaced: deleted and created again)")
+            } else {
+                String::new()
+            };
             format!(
-                "{deletes} {}",
+                "{deletes} {}{replaced}",
                 if deletes == 1 { "object" } else { "objects" }
             )
         };

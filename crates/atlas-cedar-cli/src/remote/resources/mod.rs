@@ -512,7 +512,12 @@ pub fn render(steps: &[Step]) -> String {
     let mut out = String::new();
     for s in steps {
         if s.action == Action::Unchanged {
-            out.push_str(&format!("  unchanged {} {}\n", s.kind, s.key));
+            let why = if s.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.reason)
+            };
+            out.push_str(&format!("  unchanged {} {}{why}\n", s.kind, s.key));
             for w in &s.warnings {
                 out.push_str(&format!("    warning: {w}\n"));
             }

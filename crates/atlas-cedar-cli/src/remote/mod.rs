@@ -89,6 +89,15 @@ pub enum RemoteCommand {
   atlas-cedar stream-processors start --instance ingest orders"
     )]
     StreamProcessors(resources::streams::StreamProcessorsCommand),
+    /// Private endpoint services and their endpoints (AWS, Azure, GCP).
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  atlas-cedar private-endpoints service create --project-id 65f0c0ffee0123456789abcd --provider AWS --region us-east-1
+  atlas-cedar private-endpoints service list -o json
+  atlas-cedar private-endpoints get --provider AWS --service-id 65f0c0ffee0123456789abcd vpce-0123456789abcdef0"
+    )]
+    PrivateEndpoints(resources::private_endpoints::PrivateEndpointsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +264,7 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::FederationEndpoints(c) => resources::federation::run(c),
         RemoteCommand::ApiKeys(c) => resources::api_keys::run(c),
         RemoteCommand::StreamProcessors(c) => resources::streams::run(c),
+        RemoteCommand::PrivateEndpoints(c) => resources::private_endpoints::run(c),
     }
 }
 

@@ -1,8 +1,671 @@
-//! Not emulated yet.
+//! Private endpoint services and their endpoints
+//! (`/groups/{groupId}/privateEndpoint/…`, version 2023-01-01).
+//!
+//! Store keys: `privateEndpoint/{groupId}/services` (the services as Atlas
+//! answers them) and `privateEndpoint/{groupId}/endpoints/{serviceId}` (its
+//! endpoints). A service is `INITIATING` on creation and `AVAILABLE` from its
+//! second read; an AWS endpoint goes `PENDING_ACCEPTANCE` → `PENDING` →
+//! `AVAILABLE` over three reads, Azure and GCP endpoints `INITIATING` →
+//! `AVAILABLE` over two. A test makes the next services of a project fail by
+//! storing `[{"errorMessage": "…"}]` under `privateEndpoint/{groupId}/fail`
+//! (see [`crate::EmulatorHandle::fail_endpoint_services`]).
+//!
+//! Creating or deleting a service or an endpoint is evaluated against the
+//! organization's resource policies as `project.privateEndpoint.modify` on the
+//! project, with `context.project.privateEndpoints` = every endpoint of the
+//! project after the change, as `aws:<vpce id>`, `azure:<resource id>`,
+//! `gcp:<endpoint group name>`. Deletions are immediate (Atlas passes through
+//! `DELETING`).
 
-use super::Ctx;
+use atlas_cedar_analysis::request::ResourceSpec;
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
+use crate::util::object_id;
 
-pub(crate) fn route(_ctx: &mut Ctx<'_>, _tail: &[&str]) -> Option<Answer> {
-    None
+const VERSION: &str = "2023-01-01";
+const ACTION: &str = "project.privateEndpoint.modify";
+const PROVIDERS: [&str; 3] = ["AWS", "AZURE", "GCP"];
+
+pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
+    if tail.first() != Some(&"privateEndpoint") {
+        return None;
+    }
+    let group = ctx.group()?.to_owned();
+    if let Err(a) = ctx.version(&[VERSION]) {
+        return Some(a);
+    }
+    let method = ctx.method().clone();
+    let answer = match (&method, tail) {
+        (&Method::POST, [_, "endpointService"]) => create_service(ctx, &group),
+        (m, [_, provider, "endpointService", rest @ ..]) => match provider_of(provider) {
+            Err(a) => a,
+            Ok(p) => match (m, rest) {
+                (&Method::GET, []) => list_services(ctx, &group, p),
+                (&Method::GET, [id]) => get_service(ctx, &group, p, id),
+                (&Method::DELETE, [id]) => delete_service(ctx, &group, p, id),
+                (&Method::POST, [id, "endpoint"]) => create_endpoint(ctx, &group, p, id),
+                (&Method::GET, [id, "endpoint", e]) => {
+                    get_endpoint(ctx, &group, p, id, &percent_decode(e))
+                }
+                (&Method::DELETE, [id, "endpoint", e]) => {
+                    delete_endpoint(ctx, &group, p, id, &percent_decode(e))
+                }
+                _ => return None,
+            },
+        },
+        _ => return None,
+    };
+    Some(answer)
+}
+
+fn provider_of(p: &str) -> Result<&'static str, Answer> {
+    PROVIDERS.into_iter().find(|k| *k == p).ok_or_else(|| {
+        bad_request(
+            "INVALID_PROVIDER",
+            &format!("No provider {p} exists; use AWS, AZURE or GCP."),
+        )
+    })
+}
+
+fn services_key(group: &str) -> String {
+    format!("privateEndpoint/{group}/services")
+}
+
+fn endpoints_key(group: &str, service: &str) -> String {
+    format!("privateEndpoint/{group}/endpoints/{service}")
+}
+
+fn fail_key(group: &str) -> String {
+    format!("privateEndpoint/{group}/fail")
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The list of endpoint ids in a service's answer.
+fn list_key(provider: &str) -> &'static str {
+    match provider {
+        "AZURE" => "privateEndpoints",
+        "GCP" => "endpointGroupNames",
+        _ => "interfaceEndpoints",
+    }
+}
+
+/// The id of a stored endpoint (AWS id, Azure resource id, GCP group name).
+fn endpoint_id(provider: &str, e: &Value) -> String {
+    match provider {
+        "AZURE" => str_of(e, "privateEndpointResourceId"),
+        "GCP" => str_of(e, "endpointGroupName"),
+        _ => str_of(e, "interfaceEndpointId"),
+    }
+    .to_owned()
+}
+
+fn same_id(provider: &str, a: &str, b: &str) -> bool {
+    // Azure resource ids are case-insensitive.
+    if provider == "AZURE" {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
+}
+
+/// Atlas's name of a region given either way (`US_EAST_1` or `us-east-1`).
+fn region_name(provider: &str, region: &str) -> Option<String> {
+    let catalog = atlas_cedar_core::catalog::Catalog::builtin();
+    let lower = provider.to_ascii_lowercase();
+    catalog
+        .regions()
+        .iter()
+        .find(|r| {
+            r.provider == lower
+                && (r.atlas_name.eq_ignore_ascii_case(region)
+                    || r.native_code.eq_ignore_ascii_case(region))
+        })
+        .map(|r| r.atlas_name.clone())
+}
+
+fn native_code(provider: &str, atlas_name: &str) -> String {
+    let catalog = atlas_cedar_core::catalog::Catalog::builtin();
+    let lower = provider.to_ascii_lowercase();
+    catalog
+        .regions()
+        .iter()
+        .find(|r| r.provider == lower && r.atlas_name == atlas_name)
+        .map_or_else(
+            || atlas_name.to_ascii_lowercase(),
+            |r| r.native_code.clone(),
+        )
+}
+
+/// Every endpoint of the project, as `project.privateEndpoints` holds them.
+fn endpoint_set(ctx: &Ctx<'_>, group: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in ctx.items(&services_key(group)) {
+        let provider = str_of(&s, "cloudProvider");
+        for e in ctx.items(&endpoints_key(group, str_of(&s, "id"))) {
+            out.push(format!(
+                "{}:{}",
+                provider.to_ascii_lowercase(),
+                endpoint_id(provider, &e)
+            ));
+        }
+    }
+    out
+}
+
+fn enforce(ctx: &Ctx<'_>, group: &str, set: Vec<String>) -> Option<Answer> {
+    let resource = ResourceSpec {
+        ty: Some("Project".to_owned()),
+        id: Some(group.to_owned()),
+        project: None,
+    };
+    ctx.enforce(
+        ACTION,
+        &resource,
+        &json!({ "project": { "privateEndpoints": set } }),
+    )
+}
+
+fn service_not_found(id: &str) -> Answer {
+    not_found(
+        "PRIVATE_ENDPOINT_SERVICE_NOT_FOUND",
+        &format!("Private endpoint service {id} not found."),
+    )
+}
+
+fn create_service(ctx: &Ctx<'_>, group: &str) -> Answer {
+    let body = match json_body(ctx) {
+        Ok(b) => b,
+        Err(a) => return a,
+    };
+    let provider = str_of(&body, "providerName");
+    if !PROVIDERS.contains(&provider) {
+        return bad_request(
+            "INVALID_ATTRIBUTE",
+            &format!("Invalid attribute providerName {provider:?}: use AWS, AZURE or GCP."),
+        );
+    }
+    let region = str_of(&body, "region");
+    let Some(region) = region_name(provider, region) else {
+        return bad_request(
+            "INVALID_REGION",
+            &format!("No region {region:?} exists for {provider}."),
+        );
+    };
+    let services = ctx.items(&services_key(group));
+    if services
+        .iter()
+        .any(|s| str_of(s, "cloudProvider") == provider && str_of(s, "regionName") == region)
+    {
+        return Answer::error(
+            StatusCode::CONFLICT,
+            "PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION",
+            &format!("A private endpoint service for {provider} already exists in {region}."),
+        );
+    }
+    if let Some(a) = enforce(ctx, group, endpoint_set(ctx, group)) {
+        return a;
+    }
+    let id = object_id();
+    let mut s = json!({
+        "cloudProvider": provider,
+        "errorMessage": null,
+        "id": id,
+        "regionName": region,
+        "status": "INITIATING",
+    });
+    if let Some(map) = s.as_object_mut() {
+        map.insert(list_key(provider).to_owned(), json!([]));
+        match provider {
+            "AWS" => {
+                map.insert("endpointServiceName".to_owned(), Value::Null);
+            }
+            "AZURE" => {
+                map.insert("privateLinkServiceName".to_owned(), Value::Null);
+                map.insert("privateLinkServiceResourceId".to_owned(), Value::Null);
+            }
+            _ => {
+                map.insert("serviceAttachmentNames".to_owned(), json!([]));
+            }
+        }
+    }
+    ctx.reset_polls(&format!("privateEndpoint/{group}/{id}"));
+    ctx.update(&services_key(group), |list| list.push(s.clone()));
+    Answer::json(StatusCode::OK, s).with_version(VERSION)
+}
+
+/// Counts a read of the service and moves it on once read twice.
+fn advance_service(ctx: &Ctx<'_>, group: &str, s: &mut Value) {
+    if str_of(s, "status") != "INITIATING" {
+        return;
+    }
+    let id = str_of(s, "id").to_owned();
+    if ctx.poll(&format!("privateEndpoint/{group}/{id}")) < 2 {
+        return;
+    }
+    let failure = ctx
+        .items(&fail_key(group))
+        .first()
+        .map(|f| str_of(f, "errorMessage").to_owned());
+    let provider = str_of(s, "cloudProvider").to_owned();
+    let region = str_of(s, "regionName").to_owned();
+    let hex: String = id.chars().rev().take(17).collect();
+    if let Some(map) = s.as_object_mut() {
+        if let Some(message) = failure {
+            map.insert("status".to_owned(), json!("FAILED"));
+            map.insert("errorMessage".to_owned(), json!(message));
+        } else {
+            map.insert("status".to_owned(), json!("AVAILABLE"));
+            let code = native_code(&provider, &region);
+            match provider.as_str() {
+                "AWS" => {
+                    map.insert(
+                        "endpointServiceName".to_owned(),
+                        json!(format!("com.amazonaws.vpce.{code}.vpce-svc-{hex}")),
+                    );
+                }
+                "AZURE" => {
+                    let name = format!("pls_{id}");
+                    map.insert("privateLinkServiceName".to_owned(), json!(name));
+                    map.insert(
+                        "privateLinkServiceResourceId".to_owned(),
+                        json!(format!(
+                            "/subscriptions/ae349d51-d12b-ee3d-2a27-7d53f6479cf0/resourcegroups/rg_{id}/providers/Microsoft.Network/privateLinkServices/{name}"
+                        )),
+                    );
+                }
+                _ => {
+                    map.insert(
+                        "serviceAttachmentNames".to_owned(),
+                        json!([format!(
+                            "projects/p-{hex}/regions/{code}/serviceAttachments/sa-{id}"
+                        )]),
+                    );
+                }
+            }
+        }
+    }
+    let stored = s.clone();
+    ctx.update(&services_key(group), |list| {
+        for item in list.iter_mut() {
+            if str_of(item, "id") == id {
+                *item = stored.clone();
+            }
+        }
+    });
+}
+
+fn list_services(ctx: &Ctx<'_>, group: &str, provider: &str) -> Answer {
+    let mut out = Vec::new();
+    for mut s in ctx.items(&services_key(group)) {
+        if str_of(&s, "cloudProvider") == provider {
+            advance_service(ctx, group, &mut s);
+            out.push(s);
+        }
+    }
+    Answer::json(StatusCode::OK, Value::Array(out)).with_version(VERSION)
+}
+
+fn find_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Option<Value> {
+    ctx.items(&services_key(group))
+        .into_iter()
+        .find(|s| str_of(s, "id") == id && str_of(s, "cloudProvider") == provider)
+}
+
+fn get_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
+    match find_service(ctx, group, provider, id) {
+        None => service_not_found(id),
+        Some(mut s) => {
+            advance_service(ctx, group, &mut s);
+            Answer::json(StatusCode::OK, s).with_version(VERSION)
+        }
+    }
+}
+
+fn delete_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
+    if find_service(ctx, group, provider, id).is_none() {
+        return service_not_found(id);
+    }
+    if !ctx.items(&endpoints_key(group, id)).is_empty() {
+        return Answer::error(
+            StatusCode::CONFLICT,
+            "CANNOT_DELETE_ENDPOINT_SERVICE_WITH_ENDPOINTS",
+            &format!(
+                "Private endpoint service {id} still has private endpoints; delete them first."
+            ),
+        );
+    }
+    if let Some(a) = enforce(ctx, group, endpoint_set(ctx, group)) {
+        return a;
+    }
+    ctx.update(&services_key(group), |list| {
+        list.retain(|s| str_of(s, "id") != id);
+    });
+    ctx.reset_polls(&format!("privateEndpoint/{group}/{id}"));
+    Answer::empty(StatusCode::NO_CONTENT)
+}
+
+/// The stored endpoint for a creation body, or the 400 for a bad one.
+fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
+    let missing = |field: &str| {
+        bad_request(
+            "INVALID_ATTRIBUTE",
+            &format!("Invalid attribute {field} specified."),
+        )
+    };
+    match provider {
+        "AWS" => {
+            let id = str_of(body, "id");
+            if !id.starts_with("vpce-") {
+                return Err(missing("id"));
+            }
+            Ok(json!({
+                "cloudProvider": "AWS",
+                "connectionStatus": "PENDING_ACCEPTANCE",
+                "deleteRequested": false,
+                "errorMessage": null,
+                "interfaceEndpointId": id,
+            }))
+        }
+        "AZURE" => {
+            let id = str_of(body, "id");
+            if !id.to_ascii_lowercase().starts_with("/subscriptions/") {
+                return Err(missing("id"));
+            }
+            let ip = str_of(body, "privateEndpointIPAddress");
+            if ip.is_empty() {
+                return Err(missing("privateEndpointIPAddress"));
+            }
+            let name = id.rsplit('/').next().unwrap_or("pe");
+            Ok(json!({
+                "cloudProvider": "AZURE",
+                "deleteRequested": false,
+                "errorMessage": null,
+                "privateEndpointConnectionName": format!("{name}.{}", object_id()),
+                "privateEndpointIPAddress": ip,
+                "privateEndpointResourceId": id,
+                "status": "INITIATING",
+            }))
+        }
+        _ => {
+            let group = str_of(body, "endpointGroupName");
+            if group.is_empty() {
+                return Err(missing("endpointGroupName"));
+            }
+            if str_of(body, "gcpProjectId").is_empty() {
+                return Err(missing("gcpProjectId"));
+            }
+            let endpoints = body
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| missing("endpoints"))?;
+            let mut out = Vec::new();
+            for e in endpoints {
+                let (name, ip) = (str_of(e, "endpointName"), str_of(e, "ipAddress"));
+                if name.is_empty() || ip.is_empty() {
+                    return Err(missing("endpoints"));
+                }
+                out.push(json!({"endpointName": name, "ipAddress": ip, "status": "INITIATING"}));
+            }
+            Ok(json!({
+                "cloudProvider": "GCP",
+                "deleteRequested": false,
+                "endpointGroupName": group,
+                "endpoints": out,
+                "errorMessage": null,
+                "status": "INITIATING",
+            }))
+        }
+    }
+}
+
+fn create_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str) -> Answer {
+    let Some(s) = find_service(ctx, group, provider, service) else {
+        return service_not_found(service);
+    };
+    if !matches!(str_of(&s, "status"), "AVAILABLE" | "WAITING_FOR_USER") {
+        return Answer::error(
+            StatusCode::CONFLICT,
+            "PRIVATE_ENDPOINT_SERVICE_NOT_AVAILABLE",
+            &format!(
+                "Private endpoint service {service} is {}; wait until it is AVAILABLE.",
+                str_of(&s, "status")
+            ),
+        );
+    }
+    let body = match json_body(ctx) {
+        Ok(b) => b,
+        Err(a) => return a,
+    };
+    let endpoint = match new_endpoint(provider, &body) {
+        Ok(e) => e,
+        Err(a) => return a,
+    };
+    let id = endpoint_id(provider, &endpoint);
+    let existing = ctx.items(&endpoints_key(group, service));
+    if existing
+        .iter()
+        .any(|e| same_id(provider, &endpoint_id(provider, e), &id))
+    {
+        return Answer::error(
+            StatusCode::CONFLICT,
+            "PRIVATE_ENDPOINT_ALREADY_EXISTS",
+            &format!("Private endpoint {id} already exists."),
+        );
+    }
+    let mut set = endpoint_set(ctx, group);
+    set.push(format!("{}:{id}", provider.to_ascii_lowercase()));
+    if let Some(a) = enforce(ctx, group, set) {
+        return a;
+    }
+    ctx.reset_polls(&format!("privateEndpoint/{group}/{service}/{id}"));
+    ctx.update(&endpoints_key(group, service), |list| {
+        list.push(endpoint.clone());
+    });
+    set_service_list(ctx, group, service, provider);
+    Answer::json(StatusCode::CREATED, endpoint).with_version(VERSION)
+}
+
+/// Rewrites the service's list of endpoint ids from the stored endpoints.
+fn set_service_list(ctx: &Ctx<'_>, group: &str, service: &str, provider: &str) {
+    let ids: Vec<String> = ctx
+        .items(&endpoints_key(group, service))
+        .iter()
+        .map(|e| endpoint_id(provider, e))
+        .collect();
+    ctx.update(&services_key(group), |list| {
+        for s in list.iter_mut() {
+            if str_of(s, "id") == service {
+                if let Some(map) = s.as_object_mut() {
+                    map.insert(list_key(provider).to_owned(), json!(ids));
+                }
+            }
+        }
+    });
+}
+
+fn endpoint_not_found(id: &str) -> Answer {
+    not_found(
+        "PRIVATE_ENDPOINT_NOT_FOUND",
+        &format!("Private endpoint {id} not found."),
+    )
+}
+
+fn get_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
+    if find_service(ctx, group, provider, service).is_none() {
+        return service_not_found(service);
+    }
+    let key = endpoints_key(group, service);
+    let Some(mut e) = ctx
+        .items(&key)
+        .into_iter()
+        .find(|e| same_id(provider, &endpoint_id(provider, e), id))
+    else {
+        return endpoint_not_found(id);
+    };
+    let stored_id = endpoint_id(provider, &e);
+    let reads = ctx.poll(&format!("privateEndpoint/{group}/{service}/{stored_id}"));
+    let changed = advance_endpoint(provider, &mut e, reads);
+    if changed {
+        let stored = e.clone();
+        ctx.update(&key, |list| {
+            for item in list.iter_mut() {
+                if endpoint_id(provider, item) == stored_id {
+                    *item = stored.clone();
+                }
+            }
+        });
+    }
+    Answer::json(StatusCode::OK, e).with_version(VERSION)
+}
+
+/// The endpoint's state after `reads` reads; `true` when it changed.
+fn advance_endpoint(provider: &str, e: &mut Value, reads: u32) -> bool {
+    let Some(map) = e.as_object_mut() else {
+        return false;
+    };
+    if provider == "AWS" {
+        let now = map
+            .get("connectionStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let next = match (now, reads) {
+            ("PENDING_ACCEPTANCE", 2) => "PENDING",
+            ("PENDING_ACCEPTANCE" | "PENDING", n) if n >= 3 => "AVAILABLE",
+            _ => return false,
+        };
+        map.insert("connectionStatus".to_owned(), json!(next));
+        return true;
+    }
+    if map.get("status").and_then(Value::as_str) != Some("INITIATING") || reads < 2 {
+        return false;
+    }
+    map.insert("status".to_owned(), json!("AVAILABLE"));
+    if let Some(list) = map.get_mut("endpoints").and_then(Value::as_array_mut) {
+        for item in list.iter_mut() {
+            if let Some(m) = item.as_object_mut() {
+                m.insert("status".to_owned(), json!("AVAILABLE"));
+            }
+        }
+    }
+    true
+}
+
+fn delete_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
+    if find_service(ctx, group, provider, service).is_none() {
+        return service_not_found(service);
+    }
+    let key = endpoints_key(group, service);
+    let Some(found) = ctx
+        .items(&key)
+        .iter()
+        .map(|e| endpoint_id(provider, e))
+        .find(|e| same_id(provider, e, id))
+    else {
+        return endpoint_not_found(id);
+    };
+    let gone = format!("{}:{found}", provider.to_ascii_lowercase());
+    let set: Vec<String> = endpoint_set(ctx, group)
+        .into_iter()
+        .filter(|e| *e != gone)
+        .collect();
+    if let Some(a) = enforce(ctx, group, set) {
+        return a;
+    }
+    ctx.update(&key, |list| {
+        list.retain(|e| endpoint_id(provider, e) != found);
+    });
+    set_service_list(ctx, group, service, provider);
+    ctx.reset_polls(&format!("privateEndpoint/{group}/{service}/{found}"));
+    Answer::empty(StatusCode::NO_CONTENT)
+}
+
+/// Decodes `%XX` escapes of a path segment (an Azure id arrives encoded).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl crate::EmulatorHandle {
+    /// Services of `group` created from now on end `FAILED` with `message`
+    /// instead of becoming `AVAILABLE`.
+    pub fn fail_endpoint_services(&self, group: &str, message: &str) {
+        self.set_resources(&fail_key(group), vec![json!({ "errorMessage": message })]);
+    }
+
+    /// The stored private endpoint services of `group`.
+    pub fn endpoint_services(&self, group: &str) -> Vec<Value> {
+        self.resources(&services_key(group))
+    }
+
+    /// The stored endpoints of one service.
+    pub fn private_endpoints(&self, group: &str, service: &str) -> Vec<Value> {
+        self.resources(&endpoints_key(group, service))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn decodes_encoded_azure_ids() {
+        assert_eq!(
+            percent_decode("%2Fsubscriptions%2Fs%2FresourceGroups%2Frg%2Fpe%201"),
+            "/subscriptions/s/resourceGroups/rg/pe 1"
+        );
+        assert_eq!(percent_decode("vpce-1%"), "vpce-1%");
+    }
+
+    #[test]
+    fn regions_either_way() {
+        assert_eq!(
+            region_name("AWS", "us-east-1").as_deref(),
+            Some("US_EAST_1")
+        );
+        assert_eq!(
+            region_name("AWS", "US_EAST_1").as_deref(),
+            Some("US_EAST_1")
+        );
+        assert_eq!(region_name("AWS", "mars-1"), None);
+        assert_eq!(native_code("AWS", "US_EAST_1"), "us-east-1");
+    }
+
+    #[test]
+    fn aws_endpoints_move_over_three_reads() {
+        let mut e = json!({"connectionStatus": "PENDING_ACCEPTANCE"});
+        assert!(!advance_endpoint("AWS", &mut e, 1));
+        assert!(advance_endpoint("AWS", &mut e, 2));
+        assert_eq!(e["connectionStatus"], "PENDING");
+        assert!(advance_endpoint("AWS", &mut e, 3));
+        assert_eq!(e["connectionStatus"], "AVAILABLE");
+        let mut g = json!({"status": "INITIATING", "endpoints": [{"status": "INITIATING"}]});
+        assert!(advance_endpoint("GCP", &mut g, 2));
+        assert_eq!(g["endpoints"][0]["status"], "AVAILABLE");
+    }
 }

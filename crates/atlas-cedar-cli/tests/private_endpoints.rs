@@ -1,0 +1,695 @@
+//! End to end: `[[private_endpoint_service]]` in plan/push and
+//! `atlas-cedar private-endpoints …`, the real binary against the emulator.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use atlas_cedar_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle, LoggedRequest, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
+    DEFAULT_PUBLIC_KEY,
+};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
+const G: &str = "5f00000000000000000000aa";
+const VPCE: &str = "vpce-0a1b2c3d4e5f60718";
+const AZ_ID: &str = "/subscriptions/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0/resourceGroups/rg-app/providers/Microsoft.Network/privateEndpoints/pe-atlas";
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn work(&self) -> PathBuf {
+        let p = self.home.path().join("work");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env(
+                "ATLAS_CEDAR_TOKEN_CACHE_DIR",
+                self.home.path().join("tokens"),
+            )
+            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
+            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
+            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
+    log.iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+fn emulator() -> EmulatorHandle {
+    Emulator::start(EmulatorConfig::default()).unwrap()
+}
+
+fn service_id(emu: &EmulatorHandle, provider: &str) -> String {
+    emu.endpoint_services(G)
+        .iter()
+        .find(|s| s["cloudProvider"] == provider)
+        .unwrap_or_else(|| panic!("no {provider} service in {:#?}", emu.endpoint_services(G)))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn manifest(azure_ip: &str, with_aws: bool) -> String {
+    let mut m = format!("[project]\nid = \"{G}\"\n\n");
+    if with_aws {
+        m.push_str(&format!(
+            "[[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"us-east-1\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n\n"
+        ));
+    }
+    m.push_str(&format!(
+        "[[private_endpoint_service]]\nprovider = \"AZURE\"\nregion = \"US_EAST_2\"\n\n\
+         [[private_endpoint_service.endpoint]]\nid = \"{AZ_ID}\"\nprivate_endpoint_ip_address = \"{azure_ip}\"\n\n\
+         [[private_endpoint_service]]\nprovider = \"GCP\"\nregion = \"us-central1\"\nwait_for_endpoints = true\n\n\
+         [[private_endpoint_service.endpoint]]\nendpoint_group_name = \"atlas-group\"\ngcp_project_id = \"my-gcp-project\"\n\
+         endpoints = [{{ endpoint_name = \"atlas-ep-0\", ip_address = \"10.1.0.2\" }}]\n"
+    ));
+    m
+}
+
+#[test]
+fn create_wait_noop_replace_and_prune() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "atlas-cedar.toml", &manifest("10.0.0.4", true));
+
+    // plan: three services and three endpoints to create, nothing written
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains(&format!(
+            "+ create private endpoint service {G}/AWS/US_EAST_1"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "+ create private endpoint {G}/AZURE/US_EAST_2/{AZ_ID}"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("+ region: \"us-east-1\""), "{t}");
+    assert!(
+        t.contains("Plan: 6 to create, 0 to update, 0 to delete."),
+        "{t}"
+    );
+    assert!(writes(&emu.requests()).is_empty());
+
+    // dry run: the requests, none sent
+    let o = env.run(&emu, &["push", "--dry-run"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains(&format!(
+            "would POST /api/atlas/v2/groups/{G}/privateEndpoint/endpointService\n{{\n  \"providerName\": \"AWS\",\n  \"region\": \"us-east-1\"\n}}"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("would POST /api/atlas/v2/groups/{G}/privateEndpoint/AZURE/endpointService/{{id of the new service}}/endpoint")),
+        "{t}"
+    );
+    assert!(writes(&emu.requests()).is_empty());
+
+    // push: each service waited for (INITIATING, then AVAILABLE), then its endpoints
+    emu.clear_requests();
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("Resources: 6 done, 0 failed, 0 not done, 0 unchanged."),
+        "{t}"
+    );
+    let log = emu.requests();
+    for provider in ["AWS", "AZURE", "GCP"] {
+        let id = service_id(&emu, provider);
+        let path =
+            format!("/api/atlas/v2/groups/{G}/privateEndpoint/{provider}/endpointService/{id}");
+        let gets = log
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count();
+        assert!(gets >= 2, "{provider}: {gets} reads of {path}\n{t}");
+        let post = log
+            .iter()
+            .position(|r| r.method == "POST" && r.path == format!("{path}/endpoint"))
+            .unwrap();
+        let last_get = log
+            .iter()
+            .rposition(|r| r.method == "GET" && r.path == path)
+            .unwrap();
+        assert!(
+            last_get < post,
+            "{provider}: endpoint registered before the service was AVAILABLE"
+        );
+        let s = emu
+            .endpoint_services(G)
+            .into_iter()
+            .find(|s| s["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(s["status"], "AVAILABLE");
+    }
+    assert!(t.contains("AVAILABLE after"), "{t}");
+    // the AWS endpoint is reported, not waited for; the GCP one is waited for
+    assert!(
+        t.contains("registered; connectionStatus PENDING_ACCEPTANCE (not waited for"),
+        "{t}"
+    );
+    assert!(
+        t.contains("atlas-group: registered; status AVAILABLE"),
+        "{t}"
+    );
+    let aws = service_id(&emu, "AWS");
+    let azure = service_id(&emu, "AZURE");
+    let stored = emu.private_endpoints(G, &azure);
+    assert_eq!(stored[0]["privateEndpointResourceId"], AZ_ID);
+    assert_eq!(stored[0]["privateEndpointIPAddress"], "10.0.0.4");
+    assert_eq!(
+        emu.endpoint_services(G)
+            .iter()
+            .find(|s| s["cloudProvider"] == "AWS")
+            .unwrap()["interfaceEndpoints"],
+        serde_json::json!([VPCE])
+    );
+
+    // the Azure id (with slashes) round-trips through the encoded path
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AZURE",
+            "--service-id",
+            &azure,
+            AZ_ID,
+            "-o",
+            "json",
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(got["privateEndpointResourceId"], AZ_ID, "{t}");
+    assert_eq!(got["privateEndpointIPAddress"], "10.0.0.4");
+    let log = emu.requests();
+    let get = log.iter().find(|r| r.method == "GET").unwrap();
+    assert!(
+        get.path.ends_with("/endpoint/%2Fsubscriptions%2F0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0%2FresourceGroups%2Frg-app%2Fproviders%2FMicrosoft.Network%2FprivateEndpoints%2Fpe-atlas"),
+        "{}",
+        get.path
+    );
+
+    // second push: no writes; the plan shows each endpoint's status
+    emu.clear_requests();
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty(), "{:#?}", emu.requests());
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!(
+            "  unchanged private endpoint {G}/AWS/US_EAST_1/{VPCE} (connectionStatus "
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "  unchanged private endpoint service {G}/AWS/US_EAST_1 ({aws}, status AVAILABLE)"
+        )),
+        "{t}"
+    );
+
+    // the Azure IP changes: a replace, planned as such
+    write(&w, "atlas-cedar.toml", &manifest("10.0.0.5", true));
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!("-/+ replace private endpoint {G}/AZURE/US_EAST_2/{AZ_ID} (an endpoint cannot change in place; status ")),
+        "{t}"
+    );
+    assert!(
+        t.contains("~ privateEndpointIPAddress: \"10.0.0.4\" → \"10.0.0.5\""),
+        "{t}"
+    );
+    assert!(
+        t.contains("Plan: 0 to create, 0 to update, 1 to replace, 0 to delete."),
+        "{t}"
+    );
+    emu.clear_requests();
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let log = emu.requests();
+    let w_log = writes(&log);
+    assert_eq!(w_log.len(), 2, "{w_log:#?}");
+    assert_eq!(w_log[0].method, "DELETE");
+    assert!(
+        w_log[0].path.contains("/endpoint/%2Fsubscriptions%2F"),
+        "{}",
+        w_log[0].path
+    );
+    assert_eq!(w_log[1].method, "POST");
+    assert_eq!(
+        emu.private_endpoints(G, &azure)[0]["privateEndpointIPAddress"],
+        "10.0.0.5"
+    );
+
+    // the AWS service leaves the manifest: nothing happens without --prune
+    write(&w, "atlas-cedar.toml", &manifest("10.0.0.5", false));
+    emu.clear_requests();
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+    // with --prune: the endpoint, then the service
+    let o = env.run(&emu, &["plan", "--prune"]);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!("- delete private endpoint {G}/AWS/US_EAST_1/{VPCE} (not in the manifest; connectionStatus ")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("- delete private endpoint service {G}/AWS/US_EAST_1 (not in the manifest; status AVAILABLE)")),
+        "{t}"
+    );
+    assert!(
+        t.contains("Plan: 0 to create, 0 to update, 2 to delete."),
+        "{t}"
+    );
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        &["push", "--prune", "--yes", "--poll-interval", "0.05"],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let log = emu.requests();
+    let w_log = writes(&log);
+    assert_eq!(w_log.len(), 2, "{w_log:#?}");
+    assert_eq!(
+        w_log[0].path,
+        format!(
+            "/api/atlas/v2/groups/{G}/privateEndpoint/AWS/endpointService/{aws}/endpoint/{VPCE}"
+        )
+    );
+    assert_eq!(
+        w_log[1].path,
+        format!("/api/atlas/v2/groups/{G}/privateEndpoint/AWS/endpointService/{aws}")
+    );
+    assert!(emu
+        .endpoint_services(G)
+        .iter()
+        .all(|s| s["cloudProvider"] != "AWS"));
+    assert_eq!(emu.endpoint_services(G).len(), 2);
+    let o = env.run(&emu, &["plan", "--prune", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn a_policy_forbidding_a_planned_endpoint_is_warned_and_named_on_403() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    write(
+        &w,
+        "policies/endpoints.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"project.privateEndpoint.modify\", resource)\n\
+         when { context.project.privateEndpoints.contains(\"aws:vpce-bad\") };\n",
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!(
+            "[project]\nid = \"{G}\"\n\n[[resource_policy]]\nname = \"no-bad-endpoints\"\nfiles = [\"policies/endpoints.cedar\"]\n\n\
+             [[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"us-east-1\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"vpce-bad\"\n"
+        ),
+    );
+
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let bad = t
+        .split(&format!(
+            "+ create private endpoint {G}/AWS/US_EAST_1/vpce-bad"
+        ))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        bad.contains("warning: Atlas will refuse this: resource policy \"no-bad-endpoints\" forbids `project.privateEndpoint.modify` for it"),
+        "{t}"
+    );
+    // the good endpoint and the service are not warned about
+    assert_eq!(
+        t.matches("warning: Atlas will refuse this").count(),
+        1,
+        "{t}"
+    );
+
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!("error: private endpoint {G}/AWS/US_EAST_1/vpce-bad: Atlas refused it: 403 ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED; likely resource policy \"no-bad-endpoints\"")),
+        "{t}"
+    );
+    assert!(
+        t.contains("Resources: 2 done, 1 failed, 0 not done, 0 unchanged."),
+        "{t}"
+    );
+    let log = emu.requests();
+    let refused = log
+        .iter()
+        .find(|r| {
+            r.method == "POST" && r.path.ends_with("/endpoint") && r.body.contains("vpce-bad")
+        })
+        .unwrap();
+    assert_eq!(refused.status, 403);
+    // the service and the good endpoint were created; the bad one was not
+    let aws = service_id(&emu, "AWS");
+    let stored = emu.private_endpoints(G, &aws);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["interfaceEndpointId"], VPCE);
+}
+
+#[test]
+fn a_failed_service_reports_atlas_message_and_skips_its_endpoints() {
+    let emu = emulator();
+    let env = Env::new();
+    emu.fail_endpoint_services(G, "Not enough capacity in us-east-1.");
+    write(
+        &env.work(),
+        "atlas-cedar.toml",
+        &format!(
+            "[[private_endpoint_service]]\nproject_id = \"{G}\"\nprovider = \"AWS\"\nregion = \"US_EAST_1\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n"
+        ),
+    );
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("FAILED: Not enough capacity in us-east-1."),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "not done: private endpoint {G}/AWS/US_EAST_1/{VPCE}: not attempted"
+        )),
+        "{t}"
+    );
+    assert!(emu
+        .requests()
+        .iter()
+        .all(|r| !(r.method == "POST" && r.path.ends_with("/endpoint"))));
+}
+
+#[test]
+fn direct_commands_in_json_and_table() {
+    let emu = emulator();
+    let env = Env::new();
+
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "service",
+            "create",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--region",
+            "us-east-1",
+            "--wait",
+            "--poll-interval",
+            "0.05",
+            "-o",
+            "json",
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["status"], "AVAILABLE", "{t}");
+    assert_eq!(s["cloudProvider"], "AWS");
+    assert_eq!(s["regionName"], "US_EAST_1");
+    assert!(s["endpointServiceName"]
+        .as_str()
+        .unwrap()
+        .starts_with("com.amazonaws.vpce.us-east-1.vpce-svc-"));
+    let id = s["id"].as_str().unwrap().to_owned();
+
+    // without --wait: the answer of the POST (INITIATING), as a table
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "service",
+            "create",
+            "--project-id",
+            G,
+            "--provider",
+            "azure",
+            "--region",
+            "eastus2",
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("ID "), "{t}");
+    assert!(out.contains("AZURE      US_EAST_2   INITIATING"), "{t}");
+
+    // a second service for the same provider and region: Atlas's conflict
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "service",
+            "create",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--region",
+            "US_EAST_1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION"),
+        "{}",
+        text(&o)
+    );
+
+    // list: every provider (three requests), as a table and as JSON
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        &["private-endpoints", "service", "list", "--project-id", G],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 3, "{t}");
+    assert!(out.lines().nth(1).unwrap().starts_with(&id), "{t}");
+    let answered: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.status != 401)
+        .collect();
+    assert_eq!(answered.len(), 3, "{answered:#?}");
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "service",
+            "list",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "-o",
+            "json",
+        ],
+    );
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{}", text(&o));
+
+    // get one service
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "service",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            &id,
+            "-o",
+            "json",
+        ],
+    );
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(got["id"], id.as_str(), "{}", text(&o));
+
+    // an endpoint, through a push, then `get` as JSON and as a table
+    write(
+        &env.work(),
+        "atlas-cedar.toml",
+        &format!(
+            "[[private_endpoint_service]]\nproject_id = \"{G}\"\nprovider = \"AWS\"\nregion = \"us-east-1\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n"
+        ),
+    );
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--service-id",
+            &id,
+            VPCE,
+            "-o",
+            "json",
+        ],
+    );
+    let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["interfaceEndpointId"], VPCE, "{}", text(&o));
+    assert_eq!(e["connectionStatus"], "PENDING_ACCEPTANCE");
+    assert_eq!(e["cloudProvider"], "AWS");
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--service-id",
+            &id,
+            VPCE,
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("ID "), "{}", text(&o));
+    assert!(
+        out.contains(&format!("{VPCE}   AWS        PENDING")),
+        "{}",
+        text(&o)
+    );
+
+    // a bad service id is refused before any request
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--service-id",
+            "nope",
+            VPCE,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("endpoint service id \"nope\" is not a 24-hex-digit id"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        emu.requests().iter().all(|r| r.status == 401),
+        "{:#?}",
+        emu.requests()
+    );
+    // an unknown endpoint: Atlas's 404
+    let o = env.run(
+        &emu,
+        &[
+            "private-endpoints",
+            "get",
+            "--project-id",
+            G,
+            "--provider",
+            "AWS",
+            "--service-id",
+            &id,
+            "vpce-0000000000000000f",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("PRIVATE_ENDPOINT_NOT_FOUND"),
+        "{}",
+        text(&o)
+    );
+}

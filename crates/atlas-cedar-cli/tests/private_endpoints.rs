@@ -290,8 +290,12 @@ fn create_wait_noop_replace_and_prune() {
         t.contains("Plan: 0 to create, 0 to update, 1 to replace, 0 to delete."),
         "{t}"
     );
+    // a replace deletes: refused without --yes when stdin is not a terminal
     emu.clear_requests();
     let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+    let o = env.run(&emu, &["push", "--yes", "--poll-interval", "0.05"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let log = emu.requests();

@@ -933,7 +933,7 @@ pub enum ServiceCommand {
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
     /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID")]
+    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
     project_id: String,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]

@@ -697,3 +697,59 @@ fn direct_commands_in_json_and_table() {
         text(&o)
     );
 }
+
+#[test]
+fn the_verdict_counts_endpoints_of_providers_the_manifest_does_not_name() {
+    let emu = emulator();
+    let env = Env::new();
+    let w = env.work();
+    // an existing GCP service with one endpoint group, not in the manifest
+    let gcp = "65f0c0ffee0123456789abcd";
+    emu.set_resources(
+        &format!("privateEndpoint/{G}/services"),
+        vec![serde_json::json!({
+            "cloudProvider": "GCP", "errorMessage": null, "id": gcp, "regionName": "CENTRAL_US",
+            "status": "AVAILABLE", "endpointGroupNames": ["legacy-group"], "serviceAttachmentNames": []
+        })],
+    );
+    emu.set_resources(
+        &format!("privateEndpoint/{G}/endpoints/{gcp}"),
+        vec![serde_json::json!({
+            "cloudProvider": "GCP", "deleteRequested": false, "errorMessage": null,
+            "endpointGroupName": "legacy-group", "status": "AVAILABLE",
+            "endpoints": [{"endpointName": "legacy-0", "ipAddress": "10.9.0.2", "status": "AVAILABLE"}]
+        })],
+    );
+    write(
+        &w,
+        "policies/mix.cedar",
+        &format!(
+            "forbid (principal, action == ResourcePolicy::Action::\"project.privateEndpoint.modify\", resource)\n\
+             when {{ context.project.privateEndpoints.contains(\"gcp:legacy-group\") && \
+             context.project.privateEndpoints.contains(\"aws:{VPCE}\") }};\n"
+        ),
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        &format!(
+            "[project]\nid = \"{G}\"\n\n[[resource_policy]]\nname = \"not-both\"\nfiles = [\"policies/mix.cedar\"]\n\n\
+             [[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"us-east-1\"\n\n\
+             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n"
+        ),
+    );
+    let o = env.run(&emu, &["plan"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("+ create private endpoint {G}/AWS/US_EAST_1/{VPCE}\n    + id: \"{VPCE}\"\n    warning: Atlas will refuse this: resource policy \"not-both\"")),
+        "{t}"
+    );
+    // the GCP service is read (for the verdict) but not touched
+    assert!(!t.contains("GCP"), "{t}");
+    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("likely resource policy \"not-both\""), "{t}");
+    assert_eq!(emu.private_endpoints(G, gcp).len(), 1);
+}

@@ -18,9 +18,9 @@
 //! `project.privateEndpoint.modify` on the project, with
 //! `context.project.privateEndpoints` = the project's endpoints after the
 //! change, written `aws:<vpce id>`, `azure:<resource id>`,
-//! `gcp:<endpoint group name>`. The plan knows every endpoint of the
-//! project's services it read, so the verdict is exact for the providers it
-//! read (every provider with `--prune`, else those of the manifest).
+//! `gcp:<endpoint group name>`. When the manifest has resource policies (or
+//! with `--prune`) the plan reads the services of every provider, so it knows
+//! the whole set and the verdict is exact.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -433,7 +433,9 @@ async fn plan_project(
     services: Vec<DesiredService>,
     prune: bool,
 ) -> Result<Vec<Step>, String> {
-    let providers: BTreeSet<Provider> = if prune {
+    // Every provider when pruning, and when resource policies are to be
+    // evaluated: `project.privateEndpoints` holds the endpoints of all of them.
+    let providers: BTreeSet<Provider> = if prune || !ctx.policies.is_empty() {
         Provider::ALL.into_iter().collect()
     } else {
         services.iter().map(|s| s.provider).collect()

@@ -60,8 +60,6 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
-// Some helpers are used by only some kinds at a time.
-#[allow(dead_code)]
 impl Client {
     /// GET `path` and decode the JSON answer.
     pub(crate) async fn get_json<T: DeserializeOwned>(

@@ -1,6 +1,3 @@
-// Until every kind is emulated, some helpers are unused.
-#![allow(dead_code)]
-
 //! Every Admin API resource besides resource policies: one module per kind,
 //! each answering the paths it knows (`route` returns `None` for others).
 //!

@@ -15,11 +15,6 @@ pub enum Mode {
     DesiredKeysOnly,
 }
 
-/// `true` when the documents mean the same under `mode`.
-pub fn same(remote: &Value, desired: &Value, mode: Mode) -> bool {
-    diff(remote, desired, mode).is_empty()
-}
-
 /// One line per difference, with its path: `~ mappings.dynamic: false → true`,
 /// `+ mappings.fields.title: {"type":"string"}`, `- storedSource`.
 pub fn diff(remote: &Value, desired: &Value, mode: Mode) -> Vec<String> {
@@ -126,7 +121,7 @@ mod tests {
             json!({"mappings": {"dynamic": false, "fields": {"a": {"type": "string"}}}, "n": 1});
         let b =
             json!({"n": 1.0, "mappings": {"fields": {"a": {"type": "string"}}, "dynamic": false}});
-        assert!(same(&a, &b, Mode::Exact));
+        assert!(diff(&a, &b, Mode::Exact).is_empty());
         let p1 = json!([{"$source": {}}, {"$match": {"x": 1}}]);
         let p2 = json!([{"$match": {"x": 1}}, {"$source": {}}]);
         // Swapped stages: each position differs (one key added, one removed).

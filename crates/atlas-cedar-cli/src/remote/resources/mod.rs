@@ -16,9 +16,6 @@
 //! (network, then indexes, then the rest); a failed step stops the steps that
 //! depend on it, and the report says what was and was not done.
 
-// Until every kind is managed, parts of the framework are unused.
-#![allow(dead_code)]
-
 pub mod jsondiff;
 pub mod table;
 

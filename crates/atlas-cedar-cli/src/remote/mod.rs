@@ -242,6 +242,21 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Runs an asynchronous command on a fresh runtime. `Ok(code)` is the exit
+/// status; an error is printed as `error: …` and exits 1.
+pub(crate) fn block_on_command<F>(command: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<ExitCode, String>>,
+{
+    match runtime().and_then(|rt| rt.block_on(command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Asks `question` on a terminal; `false` when stdin is not a terminal.
 fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {

@@ -7,7 +7,7 @@ use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
 use clap::{Args, Subcommand};
 
 use super::manifest::{self, LocalBody};
-use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs, Output};
+use super::{confirm, org_of, print_warnings, ConnectionArgs, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum PoliciesCommand {
@@ -81,20 +81,7 @@ pub struct ValidateArgs {
 }
 
 pub fn run(cmd: PoliciesCommand) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(run_async(cmd)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::block_on_command(run_async(cmd))
 }
 
 fn conn_of(cmd: &PoliciesCommand) -> &ConnectionArgs {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
-use crate::remote::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
+use crate::remote::{confirm, org_of, print_warnings, ConnectionArgs};
 
 const KIND: &str = "API key";
 const SECTION: &str = "absent_api_key";
@@ -209,21 +209,12 @@ pub struct DeleteArgs {
 
 /// Runs an `api-keys` command.
 pub fn run(cmd: ApiKeysCommand) -> ExitCode {
-    let result = runtime().and_then(|rt| {
-        rt.block_on(async {
-            match cmd {
-                ApiKeysCommand::Delete(a) => delete(&a).await,
-                ApiKeysCommand::List(a) => list(&a).await.map(|()| ExitCode::SUCCESS),
-            }
-        })
-    });
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+    super::super::block_on_command(async {
+        match cmd {
+            ApiKeysCommand::Delete(a) => delete(&a).await,
+            ApiKeysCommand::List(a) => list(&a).await.map(|()| ExitCode::SUCCESS),
         }
-    }
+    })
 }
 
 async fn list(a: &ListArgs) -> Result<(), String> {

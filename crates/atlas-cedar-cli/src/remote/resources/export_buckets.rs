@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use super::jsondiff::{diff, Mode};
 use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
-use crate::remote::{print_warnings, runtime, ConnectionArgs};
+use crate::remote::{print_warnings, ConnectionArgs};
 
 const KIND: &str = "export bucket";
 const SECTION: &str = "export_bucket";
@@ -525,21 +525,13 @@ const COLUMNS: &[Column] = &[
 
 /// Runs an `export-buckets` command.
 pub fn run(cmd: ExportBucketsCommand) -> ExitCode {
-    let result = runtime().and_then(|rt| {
-        rt.block_on(async {
-            match cmd {
-                ExportBucketsCommand::Create(a) => create(&a).await,
-                ExportBucketsCommand::List(a) => list(&a).await,
-            }
-        })
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+    super::super::block_on_command(async {
+        match cmd {
+            ExportBucketsCommand::Create(a) => create(&a).await,
+            ExportBucketsCommand::List(a) => list(&a).await,
         }
-    }
+        .map(|()| ExitCode::SUCCESS)
+    })
 }
 
 async fn list(a: &ListArgs) -> Result<(), String> {

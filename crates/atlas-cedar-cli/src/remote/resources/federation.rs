@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::jsondiff::{diff, Mode};
 use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
-use crate::remote::{print_warnings, runtime, ConnectionArgs};
+use crate::remote::{print_warnings, ConnectionArgs};
 
 const KIND: &str = "federation endpoint";
 const SECTION: &str = "federation_endpoint";
@@ -303,20 +303,11 @@ const COLUMNS: &[Column] = &[
 
 /// Runs a `federation-endpoints` command.
 pub fn run(cmd: FederationEndpointsCommand) -> ExitCode {
-    let result = runtime().and_then(|rt| {
-        rt.block_on(async {
-            match cmd {
-                FederationEndpointsCommand::List(a) => list(&a).await,
-            }
-        })
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+    super::super::block_on_command(async {
+        match cmd {
+            FederationEndpointsCommand::List(a) => list(&a).await.map(|()| ExitCode::SUCCESS),
         }
-    }
+    })
 }
 
 async fn list(a: &ListArgs) -> Result<(), String> {

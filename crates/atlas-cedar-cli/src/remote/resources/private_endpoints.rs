@@ -42,7 +42,7 @@ use serde_json::{json, Value};
 use super::jsondiff::{self, Mode};
 use super::table::{self, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
-use crate::remote::{print_warnings, runtime, ConnectionArgs};
+use crate::remote::{print_warnings, ConnectionArgs};
 
 const SECTION: &str = "private_endpoint_service";
 const ACTION: &str = "project.privateEndpoint.modify";
@@ -1092,20 +1092,7 @@ fn print_services(rows: &[(Provider, EndpointService)], single: bool, format: Fo
 
 /// Runs `atlas-cedar private-endpoints …`.
 pub fn run(cmd: PrivateEndpointsCommand) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(run_async(cmd)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::super::block_on_command(async { run_async(cmd).await.map(|()| ExitCode::SUCCESS) })
 }
 
 fn connect(p: &ProjectArgs) -> Result<Client, String> {

@@ -966,14 +966,7 @@ const COLUMNS: &[Column] = &[
 
 /// Runs a direct command.
 pub fn run(cmd: SearchIndexesCommand) -> std::process::ExitCode {
-    let rt = match super::super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::from(1);
-        }
-    };
-    let result = rt.block_on(async {
+    super::super::block_on_command(async {
         match cmd {
             SearchIndexesCommand::Get(a) => {
                 let (client, _) = a.conn.connect()?;
@@ -984,7 +977,7 @@ pub fn run(cmd: SearchIndexesCommand) -> std::process::ExitCode {
                 super::super::print_warnings(&client);
                 let v = serde_json::to_value(&i).map_err(|e| e.to_string())?;
                 table::print(&v, COLUMNS, a.output);
-                Ok::<(), String>(())
+                Ok(std::process::ExitCode::SUCCESS)
             }
             SearchIndexesCommand::List(a) => {
                 let (client, _) = a.conn.connect()?;
@@ -995,17 +988,10 @@ pub fn run(cmd: SearchIndexesCommand) -> std::process::ExitCode {
                 super::super::print_warnings(&client);
                 let v = serde_json::to_value(&list).map_err(|e| e.to_string())?;
                 table::print(&v, COLUMNS, a.output);
-                Ok(())
+                Ok(std::process::ExitCode::SUCCESS)
             }
         }
-    });
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::from(1)
-        }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use serde_json::{json, Value};
 use super::jsondiff::{diff, Mode};
 use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError, WaitOptions};
-use crate::remote::{print_warnings, runtime, ConnectionArgs};
+use crate::remote::{print_warnings, ConnectionArgs};
 
 const KIND: &str = "stream processor";
 const SECTION: &str = "stream_processor";
@@ -814,20 +814,7 @@ pub fn read_patch_file(path: &std::path::Path) -> Result<StreamProcessorPatch, S
 }
 
 pub fn run(cmd: StreamProcessorsCommand) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(run_async(cmd)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::super::block_on_command(async { run_async(cmd).await.map(|()| ExitCode::SUCCESS) })
 }
 
 fn instance_of(cmd: &StreamProcessorsCommand) -> &InstanceArgs {

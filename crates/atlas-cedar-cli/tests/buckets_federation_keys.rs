@@ -9,74 +9,24 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use atlas_cedar_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, LoggedRequest, DEFAULT_ORG_ID,
-    DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY,
-};
+use std::process::Output;
+
+use atlas_cedar_emulator::{EmulatorHandle, FaultKind, FaultRule, LoggedRequest, DEFAULT_ORG_ID};
+use common::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
 const P: &str = "5f1111111111111111111111";
 const R1: &str = "668c5f0ed436263134491592";
 const R2: &str = "668c5f0ed436263134491593";
 const R3: &str = "668c5f0ed436263134491594";
 const R4: &str = "668c5f0ed436263134491595";
 
-struct Env {
-    home: tempfile::TempDir,
-}
-
 impl Env {
-    fn new() -> Self {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        let p = self.home.path().join("work");
-        std::fs::create_dir_all(&p).unwrap();
-        p
-    }
-
-    fn cmd(&self, emu: &EmulatorHandle) -> Command {
-        let mut c = Command::new(BIN);
-        c.env_clear()
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env(
-                "ATLAS_CEDAR_TOKEN_CACHE_DIR",
-                self.home.path().join("tokens"),
-            )
-            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
-            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
-            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-            .current_dir(self.work())
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
-        self.cmd(emu).args(args).output().unwrap()
-    }
-
     fn manifest(&self, text: &str) {
         write(&self.work(), "atlas-cedar.toml", text);
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn ok(o: &Output) -> String {
@@ -103,18 +53,6 @@ fn api_gets(emu: &EmulatorHandle, path_suffix: &str) -> Vec<LoggedRequest> {
         .into_iter()
         .filter(|r| r.method == "GET" && r.status != 401 && r.path.ends_with(path_suffix))
         .collect()
-}
-
-fn write(dir: &Path, name: &str, content: &str) {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
-}
-
-fn emulator() -> EmulatorHandle {
-    Emulator::start(EmulatorConfig::default()).unwrap()
 }
 
 fn buckets(emu: &EmulatorHandle) -> Vec<Value> {

@@ -8,86 +8,14 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use atlas_cedar_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
-    DEFAULT_PUBLIC_KEY,
-};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use atlas_cedar_emulator::{Emulator, EmulatorConfig, DEFAULT_ORG_ID};
+use common::*;
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
-
-struct Env {
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        let p = self.home.path().join("work");
-        std::fs::create_dir_all(&p).unwrap();
-        p
-    }
-
-    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env(
-                "ATLAS_CEDAR_TOKEN_CACHE_DIR",
-                self.home.path().join("tokens"),
-            )
-            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
-            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
-            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-            .env("NO_COLOR", "1")
-            .current_dir(self.work())
-            .stdin(Stdio::null())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs `atlas-cedar` without any connection settings.
-    fn run_offline(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .current_dir(self.work())
-            .stdin(Stdio::null())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn write(dir: &Path, name: &str, content: &str) {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
-}
 
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))

@@ -7,84 +7,20 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use atlas_cedar_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, LoggedRequest, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
-    DEFAULT_PUBLIC_KEY,
-};
+use atlas_cedar_emulator::{EmulatorHandle, LoggedRequest};
+use common::*;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
 const G: &str = "5f00000000000000000000aa";
 const VPCE: &str = "vpce-0a1b2c3d4e5f60718";
 const AZ_ID: &str = "/subscriptions/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0/resourceGroups/rg-app/providers/Microsoft.Network/privateEndpoints/pe-atlas";
-
-struct Env {
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        let p = self.home.path().join("work");
-        std::fs::create_dir_all(&p).unwrap();
-        p
-    }
-
-    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env(
-                "ATLAS_CEDAR_TOKEN_CACHE_DIR",
-                self.home.path().join("tokens"),
-            )
-            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
-            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
-            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-            .current_dir(self.work())
-            .stdin(Stdio::null())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     log.iter()
         .filter(|r| r.is_write() && r.status != 401)
         .collect()
-}
-
-fn write(dir: &Path, name: &str, content: &str) {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
-}
-
-fn emulator() -> EmulatorHandle {
-    Emulator::start(EmulatorConfig::default()).unwrap()
 }
 
 fn service_id(emu: &EmulatorHandle, provider: &str) -> String {

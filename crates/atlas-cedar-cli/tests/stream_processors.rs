@@ -7,67 +7,21 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use atlas_cedar_emulator::{
-    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, FaultRule, LoggedRequest, DEFAULT_ORG_ID,
-    DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY,
-};
+use std::process::Output;
+
+use atlas_cedar_emulator::{EmulatorHandle, FaultKind, FaultRule, LoggedRequest};
+use common::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
 const GROUP: &str = "5f1111111111111111111111";
 const KEY: &str = "streamProcessors/5f1111111111111111111111/ingest";
 const BASE: &str = "/api/atlas/v2/groups/5f1111111111111111111111/streams/ingest";
 
-struct Env {
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn work(&self) -> PathBuf {
-        let p = self.home.path().join("work");
-        std::fs::create_dir_all(&p).unwrap();
-        p
-    }
-
-    fn run(&self, emu: &EmulatorHandle, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env("MONGODB_ATLAS_OPS_MANAGER_URL", emu.base_url())
-            .env("MONGODB_ATLAS_ORG_ID", DEFAULT_ORG_ID)
-            .env("MONGODB_ATLAS_PROJECT_ID", GROUP)
-            .env("MONGODB_ATLAS_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-            .env("MONGODB_ATLAS_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-            .current_dir(self.work())
-            .stdin(Stdio::null())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// The shared environment, with the project id of these tests.
+fn env() -> Env {
+    Env::new().with_env("MONGODB_ATLAS_PROJECT_ID", GROUP)
 }
 
 /// `METHOD path` of every successful or failed write (not the digest 401s).
@@ -76,18 +30,6 @@ fn writes(log: &[LoggedRequest]) -> Vec<String> {
         .filter(|r| r.is_write() && r.status != 401)
         .map(|r| format!("{} {}", r.method, r.path))
         .collect()
-}
-
-fn write(dir: &Path, name: &str, content: &str) {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
-}
-
-fn emulator() -> EmulatorHandle {
-    Emulator::start(EmulatorConfig::default()).unwrap()
 }
 
 fn stored(emu: &EmulatorHandle, name: &str) -> Value {
@@ -136,7 +78,7 @@ fn manifest(orders_state: &str) -> String {
 #[test]
 fn create_start_noop_then_plain_patch_of_a_stopped_processor() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     write(&w, "streams/orders.json", ORDERS_V1);
     write(&w, "atlas-cedar.toml", &manifest("state = \"started\"\n"));
@@ -221,7 +163,7 @@ fn create_start_noop_then_plain_patch_of_a_stopped_processor() {
 #[test]
 fn a_running_processor_is_stopped_patched_and_started() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
     emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
@@ -297,7 +239,7 @@ fn a_running_processor_is_stopped_patched_and_started() {
 #[test]
 fn a_patch_failure_after_the_stop_says_it_is_stopped_and_how_to_restart() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
     emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
@@ -356,7 +298,7 @@ fn a_patch_failure_after_the_stop_says_it_is_stopped_and_how_to_restart() {
 #[test]
 fn rename_by_patch_and_prune_the_rest() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let p = json!([{"$source": {"connectionName": "kafka"}}, {"$emit": {"connectionName": "__testLog"}}]);
     emu.set_resources(
@@ -444,7 +386,7 @@ fn rename_by_patch_and_prune_the_rest() {
 #[test]
 fn the_list_is_read_over_three_pages() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let p = json!([{"$source": {"connectionName": "kafka"}}]);
     let many: Vec<Value> = (0..1200)
@@ -489,7 +431,7 @@ fn the_list_is_read_over_three_pages() {
 #[test]
 fn a_processor_that_fails_to_start_is_reported_with_its_message() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"bad\"\nstate = \"started\"\n\
              pipeline = [{ \"$source\" = { connectionName = \"kafka\" } }, { \"$emulatorFail\" = \"connection kafka: authentication failed\" }]\n";
@@ -526,7 +468,7 @@ fn a_processor_that_fails_to_start_is_reported_with_its_message() {
 #[test]
 fn update_command_from_a_json_file() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
     emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
@@ -660,7 +602,7 @@ fn update_command_from_a_json_file() {
 #[test]
 fn state_alone_starts_and_stops_and_the_direct_commands_agree() {
     let emu = emulator();
-    let env = Env::new();
+    let env = env();
     let w = env.work();
     let p = json!([{"$source": {"connectionName": "kafka"}}]);
     emu.set_resources(KEY, vec![seed("orders", "STARTED", p)]);

@@ -790,3 +790,48 @@ fn a_stale_replaces_naming_an_index_another_entry_declares_is_ignored_with_a_war
         "{films:#}"
     );
 }
+
+/// Index builds overlap: with `--concurrency 2` the second index is created
+/// while the first one is still building; with `--concurrency 1` only after the
+/// first one is READY. Both runs end with every index READY.
+#[test]
+fn indexes_build_at_the_same_time_up_to_the_concurrency() {
+    for (width, overlap) in [("2", true), ("1", false)] {
+        let emu = emulator();
+        let env = Env::new();
+        let w = env.work();
+        let def = "{ mappings = { dynamic = true } }";
+        let manifest = format!(
+            "{HEADER}{}{}",
+            movies(def, "movies", ""),
+            movies(def, "films", "")
+        );
+        write(&w, "atlas-cedar.toml", &manifest);
+        let o = env.push(&emu, &["--concurrency", width]);
+        assert!(o.status.success(), "{}", text(&o));
+        let log = emu.requests();
+        let posts: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.method == "POST" && r.status != 401)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(posts.len(), 2, "{log:#?}");
+        let first_id = stored(&emu)
+            .iter()
+            .find(|i| i["collectionName"] == "movies")
+            .map(|i| i["indexID"].as_str().unwrap().to_owned())
+            .unwrap();
+        let last_read_of_first = log
+            .iter()
+            .rposition(|r| r.method == "GET" && r.path.ends_with(&first_id))
+            .unwrap();
+        assert_eq!(
+            posts[1] < last_read_of_first,
+            overlap,
+            "--concurrency {width}: second POST at {}, last read of the first index at {last_read_of_first}",
+            posts[1]
+        );
+        assert!(stored(&emu).iter().all(|i| i["status"] == "READY"));
+    }
+}

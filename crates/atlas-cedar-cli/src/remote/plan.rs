@@ -67,7 +67,8 @@ pub struct PushArgs {
     /// Print the requests push would send (method, path, body) and send none.
     #[arg(long)]
     dry_run: bool,
-    /// Writes sent at the same time.
+    /// Writes sent at the same time (resource policies), and search indexes
+    /// built at the same time.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
     /// Longest wait for an asynchronous state (a search index READY, an
@@ -541,6 +542,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
                 interval: std::time::Duration::from_secs(10),
             },
             progress: true,
+            concurrency: 4,
         };
         let m = resources::Manifest {
             path: &path,
@@ -727,6 +729,7 @@ async fn push(args: PushArgs) -> ExitCode {
             interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
         };
         ctx.progress = !json;
+        ctx.concurrency = args.concurrency.max(1);
     }
     let (_, _, policy_deletes) = plan.counts();
     // A replace deletes the object it replaces: it is confirmed like a delete.

@@ -323,6 +323,9 @@ pub struct Ctx {
     pub wait: WaitOptions,
     /// Print waiting progress on stderr.
     pub progress: bool,
+    /// Search-index steps applied at the same time (each waits for its own
+    /// build, so builds overlap); 1 applies them one by one.
+    pub concurrency: usize,
 }
 
 impl Ctx {
@@ -444,49 +447,131 @@ fn failure(step: &Step, e: StepError) -> String {
 
 /// Applies the steps phase by phase, in plan order. A step whose
 /// dependencies failed (or were not done) is not attempted.
+///
+/// Search-index steps (phase [`Phase::Indexes`]) run up to
+/// [`Ctx::concurrency`] at a time, each waiting for its own build, so N
+/// indexes take about one build time rather than N; a step still waits for
+/// the steps it depends on. The other phases run one step after another: the
+/// order of private-endpoint writes is the order their policy verdicts were
+/// computed in.
 pub async fn apply(ctx: &Ctx, steps: &[Step], json: bool) -> ApplyReport {
     let mut report = ApplyReport::default();
     let mut broken: Vec<String> = Vec::new();
-    for step in steps {
-        if !step.action.is_change() {
-            report.unchanged += 1;
-            continue;
-        }
-        let id = step.id();
-        if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
-            report.not_done.push(format!(
-                "{} {}: not attempted: {dep} failed",
-                step.kind, step.key
-            ));
-            broken.push(id);
-            continue;
-        }
-        let Some(op) = &step.op else {
-            continue;
+    let mut i = 0;
+    while let Some(first) = steps.get(i) {
+        let len = if first.phase == Phase::Indexes {
+            steps
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|s| s.phase == Phase::Indexes)
+                .count()
+        } else {
+            1
         };
-        match op.apply(ctx).await {
-            Ok(done) => {
-                if !json {
-                    eprintln!(
-                        "{} {} {}: {done}",
-                        step.action.symbol(),
-                        step.kind,
-                        step.key
-                    );
+        let batch: Vec<&Step> = steps.iter().skip(i).take(len.max(1)).collect();
+        i += len.max(1);
+        let width = if first.phase == Phase::Indexes {
+            ctx.concurrency.max(1)
+        } else {
+            1
+        };
+        apply_batch(ctx, batch, width, json, &mut report, &mut broken).await;
+    }
+    report
+}
+
+/// Applies `batch` in waves: each wave holds the steps none of whose
+/// dependencies is still pending, `width` at a time.
+async fn apply_batch(
+    ctx: &Ctx,
+    batch: Vec<&Step>,
+    width: usize,
+    json: bool,
+    report: &mut ApplyReport,
+    broken: &mut Vec<String>,
+) {
+    let mut pending: Vec<&Step> = Vec::new();
+    for step in batch {
+        if step.action.is_change() {
+            pending.push(step);
+        } else {
+            report.unchanged += 1;
+        }
+    }
+    while !pending.is_empty() {
+        let waiting: Vec<String> = pending.iter().map(|s| s.id()).collect();
+        let (mut ready, mut rest): (Vec<&Step>, Vec<&Step>) = pending
+            .into_iter()
+            .partition(|s| !s.after.iter().any(|d| waiting.contains(d)));
+        if ready.is_empty() && !rest.is_empty() {
+            // A dependency cycle cannot come from a plan; never spin on one.
+            ready.push(rest.remove(0));
+        }
+        pending = rest;
+        for chunk in ready.chunks(width) {
+            let mut runnable = Vec::new();
+            for step in chunk {
+                if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
+                    report.not_done.push(format!(
+                        "{} {}: not attempted: {dep} failed",
+                        step.kind, step.key
+                    ));
+                    broken.push(step.id());
+                } else if let Some(op) = &step.op {
+                    runnable.push((*step, op.apply(ctx)));
                 }
-                report
-                    .done
-                    .push(format!("{} {}: {done}", step.kind, step.key));
             }
-            Err(e) => {
-                let message = failure(step, e);
-                eprintln!("error: {message}");
-                report.failed.push(message);
-                broken.push(id);
+            let (who, futures): (Vec<&Step>, Vec<_>) = runnable.into_iter().unzip();
+            let results = join_all(futures).await;
+            for (step, result) in who.into_iter().zip(results) {
+                match result {
+                    Ok(done) => {
+                        if !json {
+                            eprintln!(
+                                "{} {} {}: {done}",
+                                step.action.symbol(),
+                                step.kind,
+                                step.key
+                            );
+                        }
+                        report
+                            .done
+                            .push(format!("{} {}: {done}", step.kind, step.key));
+                    }
+                    Err(e) => {
+                        let message = failure(step, e);
+                        eprintln!("error: {message}");
+                        report.failed.push(message);
+                        broken.push(step.id());
+                    }
+                }
             }
         }
     }
-    report
+}
+
+/// Polls every future until all are done; the results in the same order.
+async fn join_all<'a, T>(mut futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
+    let mut results: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut busy = false;
+        for (future, slot) in futures.iter_mut().zip(results.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => busy = true,
+                }
+            }
+        }
+        if busy {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
 }
 
 /// `(create, update, replace, delete)` counts; stop-patch-start counts as an update.

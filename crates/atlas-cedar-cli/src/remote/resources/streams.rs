@@ -837,6 +837,7 @@ fn wait_ctx(client: Arc<Client>, wait: &WaitArgs) -> Ctx {
             interval: Duration::from_secs_f64(wait.poll_interval.clamp(0.0, 3600.0)),
         },
         progress: true,
+        concurrency: 1,
     }
 }
 

@@ -133,10 +133,23 @@ impl Manifest<'_> {
             .map_or(1, |n| n + 1)
     }
 
-    /// Reads a file named in the manifest (relative to its folder).
+    /// Reads a file named in the manifest (relative to its folder). An error
+    /// names the manifest line that names the file.
     pub fn read(&self, relative: &str) -> Result<String, String> {
         let p = self.root.join(relative);
-        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::read_to_string(&p).map_err(|e| {
+            let quoted = format!("\"{relative}\"");
+            let line = self
+                .text
+                .lines()
+                .position(|l| l.contains(&quoted))
+                .map_or(String::new(), |n| format!(":{}", n + 1));
+            format!(
+                "{}{line}: cannot read {}: {e}",
+                self.path.display(),
+                p.display()
+            )
+        })
     }
 
     /// Reads a JSON file named in the manifest; a syntax error says where.
@@ -653,6 +666,20 @@ mod tests {
         );
         assert!(e.contains("nme"), "{e}");
         assert!(m.section::<Item>("other").unwrap().is_empty());
+        let e = m.read("missing.json").unwrap_err();
+        assert!(
+            e.starts_with("atlas-cedar.toml: cannot read ./missing.json:"),
+            "{e}"
+        );
+        let named = Manifest {
+            text: "[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n",
+            ..m
+        };
+        let e = named.read("missing.json").unwrap_err();
+        assert!(
+            e.starts_with("atlas-cedar.toml:3: cannot read ./missing.json:"),
+            "{e}"
+        );
         let ok = Manifest {
             text: "[[thing]]\nname = \"a\"\n",
             ..m

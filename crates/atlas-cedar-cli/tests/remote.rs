@@ -264,7 +264,14 @@ fn two_invocations_with_a_service_account_mint_one_token() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let files: Vec<_> = std::fs::read_dir(env.token_dir()).unwrap().collect();
+        // One token file (beside it, the lock file that serializes minting).
+        let files: Vec<_> = std::fs::read_dir(env.token_dir())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .collect();
         assert_eq!(files.len(), 1);
         let path = files.into_iter().next().unwrap().unwrap().path();
         assert_eq!(
@@ -777,4 +784,32 @@ fn emulator_command_cluster_facts_drive_search_index_enforcement() {
             && t.contains("likely resource policy \"no-gcp-search\""),
         "{t}"
     );
+}
+
+/// Several processes starting at once with the same service account share one
+/// token: the token cache is locked while one of them mints, and the others then
+/// read the token it wrote (Atlas allows 100 live tokens per service account and
+/// rate-limits the token endpoint).
+#[test]
+fn concurrent_invocations_with_a_service_account_mint_one_token() {
+    let emu = emulator(EmulatorConfig {
+        latency: std::time::Duration::from_millis(300),
+        ..Default::default()
+    });
+    let env = Env::new();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.cmd(&emu, Creds::ServiceAccount)
+                .args(["policies", "list"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(emu.tokens_minted(), 1, "{:#?}", emu.requests());
 }

@@ -274,6 +274,37 @@ pub(crate) fn write_token(path: &Path, token: &CachedToken) -> Result<(), Error>
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
 }
 
+/// Takes the cache's lock file (`<token file>.lock`, an OS advisory lock) so
+/// that of several processes starting at once only one mints a token and the
+/// others read it. Waits up to `patience`; `None` (go on without the lock)
+/// when the lock cannot be taken, so a stuck process never blocks another for
+/// long. The lock is released when the returned file is dropped.
+pub(crate) async fn lock_token(
+    path: &Path,
+    patience: std::time::Duration,
+) -> Option<std::fs::File> {
+    let lock_path = path.with_extension("lock");
+    std::fs::create_dir_all(lock_path.parent()?).ok()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options.open(&lock_path).ok()?;
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Some(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 pub(crate) fn remove_token(path: &Path) {
     let _ = std::fs::remove_file(path);
 }

@@ -209,6 +209,12 @@ impl Client {
         if let Some(t) = slot.as_ref().filter(|t| t.is_fresh()) {
             return Ok(t.access_token.clone());
         }
+        // Other processes may be minting for the same account right now:
+        // take the cache's lock, then look at the cache again.
+        let _lock = match &path {
+            Some(p) => auth::lock_token(p, self.config.request_timeout).await,
+            None => None,
+        };
         if let Some(p) = &path {
             if let Some(t) = auth::read_token(p, &self.config.base_url, client_id) {
                 if t.is_fresh() {

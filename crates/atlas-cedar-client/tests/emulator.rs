@@ -185,7 +185,14 @@ async fn service_account_token_is_cached_across_clients() {
     b.list_policies(ORG).await.unwrap();
     assert_eq!(emu.tokens_minted(), 1);
     assert_eq!(a.tokens_minted() + b.tokens_minted(), 1);
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    // One token file (beside it, the lock file that serializes minting).
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .collect();
     assert_eq!(files.len(), 1);
     #[cfg(unix)]
     {
@@ -447,7 +454,10 @@ async fn a_revoked_cached_token_is_replaced_once() {
     // Revoke the cached token behind the client's back.
     let file = std::fs::read_dir(dir.path())
         .unwrap()
-        .next()
+        .find(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
         .unwrap()
         .unwrap()
         .path();

@@ -477,3 +477,31 @@ async fn a_revoked_cached_token_is_replaced_once() {
     assert_eq!(emu.tokens_minted(), 2);
     assert_eq!(b.tokens_minted(), 1);
 }
+
+/// Atlas rate-limits its token endpoint (about 50 a minute per service
+/// account). A second client without a shared cache meets the limit, gets 429
+/// with `Retry-After`, waits, and then gets its token.
+#[tokio::test]
+async fn the_token_endpoint_rate_limit_is_waited_out() {
+    let emu = start(EmulatorConfig {
+        token_rate_limit: RateLimit {
+            capacity: 1,
+            refill_per_minute: 60,
+        },
+        ..EmulatorConfig::default()
+    });
+    let a = client(&emu, service_account(), None);
+    a.list_policies(ORG).await.unwrap();
+    let b = client(&emu, service_account(), None);
+    let started = std::time::Instant::now();
+    b.list_policies(ORG).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(emu.tokens_minted(), 2);
+    let statuses: Vec<u16> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/oauth/token")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![200, 429, 200]);
+}

@@ -131,6 +131,9 @@ pub struct EmulatorConfig {
     /// Static bearer tokens (`MONGODB_ATLAS_ACCESS_TOKEN`) and their role.
     pub access_tokens: Vec<(String, Role)>,
     pub rate_limit: RateLimit,
+    /// Token requests per service account (Atlas: about 50 a minute); more
+    /// get `429` with `Retry-After`.
+    pub token_rate_limit: RateLimit,
     /// Lifetime of minted OAuth tokens (Atlas: one hour).
     pub token_ttl: Duration,
     /// Live tokens allowed per service account (Atlas: 100).
@@ -183,6 +186,10 @@ impl Default for EmulatorConfig {
             }],
             access_tokens: Vec::new(),
             rate_limit: RateLimit::default(),
+            token_rate_limit: RateLimit {
+                capacity: 50,
+                refill_per_minute: 50,
+            },
             token_ttl: Duration::from_secs(3600),
             max_live_tokens: 100,
             latency: Duration::ZERO,

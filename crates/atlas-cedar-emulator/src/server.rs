@@ -747,6 +747,22 @@ fn oauth_token(shared: &Shared, req: &Req) -> Answer {
             "Invalid client credentials.",
         );
     };
+    if let Some((cfg, wait)) = take_from_bucket(
+        shared,
+        &format!("oauth/{id}"),
+        shared.config.token_rate_limit,
+    ) {
+        let mut a = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            &format!(
+                "Too many token requests: at most {} a minute per service account.",
+                cfg.capacity
+            ),
+        );
+        a.headers.push(("retry-after", format!("{wait}")));
+        return a;
+    }
     let form = parse_form(&req.body);
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(
@@ -804,7 +820,26 @@ fn oauth_revoke(shared: &Shared, req: &Req) -> Answer {
 }
 
 fn check_rate_limit(shared: &Shared, key: &str) -> Option<Answer> {
-    let cfg = shared.config.rate_limit;
+    let (cfg, wait) = take_from_bucket(shared, key, shared.config.rate_limit)?;
+    let detail = format!(
+        "Resource /api/atlas/v2/{key} is limited to {} requests every 1 minutes.",
+        cfg.capacity
+    );
+    Some(
+        Answer::error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &detail)
+            .with_header("retry-after", format!("{wait}"))
+            .with_header("ratelimit-limit", cfg.capacity.to_string())
+            .with_header("ratelimit-remaining", "0".to_owned()),
+    )
+}
+
+/// Takes one request from the bucket `key` (filled to `cfg`); `None` when
+/// there was one, else the limit and the seconds until there is one.
+fn take_from_bucket(
+    shared: &Shared,
+    key: &str,
+    cfg: crate::RateLimit,
+) -> Option<(crate::RateLimit, f64)> {
     let capacity = f64::from(cfg.capacity.max(1));
     let per_sec = f64::from(cfg.refill_per_minute) / 60.0;
     let now = Instant::now();
@@ -825,16 +860,7 @@ fn check_rate_limit(shared: &Shared, key: &str) -> Option<Answer> {
     } else {
         60.0
     };
-    let detail = format!(
-        "Resource /api/atlas/v2/{key} is limited to {} requests every 1 minutes.",
-        cfg.capacity
-    );
-    Some(
-        Answer::error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", &detail)
-            .with_header("retry-after", format!("{wait}"))
-            .with_header("ratelimit-limit", cfg.capacity.to_string())
-            .with_header("ratelimit-remaining", "0".to_owned()),
-    )
+    Some((cfg, wait))
 }
 
 /// `None` when the request asks for one of `supported` (and a body has a

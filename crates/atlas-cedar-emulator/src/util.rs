@@ -125,13 +125,25 @@ pub(crate) fn parse_form(s: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// Decodes one URL path segment: `%XX` escapes only (Azure endpoint ids,
+/// names with spaces or slashes arrive encoded); an invalid escape is kept as
+/// written.
+pub(crate) fn decode_segment(s: &str) -> String {
+    percent_decode_with(s, false)
+}
+
 fn percent_decode(s: &str) -> String {
+    percent_decode_with(s, true)
+}
+
+/// `%XX` escapes decoded; `+` is a space only in form bodies.
+fn percent_decode_with(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hex = bytes
                     .get(i + 1..i + 3)

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
+use crate::util::decode_segment;
 
 const VERSION: &str = "2023-01-01";
 
@@ -32,7 +33,7 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
     let one = match (&method, tail) {
         (&Method::GET | &Method::POST, ["privateNetworkSettings", "endpointIds"]) => None,
         (&Method::GET | &Method::DELETE, ["privateNetworkSettings", "endpointIds", id]) => {
-            Some(percent_decode(id))
+            Some(decode_segment(id))
         }
         _ => return None,
     };
@@ -189,38 +190,14 @@ fn upsert(ctx: &mut Ctx<'_>, key: &str) -> Answer {
     answer
 }
 
-/// `%XX` escapes decoded (Azure ids arrive percent-encoded).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn decoding_and_ids() {
-        assert_eq!(percent_decode("%2Fsubs%2Fx%20y"), "/subs/x y");
-        assert_eq!(percent_decode("vpce-1%"), "vpce-1%");
+        assert_eq!(decode_segment("%2Fsubs%2Fx%20y"), "/subs/x y");
+        assert_eq!(decode_segment("vpce-1%"), "vpce-1%");
         assert!(is_vpce("vpce-3bf78b0ddee411ba1"));
         assert!(!is_vpce("vpce-3bf78b0ddee411ba"));
     }

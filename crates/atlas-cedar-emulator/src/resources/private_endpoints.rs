@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
-use crate::util::object_id;
+use crate::util::{decode_segment, object_id};
 
 const VERSION: &str = "2023-01-01";
 const ACTION: &str = "project.privateEndpoint.modify";
@@ -48,10 +48,10 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
                 (&Method::DELETE, [id]) => delete_service(ctx, &group, p, id),
                 (&Method::POST, [id, "endpoint"]) => create_endpoint(ctx, &group, p, id),
                 (&Method::GET, [id, "endpoint", e]) => {
-                    get_endpoint(ctx, &group, p, id, &percent_decode(e))
+                    get_endpoint(ctx, &group, p, id, &decode_segment(e))
                 }
                 (&Method::DELETE, [id, "endpoint", e]) => {
-                    delete_endpoint(ctx, &group, p, id, &percent_decode(e))
+                    delete_endpoint(ctx, &group, p, id, &decode_segment(e))
                 }
                 _ => return None,
             },
@@ -586,30 +586,6 @@ fn delete_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id
     Answer::empty(StatusCode::NO_CONTENT)
 }
 
-/// Decodes `%XX` escapes of a path segment (an Azure id arrives encoded).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl crate::EmulatorHandle {
     /// Services of `group` created from now on end `FAILED` with `message`
     /// instead of becoming `AVAILABLE`.
@@ -636,10 +612,10 @@ mod tests {
     #[test]
     fn decodes_encoded_azure_ids() {
         assert_eq!(
-            percent_decode("%2Fsubscriptions%2Fs%2FresourceGroups%2Frg%2Fpe%201"),
+            decode_segment("%2Fsubscriptions%2Fs%2FresourceGroups%2Frg%2Fpe%201"),
             "/subscriptions/s/resourceGroups/rg/pe 1"
         );
-        assert_eq!(percent_decode("vpce-1%"), "vpce-1%");
+        assert_eq!(decode_segment("vpce-1%"), "vpce-1%");
     }
 
     #[test]

@@ -35,7 +35,7 @@ use serde_json::{json, Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
-use crate::util::{now_iso, object_id};
+use crate::util::{decode_segment, now_iso, object_id};
 
 const VERSION: &str = "2024-05-30";
 /// The string that makes a build fail.
@@ -64,7 +64,11 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
         (&Method::POST, []) => create(ctx, &group, &key),
         (_, [id]) => by_id(ctx, &method, &group, &key, id),
         (_, [db, coll, name]) => {
-            let (db, coll, name) = (decode(db), decode(coll), decode(name));
+            let (db, coll, name) = (
+                decode_segment(db),
+                decode_segment(coll),
+                decode_segment(name),
+            );
             let found = ctx.items(&key).into_iter().find(|i| {
                 str_of(i, "database") == db
                     && str_of(i, "collectionName") == coll
@@ -121,29 +125,6 @@ fn valid_cluster_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// Percent-decodes a path segment (invalid escapes are kept as written).
-fn decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn str_of<'v>(v: &'v Value, k: &str) -> &'v str {
@@ -531,9 +512,9 @@ mod tests {
 
     #[test]
     fn segments_are_decoded() {
-        assert_eq!(decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(decode("50%"), "50%");
-        assert_eq!(decode("%zz"), "%zz");
+        assert_eq!(decode_segment("a%20b%2Fc"), "a b/c");
+        assert_eq!(decode_segment("50%"), "50%");
+        assert_eq!(decode_segment("%zz"), "%zz");
     }
 
     #[test]

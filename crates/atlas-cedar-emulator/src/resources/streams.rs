@@ -28,7 +28,7 @@ use serde_json::{json, Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
-use crate::util::object_id;
+use crate::util::{decode_segment, object_id};
 
 const VERSION: &str = "2024-05-30";
 /// Where a requested state change waits until it is seen.
@@ -37,7 +37,7 @@ const PENDING: &str = "__pending";
 pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
     let group = ctx.group()?.to_owned();
     let (tenant, rest) = match tail {
-        ["streams", tenant, rest @ ..] => (decode(tenant), rest),
+        ["streams", tenant, rest @ ..] => (decode_segment(tenant), rest),
         _ => return None,
     };
     let method = ctx.method().clone();
@@ -46,8 +46,8 @@ pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
         (&Method::POST, ["processor"]) => with_version(ctx, |ctx| create(ctx, &group, &tenant)),
         (_, ["processor", segment]) => {
             let (name, verb) = match segment.rsplit_once(':') {
-                Some((n, v @ ("start" | "stop"))) => (decode(n), Some(v)),
-                _ => (decode(segment), None),
+                Some((n, v @ ("start" | "stop"))) => (decode_segment(n), Some(v)),
+                _ => (decode_segment(segment), None),
             };
             let key = Key {
                 group: &group,
@@ -86,29 +86,6 @@ fn store_key(group: &str, tenant: &str) -> String {
 
 fn poll_key(group: &str, tenant: &str, id: &str) -> String {
     format!("streamProcessors/{group}/{tenant}/{id}")
-}
-
-/// Percent-decodes one path segment (invalid escapes stay as they are).
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The processor as Atlas shows it (no emulator bookkeeping).
@@ -473,8 +450,8 @@ mod tests {
 
     #[test]
     fn segments_are_decoded() {
-        assert_eq!(decode("a%3Ab%2Fc%20d"), "a:b/c d");
-        assert_eq!(decode("bad%zz%"), "bad%zz%");
+        assert_eq!(decode_segment("a%3Ab%2Fc%20d"), "a:b/c d");
+        assert_eq!(decode_segment("bad%zz%"), "bad%zz%");
     }
 
     #[test]

@@ -544,11 +544,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
             progress: true,
             concurrency: 4,
         };
-        let m = resources::Manifest {
-            path: &path,
-            root: &root,
-            text: &text,
-        };
+        let m = resources::Manifest::new(&path, &root, &text)?;
         plan.steps = resources::plan(&ctx, &m, args.prune).await?;
         plan.ctx = Some(ctx);
     }

@@ -284,10 +284,8 @@ mod tests {
 
     #[test]
     fn exactly_one_of_id_and_description() {
-        let m = |text: &'static str| Manifest {
-            path: Path::new("atlas-cedar.toml"),
-            root: Path::new("."),
-            text,
+        let m = |text: &'static str| {
+            Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap()
         };
         let both =
             m("[[absent_api_key]]\nid = \"5f0c0ffee0123456789abcde\"\ndescription = \"x\"\n");

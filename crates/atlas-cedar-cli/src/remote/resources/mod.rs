@@ -39,23 +39,34 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// The manifest file, for the kinds' sections.
-#[derive(Debug, Clone, Copy)]
+/// The manifest file, for the kinds' sections: parsed once, read by every
+/// kind.
+#[derive(Debug, Clone)]
 pub struct Manifest<'a> {
     pub path: &'a Path,
     /// The folder relative paths in the manifest start from.
     pub root: &'a Path,
     pub text: &'a str,
+    table: toml::Table,
 }
 
-impl Manifest<'_> {
+impl<'a> Manifest<'a> {
+    /// Parses `text` (the manifest at `path`); a syntax error names the file.
+    pub fn new(path: &'a Path, root: &'a Path, text: &'a str) -> Result<Self, String> {
+        let table = toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Manifest {
+            path,
+            root,
+            text,
+            table,
+        })
+    }
+
     /// The entries of `[[key]]` (or `key = [...]`), each checked against `T`
     /// (which should deny unknown fields). An error names the file, the line
     /// of the entry and the problem.
     pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, String> {
-        let table: toml::Table =
-            toml::from_str(self.text).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        let Some(value) = table.get(key) else {
+        let Some(value) = self.table.get(key) else {
             return Ok(Vec::new());
         };
         let Some(items) = value.as_array() else {
@@ -87,8 +98,11 @@ impl Manifest<'_> {
     /// `[project] id`, else `MONGODB_ATLAS_PROJECT_ID`. Checked to be 24-hex.
     pub fn project_id(&self, explicit: Option<&str>) -> Result<String, String> {
         let from_table = || -> Option<String> {
-            let t: toml::Table = toml::from_str(self.text).ok()?;
-            t.get("project")?.get("id")?.as_str().map(str::to_owned)
+            self.table
+                .get("project")?
+                .get("id")?
+                .as_str()
+                .map(str::to_owned)
         };
         let id = explicit
             .map(str::to_owned)
@@ -654,11 +668,8 @@ mod tests {
     #[test]
     fn section_errors_name_the_line_of_the_entry() {
         let text = "[org]\nid = \"x\"\n\n[[thing]]\nname = \"a\"\n\n[[thing]]\nnme = \"b\"\n";
-        let m = Manifest {
-            path: Path::new("atlas-cedar.toml"),
-            root: Path::new("."),
-            text,
-        };
+        let at = |text| Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap();
+        let m = at(text);
         let e = m.section::<Item>("thing").unwrap_err();
         assert!(
             e.starts_with("atlas-cedar.toml:7: [[thing]] number 2:"),
@@ -671,19 +682,13 @@ mod tests {
             e.starts_with("atlas-cedar.toml: cannot read ./missing.json:"),
             "{e}"
         );
-        let named = Manifest {
-            text: "[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n",
-            ..m
-        };
+        let named = at("[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n");
         let e = named.read("missing.json").unwrap_err();
         assert!(
             e.starts_with("atlas-cedar.toml:3: cannot read ./missing.json:"),
             "{e}"
         );
-        let ok = Manifest {
-            text: "[[thing]]\nname = \"a\"\n",
-            ..m
-        };
+        let ok = at("[[thing]]\nname = \"a\"\n");
         assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
     }
 

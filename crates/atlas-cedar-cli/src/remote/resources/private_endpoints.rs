@@ -1209,11 +1209,7 @@ mod tests {
     use std::path::Path;
 
     fn manifest(text: &str) -> Manifest<'_> {
-        Manifest {
-            path: Path::new("atlas-cedar.toml"),
-            root: Path::new("."),
-            text,
-        }
+        Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap()
     }
 
     #[test]

@@ -995,11 +995,7 @@ mod tests {
     }
 
     fn wanted(text: &str) -> Result<Vec<Desired>, String> {
-        let m = Manifest {
-            path: Path::new("atlas-cedar.toml"),
-            root: Path::new("."),
-            text,
-        };
+        let m = Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text)?;
         desired(&m)
     }
 

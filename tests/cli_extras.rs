@@ -167,3 +167,45 @@ fn man_dir_writes_one_page_per_subcommand() {
         assert!(text.contains(".TH"), "{page}");
     }
 }
+
+/// `atlas-cedar --version` (and `-V`): "atlas-cedar <version> (<commit> <target>)",
+/// the commit being this checkout's HEAD (build.rs re-runs when HEAD moves) and
+/// the target the one this test machine runs.
+#[test]
+fn version_names_the_version_the_commit_and_the_target() {
+    let (code, out, err) = run(&["--version"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, short, _) = run(&["-V"]);
+    assert_eq!(out, short, "-V and --version agree");
+
+    let rest = out
+        .strip_prefix(&format!("atlas-cedar {} (", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("no version prefix: {out:?}"));
+    let inner = rest
+        .strip_suffix(")\n")
+        .unwrap_or_else(|| panic!("no (...) suffix: {out:?}"));
+    let (commit, target) = inner.split_once(' ').unwrap();
+
+    let head = std::process::Command::new("git")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned());
+    match head {
+        Some(head) if std::env::var_os("ATLAS_CEDAR_COMMIT").is_none() => assert_eq!(commit, head),
+        _ => assert!(!commit.is_empty()),
+    }
+
+    assert!(
+        target.starts_with(std::env::consts::ARCH),
+        "target {target} is not for {}",
+        std::env::consts::ARCH
+    );
+    let os = match std::env::consts::OS {
+        "macos" => "apple-darwin",
+        other => other,
+    };
+    assert!(target.contains(os), "target {target} is not for {os}");
+}

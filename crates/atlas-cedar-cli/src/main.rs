@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod analyzecmd;
+#[cfg(test)]
+mod build_commit;
 mod docs;
 mod explain;
 mod extras;
@@ -17,10 +19,21 @@ mod render;
 mod settings;
 mod testcmd;
 
+/// `atlas-cedar --version`: the version, the commit it was built from and the
+/// target it was built for (build.rs; "unknown" commit outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("ATLAS_CEDAR_COMMIT"),
+    " ",
+    env!("ATLAS_CEDAR_TARGET"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "atlas-cedar",
-    version,
+    version = VERSION,
     about = "Lint, format and ship MongoDB Atlas resource policies (Cedar)",
     after_help = "Examples:
   atlas-cedar lint policies/

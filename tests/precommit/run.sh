@@ -5,8 +5,16 @@
 # bad policy and a badly formatted one (both hooks must fail, lint with the
 # diagnostic, fmt rewriting the file), then on a good policy (both must pass).
 #
-#   tests/precommit/run.sh [REPO]      # REPO: the checkout to test (default: this one)
+#   tests/precommit/run.sh [REPO]                 # REPO: the checkout to test (default: this one)
+#   tests/precommit/run.sh --wheels DIR [REPO]    # the release's hook repository, from a wheel
 #
+# With --wheels, the hooks are the ones a release publishes (dist/precommit-mirror.sh:
+# a package depending on atlas-cedar==<version>, as ruff-pre-commit does), and
+# pip installs the atlas-cedar wheel from DIR (PIP_NO_INDEX, PIP_FIND_LINKS): no
+# compiling, and no cargo on the hooks' PATH, so a source build could not even
+# start. pip's log must show the wheel installed and nothing built.
+#
+# Without --wheels:
 # try-repo builds the hook from the repository's HEAD commit plus uncommitted
 # changes to tracked files (new files must be committed or staged). Each of the
 # two try-repo calls builds a fresh hook environment (pip + maturin + `cargo build
@@ -15,6 +23,11 @@
 # Needs: python3 with venv, git, cargo, network access to PyPI and crates.io.
 set -euo pipefail
 
+wheels=""
+if [ "${1:-}" = "--wheels" ]; then
+  wheels=$(cd "${2:?--wheels needs a directory}" && pwd)
+  shift 2
+fi
 repo=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 work=$(mktemp -d)
@@ -28,6 +41,35 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check pre-commit
 pc="$work/venv/bin/pre-commit"
 "$pc" --version
+
+hook_repo=$repo
+hook_env=()
+if [ -n "$wheels" ]; then
+  version=$(bash "$repo/dist/version.sh")
+  say "the release's hook repository (dist/precommit-mirror.sh $version), atlas-cedar from $wheels"
+  hook_repo="$work/hook-repo"
+  bash "$repo/dist/precommit-mirror.sh" "$version" "$hook_repo" >/dev/null
+  git -C "$hook_repo" init --quiet
+  git -C "$hook_repo" add -A
+  git -C "$hook_repo" -c user.email=ci@example.invalid -c user.name=ci -c commit.gpgsign=false commit --quiet -m "v$version"
+  # The wheelhouse pip may use, and nothing else: the atlas-cedar wheel and the
+  # hook package's build backend (setuptools, from PyPI now, before the index is cut off).
+  mkdir -p "$work/wheelhouse"
+  cp "$wheels"/atlas_cedar-"$version"-*.whl "$work/wheelhouse/"
+  "$work/venv/bin/python" -m pip download --quiet --disable-pip-version-check --only-binary :all: \
+    --dest "$work/wheelhouse" "setuptools==80.9.0"
+  # PATH without any directory holding cargo, rustc or rustup.
+  path=""
+  IFS=: read -ra dirs <<< "$PATH"
+  for d in "${dirs[@]}"; do
+    if [ -n "$d" ] && [ ! -x "$d/cargo" ] && [ ! -x "$d/rustc" ] && [ ! -x "$d/rustup" ]; then
+      path="${path:+$path:}$d"
+    fi
+  done
+  hook_env=(env -u CARGO_HOME -u RUSTUP_HOME -u CARGO_TARGET_DIR PATH="$path" PIP_NO_INDEX=1
+    PIP_FIND_LINKS="$work/wheelhouse" PIP_LOG="$work/pip.log")
+  if "${hook_env[@]}" sh -c 'command -v cargo' >/dev/null; then fail "cargo is still on the hooks' PATH"; fi
+fi
 
 scratch="$work/scratch"
 mkdir -p "$scratch"
@@ -62,9 +104,9 @@ git add bad.cedar good.cedar ugly.cedar
 # try_repo FILE...: runs every hook of the repository on FILE... (output in
 # $work/out, exit status in $status).
 try_repo() {
-  say "pre-commit try-repo $repo --files $*"
+  say "pre-commit try-repo $hook_repo --files $*"
   set +e
-  "$pc" try-repo "$repo" --files "$@" > "$work/out" 2>&1
+  "${hook_env[@]}" "$pc" try-repo "$hook_repo" --files "$@" > "$work/out" 2>&1
   status=$?
   set -e
   cat "$work/out"
@@ -86,5 +128,17 @@ try_repo good.cedar
 [ "$status" -eq 0 ] || fail "the hooks failed on good.cedar"
 grep -q "^atlas-cedar lint\.*Passed" "$work/out" || fail "the lint hook did not pass"
 grep -q "^atlas-cedar fmt\.*Passed" "$work/out" || fail "the fmt hook did not pass"
+
+if [ -n "$wheels" ]; then
+  # pip's own log (PIP_LOG, appended by every pip run of the hook environments):
+  # atlas-cedar came from the wheel, and nothing built it.
+  grep -q "Processing .*/atlas_cedar-$version-py3-none-[a-z0-9_.]*\.whl" "$work/pip.log" \
+    || fail "pip did not install atlas-cedar from the wheel (see $work/pip.log)"
+  grep -q "Successfully installed .*atlas-cedar-$version" "$work/pip.log" || fail "pip did not install atlas-cedar $version"
+  if grep -Eq "Building wheel for atlas-cedar |maturin|cargo (build|rustc)" "$work/pip.log"; then
+    fail "a hook environment built atlas-cedar from source"
+  fi
+  say "the hook environments installed $(grep -o "atlas_cedar-$version-py3-none-[a-z0-9_.]*\.whl" "$work/pip.log" | sort -u | tr '\n' ' ')with no build"
+fi
 
 say "ok"

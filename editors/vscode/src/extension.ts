@@ -11,7 +11,7 @@ import {
   ServerOptions,
   TransportKind,
 } from "vscode-languageclient/node";
-import { resolveServerCommand, ServerNotFoundError } from "./server";
+import { bundledServerPath, resolveServerCommand, serverVersion, ServerNotFoundError } from "./server";
 
 const CLIENT_ID = "atlasCedar"; // also the prefix of the `atlasCedar.trace.server` setting
 const CLIENT_NAME = "Atlas Cedar";
@@ -19,11 +19,14 @@ const CLIENT_NAME = "Atlas Cedar";
 let client: LanguageClient | undefined;
 let outputChannel: vscode.OutputChannel | undefined;
 let traceChannel: vscode.OutputChannel | undefined;
+let statusItem: vscode.StatusBarItem | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   outputChannel = vscode.window.createOutputChannel(CLIENT_NAME);
   traceChannel = vscode.window.createOutputChannel(`${CLIENT_NAME} Trace`);
-  context.subscriptions.push(outputChannel, traceChannel);
+  statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 0);
+  statusItem.command = "atlasCedar.showOutput";
+  context.subscriptions.push(outputChannel, traceChannel, statusItem);
 
   context.subscriptions.push(
     vscode.commands.registerCommand("atlasCedar.restartServer", async () => {
@@ -53,6 +56,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   const config = vscode.workspace.getConfiguration("atlasCedar");
   const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 
+  const bundledPath = bundledServerPath(context.extensionPath, process.platform);
   let command: string;
   try {
     command = await resolveServerCommand({
@@ -62,6 +66,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       cargoHome: process.env["CARGO_HOME"],
       platform: process.platform,
       pathExt: process.env["PATHEXT"],
+      bundledPath,
     });
   } catch (err) {
     if (err instanceof ServerNotFoundError) {
@@ -70,6 +75,26 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       return;
     }
     throw err;
+  }
+
+  // Which server, and which version of it: the output channel and the status bar say.
+  const configured = (config.get<string | null>("server.path") ?? "").trim();
+  const origin =
+    configured !== ""
+      ? "atlasCedar.server.path"
+      : command === bundledPath
+        ? "bundled with the extension"
+        : "found on PATH or in ~/.cargo/bin";
+  try {
+    const version = await serverVersion(command);
+    outputChannel?.appendLine(`Using ${version}: ${command} (${origin})`);
+    if (statusItem !== undefined) {
+      statusItem.text = `Atlas Cedar ${version.split(" ")[1] ?? version}`;
+      statusItem.tooltip = `${version}\n${command} (${origin})`;
+      statusItem.show();
+    }
+  } catch (err) {
+    outputChannel?.appendLine(err instanceof Error ? err.message : String(err));
   }
 
   const args = config.get<string[]>("server.args") ?? ["lsp"];

@@ -1,7 +1,9 @@
 // Finding the `atlas-cedar` executable: the `atlasCedar.server.path` setting
-// first, then `PATH`. Kept free of the `vscode` module so it can be unit
-// tested with plain node.
+// first, then `PATH`, then the binary bundled in a platform-specific package
+// of the extension (server/atlas-cedar), then ~/.cargo/bin. Kept free of the
+// `vscode` module so it can be unit tested with plain node.
 
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -30,6 +32,32 @@ export interface ResolveOptions {
   homeDir?: string;
   /** $CARGO_HOME, where `cargo install` puts binaries (default ~/.cargo). */
   cargoHome?: string | undefined;
+  /** The server shipped inside the extension (platform packages only; may not exist). */
+  bundledPath?: string | undefined;
+}
+
+/** Where the bundled server lives inside the extension's folder. */
+export function bundledServerPath(extensionPath: string, platform: NodeJS.Platform): string {
+  return path.join(extensionPath, "server", platform === "win32" ? `${SERVER_BINARY}.exe` : SERVER_BINARY);
+}
+
+/**
+ * The server's own `--version` line ("atlas-cedar 0.1.0 (<commit> <target>)"),
+ * so the user can see which server the extension runs; rejects with a readable
+ * message when the executable cannot run.
+ */
+export function serverVersion(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, ["--version"], { timeout: 10_000, windowsHide: true }, (err, stdout, stderr) => {
+      const line = String(stdout).trim().split(/\r?\n/)[0] ?? "";
+      if (err !== null || line === "") {
+        const why = err !== null ? err.message : `no output${String(stderr).trim() !== "" ? `: ${String(stderr).trim()}` : ""}`;
+        reject(new Error(`${command} --version failed: ${why}`));
+        return;
+      }
+      resolve(line);
+    });
+  });
 }
 
 /** Expands `~` and `${workspaceFolder}` and makes a relative path absolute. */
@@ -133,6 +161,9 @@ export async function resolveServerCommand(options: ResolveOptions): Promise<str
   if (found !== undefined) {
     return found;
   }
+  if (options.bundledPath !== undefined && (await isExecutableFile(options.bundledPath, platform))) {
+    return options.bundledPath;
+  }
   // VS Code started from a desktop launcher often lacks ~/.cargo/bin on PATH.
   const cargoBin = path.join(options.cargoHome ?? path.join(homeDir, ".cargo"), "bin");
   const cargoInstalled = path.join(cargoBin, platform === "win32" ? `${SERVER_BINARY}.exe` : SERVER_BINARY);
@@ -141,7 +172,7 @@ export async function resolveServerCommand(options: ResolveOptions): Promise<str
   }
   throw new ServerNotFoundError(
     `the language server executable "${SERVER_BINARY}" was not found on PATH nor in ${cargoBin}. ` +
-      `Install it (cargo install --path crates/atlas-cedar-cli in the atlas-cedar repository) ` +
+      `Install it (pip install atlas-cedar, or cargo install --path crates/atlas-cedar-cli in a checkout) ` +
       `or set atlasCedar.server.path to its full path.`,
   );
 }

@@ -5,7 +5,14 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { expandPath, findOnPath, resolveServerCommand, ServerNotFoundError } from "../server";
+import {
+  bundledServerPath,
+  expandPath,
+  findOnPath,
+  resolveServerCommand,
+  serverVersion,
+  ServerNotFoundError,
+} from "../server";
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "atlas-cedar-vscode-"));
@@ -96,4 +103,54 @@ test("a clear error when nothing is on PATH", async () => {
       err.message.includes("not found on PATH") &&
       err.message.includes("atlasCedar.server.path"),
   );
+});
+
+// A platform package (vsce package --target) carries the server in server/.
+function bundled(): string {
+  const ext = tempDir();
+  fs.mkdirSync(path.join(ext, "server"));
+  const exe = bundledServerPath(ext, "linux");
+  fs.writeFileSync(exe, "#!/bin/sh\necho 'atlas-cedar 9.9.9 (0123456789ab x86_64-unknown-linux-musl)'\n");
+  fs.chmodSync(exe, 0o755);
+  return exe;
+}
+
+test("the bundled server is used when the setting is empty and PATH has none", async () => {
+  const exe = bundled();
+  assert.equal(exe.endsWith(path.join("server", "atlas-cedar")), true);
+  const home = tempDir(); // no ~/.cargo/bin/atlas-cedar either
+  assert.equal(await resolveServerCommand({ envPath: tempDir(), platform: "linux", homeDir: home, bundledPath: exe }), exe);
+});
+
+test("PATH and the setting win over the bundled server", async () => {
+  const exe = bundled();
+  const bin = tempDir();
+  const onPath = makeExecutable(bin, "atlas-cedar");
+  assert.equal(await resolveServerCommand({ envPath: bin, platform: "linux", bundledPath: exe }), onPath);
+  const custom = makeExecutable(tempDir(), "my-atlas-cedar");
+  assert.equal(
+    await resolveServerCommand({ configuredPath: custom, envPath: "", platform: "linux", bundledPath: exe }),
+    custom,
+  );
+});
+
+test("a bundled server that is not there (universal package) is skipped", async () => {
+  const home = tempDir();
+  await assert.rejects(
+    resolveServerCommand({
+      envPath: "",
+      platform: "linux",
+      homeDir: home,
+      bundledPath: path.join(tempDir(), "server", "atlas-cedar"),
+    }),
+    ServerNotFoundError,
+  );
+  assert.equal(bundledServerPath("/ext", "win32"), path.join("/ext", "server", "atlas-cedar.exe"));
+});
+
+test("serverVersion reports the server's --version line", async () => {
+  assert.equal(await serverVersion(bundled()), "atlas-cedar 9.9.9 (0123456789ab x86_64-unknown-linux-musl)");
+  const broken = makeExecutable(tempDir(), "atlas-cedar");
+  fs.writeFileSync(broken, "#!/bin/sh\necho boom >&2\nexit 3\n");
+  await assert.rejects(serverVersion(broken), /atlas-cedar --version failed/);
 });

@@ -3,6 +3,11 @@
 // and that activate() reports a missing server instead of throwing.
 //
 // usage: node test/smoke/load-vsix.js atlas-cedar.vsix
+//        node test/smoke/load-vsix.js --bundled atlas-cedar-linux-x64-<version>.vsix
+//
+// With --bundled (a platform package from package-target.sh), the .vsix must
+// carry an executable server/atlas-cedar that runs `--version`, and activate()
+// with nothing on PATH must use it and report its version.
 "use strict";
 const Module = require("module");
 const fs = require("fs");
@@ -39,12 +44,16 @@ function unzip(file, dest) {
     const data = buf.subarray(start, start + compressedSize);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, method === 0 ? data : zlib.inflateRawSync(data));
+    // Unix mode bits, which VS Code applies when it installs an extension.
+    const mode = (buf.readUInt32LE(p - nameLen - extraLen - commentLen - 46 + 38) >>> 16) & 0o777;
+    if (mode !== 0) fs.chmodSync(target, mode);
   }
 }
 
-const vsix = process.argv[2];
+const bundledMode = process.argv[2] === "--bundled";
+const vsix = process.argv[bundledMode ? 3 : 2];
 if (!vsix) {
-  console.error("usage: load-vsix.js <file.vsix>");
+  console.error("usage: load-vsix.js [--bundled] <file.vsix>");
   process.exit(2);
 }
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "atlas-cedar-vsix-"));
@@ -71,12 +80,14 @@ function stub(name) {
 }
 
 const errors = [];
+const logged = [];
 const shown = [];
 const vscode = new Proxy(
   {
+    version: "1.82.0", // vscode-languageclient checks it
     window: new Proxy(
       {
-        createOutputChannel: () => ({ appendLine: () => {}, show: () => {}, dispose: () => {} }),
+        createOutputChannel: () => ({ appendLine: (l) => logged.push(l), show: () => {}, dispose: () => {} }),
         showErrorMessage: (msg) => {
           errors.push(msg);
           return Promise.resolve(undefined);
@@ -124,7 +135,31 @@ assert.ok(clientPath.startsWith(path.resolve(root)), `vscode-languageclient reso
 process.env.PATH = "";
 process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), "atlas-cedar-home-"));
 process.env.CARGO_HOME = path.join(process.env.HOME, ".cargo");
-const context = { subscriptions: [] };
+const context = { subscriptions: [], extensionPath: path.join(root, "extension") };
+const serverExe = path.join(root, "extension", "server", process.platform === "win32" ? "atlas-cedar.exe" : "atlas-cedar");
+
+if (bundledMode) {
+  assert.ok(fs.existsSync(serverExe), `the platform package carries the server: ${serverExe}`);
+  assert.ok((fs.statSync(serverExe).mode & 0o111) !== 0, "the bundled server is executable once installed");
+  const version = require("child_process").execFileSync(serverExe, ["--version"], { encoding: "utf8" }).trim();
+  assert.match(version, new RegExp(`^atlas-cedar ${manifest.version.replace(/\./g, "\\.")} \\(\\S+ \\S+\\)$`));
+  ext
+    .activate(context)
+    .then(() => {
+      const used = logged.find((l) => l.startsWith("Using "));
+      assert.equal(used, `Using ${version}: ${serverExe} (bundled with the extension)`, `logged: ${JSON.stringify(logged)}`);
+      assert.ok(!errors.some((e) => /not found/.test(e)), `no "not found" error: ${JSON.stringify(errors)}`);
+      console.log(`vsix smoke: ${path.basename(vsix)} carries its server; the extension reports: ${used}`);
+      // The language client was started against the stub API; end here.
+      fs.rmSync(root, { recursive: true, force: true });
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+} else {
+assert.ok(!fs.existsSync(serverExe), "the universal package carries no server");
 ext
   .activate(context)
   .then(() => new Promise((r) => setImmediate(r)))
@@ -140,3 +175,4 @@ ext
     console.error(err);
     process.exit(1);
   });
+}

@@ -22,14 +22,16 @@ if [ ! -f "$binary" ]; then
   echo "package-target.sh: $binary: no such file" >&2
   exit 1
 fi
+binary="$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 exe=atlas-cedar
 case "$vscode_target" in win32-*) exe=atlas-cedar.exe ;; esac
-version=$(node -p "require('$here/package.json').version")
-vsix="$out/atlas-cedar-$vscode_target-$version.vsix"
 
 cd "$here"
+# A relative require: node on Windows cannot read Git Bash's /d/... paths.
+version=$(node -p "require('./package.json').version")
+vsix="$out/atlas-cedar-$vscode_target-$version.vsix"
 rm -rf server
 trap 'rm -rf "$here/server"' EXIT
 mkdir server

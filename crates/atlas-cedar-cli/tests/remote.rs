@@ -700,6 +700,47 @@ fn plan_says_whether_an_update_changes_behaviour() {
     );
 }
 
+/// One engine per run: an action that the user's schema adds (`[lint] schema`
+/// in the manifest) is linted clean, and the plan's behaviour verdict of the
+/// update evaluates it (the built-in schema alone knows no `cluster.pause`,
+/// so the update looked cosmetic).
+#[test]
+fn plan_verdicts_use_the_users_schema() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    let modify = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"gcp\") };\n";
+    write(
+        &w,
+        "extra.cedarschema",
+        "namespace ResourcePolicy {\n  action \"cluster.pause\" appliesTo { principal: [User], resource: [Cluster], context: {} };\n}\n",
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[lint]\nschema = \"extra.cedarschema\"\ndeny-warnings = true\n[lint.rules]\nunconditional-forbid = \"off\"\n\n[[resource_policy]]\nname = \"clusters\"\nfiles = [\"policies/*.cedar\"]\n",
+    );
+    write(&w, "policies/modify.cedar", modify);
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    write(
+        &w,
+        "policies/pause.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"cluster.pause\", resource);\n",
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["plan"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(!t.contains("AC400"), "linted with the user's schema: {t}");
+    assert!(t.contains("~ update clusters"), "{t}");
+    assert!(
+        t.contains("added: on `cluster.pause` some requests are now forbidden"),
+        "{t}"
+    );
+    assert!(t.contains("now forbidden: cluster.pause"), "{t}");
+    assert!(!t.contains("cosmetic"), "{t}");
+}
+
 /// `atlas-cedar emulator --cluster-cloud-providers gcp`: the emulated clusters are
 /// on GCP, so a resource policy that forbids search indexes on GCP clusters makes
 /// the emulator answer 403, and push names the policy. The plan could not tell

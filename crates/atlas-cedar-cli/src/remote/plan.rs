@@ -117,6 +117,9 @@ struct Plan {
     /// The other resources of the manifest, in application order.
     steps: Vec<Step>,
     ctx: Option<resources::Ctx>,
+    /// The run's engine (the user's schema, entities and size limit): the one
+    /// that linted the files judges the policy verdicts.
+    engine: Arc<atlas_cedar_core::Engine>,
 }
 
 impl Plan {
@@ -188,14 +191,7 @@ fn behaviour_lines(plan: &Plan, name: &str) -> Vec<String> {
     use atlas_cedar_analysis::policies::load_policies;
     use atlas_cedar_analysis::semantics::diff as semantic_diff;
     use atlas_cedar_analysis::space::DEFAULT_CAP;
-    static ENGINE: std::sync::OnceLock<Option<atlas_cedar_core::Engine>> =
-        std::sync::OnceLock::new();
-    let Some(engine) = ENGINE
-        .get_or_init(|| atlas_cedar_core::Engine::builtin().ok())
-        .as_ref()
-    else {
-        return Vec::new();
-    };
+    let engine = plan.engine.as_ref();
     let (Some(remote), Some(local)) = (
         plan.remote.iter().find(|r| r.name == name),
         plan.local(name),
@@ -268,7 +264,13 @@ fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
         .to_string()
 }
 
-fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bool) -> Plan {
+fn compute(
+    org: String,
+    desired: Desired,
+    remote: Vec<ResourcePolicy>,
+    prune: bool,
+    engine: Arc<atlas_cedar_core::Engine>,
+) -> Plan {
     let mut changes = Vec::new();
     for local in &desired.policies {
         let input = input_of(local);
@@ -307,6 +309,7 @@ fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bo
         remote,
         steps: Vec::new(),
         ctx: None,
+        engine,
     }
 }
 
@@ -421,10 +424,10 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
     out
 }
 
-/// The local lint step that runs before any network request: the same
-/// engine, configuration and rendering as `atlas-cedar lint`, on every file
-/// that feeds a resource policy. Errors stop the command.
-fn lint(desired: &Desired, dir: &Path) -> Result<LintNotes, String> {
+/// The configuration of a run: `atlas-cedar.toml` (the manifest itself, or
+/// the nearest one upward from DIR) and the one engine it describes, which
+/// lints the files, plans and judges every policy verdict.
+fn settings_of(desired: &Desired, dir: &Path) -> Result<crate::settings::Loaded, String> {
     use atlas_cedar_core::config::find_config;
     use atlas_cedar_core::fs::RealFs;
     let config = desired.manifest.clone().or_else(|| {
@@ -437,7 +440,13 @@ fn lint(desired: &Desired, dir: &Path) -> Result<LintNotes, String> {
         schema: Vec::new(),
         max_body_size: None,
     };
-    let loaded = crate::settings::load(&args)?;
+    crate::settings::load(&args)
+}
+
+/// The local lint step that runs before any network request: the same
+/// engine, configuration and rendering as `atlas-cedar lint`, on every file
+/// that feeds a resource policy. Errors stop the command.
+fn lint(desired: &Desired, loaded: &crate::settings::Loaded) -> Result<LintNotes, String> {
     let inputs: Vec<Input> = desired.files.iter().cloned().map(Input::File).collect();
     let run = crate::lint::run_inputs(&loaded.engine, &inputs, None);
     let (errors, warnings) = (run.errors(), run.warnings());
@@ -500,11 +509,13 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         },
         desired.files.len()
     );
+    let loaded = settings_of(&desired, &args.dir)?;
     let notes = if args.no_lint {
         None
     } else {
-        Some(lint(&desired, &args.dir)?)
+        Some(lint(&desired, &loaded)?)
     };
+    let engine = Arc::new(loaded.engine);
     let (client, settings) = args.conn.connect()?;
     let org = org_of(
         &settings,
@@ -516,7 +527,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         .await
         .map_err(|e| e.to_string())?;
     let client = Arc::new(client);
-    let mut plan = compute(org, desired, remote, args.prune);
+    let mut plan = compute(org, desired, remote, args.prune, Arc::clone(&engine));
     if let Some(path) = plan.desired.manifest.clone() {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -536,7 +547,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
                     bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
                 })
                 .collect(),
-            engine: atlas_cedar_core::Engine::builtin().ok().map(Arc::new),
+            engine: Some(Arc::clone(&engine)),
             wait: WaitOptions {
                 timeout: std::time::Duration::from_secs(1800),
                 interval: std::time::Duration::from_secs(10),

@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
 use super::policies::{describe_invalid, report_invalid, LintNotes};
-use super::resources::{self, Step, WaitOptions};
+use super::steps::StderrEvents;
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
+use atlas_cedar_deploy::{self as resources, Step, WaitOptions};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -350,7 +351,7 @@ fn print_plan(plan: &Plan, prune: bool) {
             );
         }
     }
-    print!("{}", resources::render(&plan.steps));
+    print!("{}", super::steps::render(&plan.steps));
     println!("Plan: {}", plan.summary());
 }
 
@@ -552,7 +553,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
                 timeout: std::time::Duration::from_secs(1800),
                 interval: std::time::Duration::from_secs(10),
             },
-            progress: true,
+            events: Arc::new(StderrEvents { progress: true }),
             concurrency: 4,
         };
         let m = resources::Manifest::new(&path, &root, &text)?;
@@ -735,7 +736,7 @@ async fn push(args: PushArgs) -> ExitCode {
             timeout: std::time::Duration::from_secs(args.wait_timeout),
             interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
         };
-        ctx.progress = !json;
+        ctx.events = Arc::new(StderrEvents { progress: !json });
         ctx.concurrency = args.concurrency.max(1);
     }
     let (_, _, policy_deletes) = plan.counts();
@@ -838,7 +839,7 @@ async fn push(args: PushArgs) -> ExitCode {
     }
     if let Some(ctx) = &plan.ctx {
         if result.errors.is_empty() {
-            result.resources = resources::apply(ctx, &plan.steps, json).await;
+            result.resources = resources::apply(ctx, &plan.steps).await;
         } else if plan.steps.iter().any(|s| s.action.is_change()) {
             // The resource policies govern the rest: nothing else is applied
             // on top of a half-pushed set.

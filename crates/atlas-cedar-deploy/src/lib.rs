@@ -24,6 +24,7 @@
 //! depend on it, and the report says what was and was not done.
 
 pub mod jsondiff;
+pub mod manifest;
 
 pub mod api_keys;
 pub mod export_buckets;
@@ -719,5 +720,96 @@ mod tests {
         );
         let ok = at("[[thing]]\nname = \"a\"\n");
         assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
+    }
+
+    /// A step's operation that answers without the network.
+    #[derive(Debug)]
+    struct Fixed(Result<&'static str, &'static str>);
+
+    impl Apply for Fixed {
+        fn apply<'a>(&'a self, _: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+            Box::pin(async move {
+                match self.0 {
+                    Ok(done) => Ok(done.to_owned()),
+                    Err(e) => Err(StepError::Other(e.to_owned())),
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn apply_reports_through_events_and_skips_dependants_of_a_failure() {
+        let client = atlas_cedar_client::Client::new(atlas_cedar_client::ClientConfig::new(
+            "http://127.0.0.1:9",
+            atlas_cedar_client::Credentials::AccessToken(atlas_cedar_client::Secret::new(
+                "t".to_owned(),
+            )),
+        ))
+        .unwrap();
+        let events = Arc::new(RecordedEvents::default());
+        let ctx = Ctx {
+            client: Arc::new(client),
+            org: "o".to_owned(),
+            policies: Vec::new(),
+            engine: None,
+            wait: WaitOptions {
+                timeout: Duration::from_secs(1),
+                interval: Duration::from_secs(1),
+            },
+            events: events.clone(),
+            concurrency: 1,
+        };
+        let step = |key: &str, op: Fixed| {
+            let mut s = Step::new("thing", key, Action::Create, Phase::Other);
+            s.op = Some(Box::new(op));
+            s
+        };
+        let a = step("a", Fixed(Ok("created")));
+        let b = step("b", Fixed(Err("it broke")));
+        let mut c = step("c", Fixed(Ok("created")));
+        c.after.push(b.id());
+        let unchanged = Step::new("thing", "d", Action::Unchanged, Phase::Other);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt.block_on(apply(&ctx, &[a, b, c, unchanged]));
+        assert_eq!(report.done, vec!["thing a: created"]);
+        assert_eq!(report.failed, vec!["thing b: it broke"]);
+        assert_eq!(
+            report.not_done,
+            vec!["thing c: not attempted: thing:b failed"]
+        );
+        assert_eq!(report.unchanged, 1);
+        let seen = events.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                Event::StepStarted {
+                    kind: "thing",
+                    key: "a".to_owned()
+                },
+                Event::StepDone {
+                    kind: "thing",
+                    key: "a".to_owned(),
+                    action: Action::Create,
+                    done: "created".to_owned()
+                },
+                Event::StepStarted {
+                    kind: "thing",
+                    key: "b".to_owned()
+                },
+                Event::StepFailed {
+                    kind: "thing",
+                    key: "b".to_owned(),
+                    message: "thing b: it broke".to_owned()
+                },
+                Event::StepSkipped {
+                    kind: "thing",
+                    key: "c".to_owned(),
+                    reason: "thing:b failed".to_owned()
+                },
+            ]
+        );
     }
 }

@@ -4,7 +4,7 @@
 mod api_keys;
 mod export_buckets;
 mod federation;
-pub(crate) mod manifest;
+pub(crate) use atlas_cedar_deploy::manifest;
 mod plan;
 mod policies;
 mod private_endpoints;

@@ -211,6 +211,88 @@ fn push_lifecycle_create_noop_patch_and_prune() {
     assert_eq!(writes(&emu.requests()).len(), 1);
 }
 
+/// The `would METHOD PATH` lines of a dry run, each with the JSON body printed
+/// under it (`Value::Null` without one).
+fn dry_run_requests(stdout: &str) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut rest = stdout;
+    while let Some(at) = rest.find("would ") {
+        let line_end = rest[at..].find('\n').map_or(rest.len(), |n| at + n);
+        let mut words = rest[at + "would ".len()..line_end].split_whitespace();
+        let (method, path) = (words.next().unwrap(), words.next().unwrap());
+        rest = &rest[line_end..];
+        let trimmed = rest.trim_start();
+        let body = if trimmed.starts_with('{') {
+            let mut values =
+                serde_json::Deserializer::from_str(trimmed).into_iter::<serde_json::Value>();
+            let v = values.next().unwrap().unwrap();
+            rest = &trimmed[values.byte_offset()..];
+            v
+        } else {
+            serde_json::Value::Null
+        };
+        out.push((method.to_owned(), path.to_owned(), body));
+    }
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    out
+}
+
+/// `push --dry-run` prints exactly what `push` then sends: the same methods,
+/// paths and bodies as the emulator's request log of the real push.
+#[test]
+fn push_dry_run_equals_the_request_log_of_the_push() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/clusters.cedar", P1);
+    write(&w, "policies/network.cedar", P2);
+    write(&w, "policies/old.cedar", P1);
+    let o = env.run(&emu, Creds::ApiKey, &["push", "policies"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // One update, one create, one delete (--prune).
+    write(
+        &w,
+        "policies/network.cedar",
+        &P2.replace("0.0.0.0/0", "10.0.0.0/8"),
+    );
+    std::fs::remove_file(w.join("policies/old.cedar")).unwrap();
+    write(&w, "policies/more.cedar", P2);
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["push", "policies", "--prune", "--dry-run"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+    let planned = dry_run_requests(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        planned.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["DELETE", "PATCH", "POST"],
+        "{planned:#?}"
+    );
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["push", "policies", "--prune", "--yes"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let log = emu.requests();
+    let mut sent: Vec<(String, String, serde_json::Value)> = writes(&log)
+        .iter()
+        .map(|r| {
+            let body = if r.body.trim().is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str(&r.body).unwrap()
+            };
+            (r.method.clone(), r.path.clone(), body)
+        })
+        .collect();
+    sent.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(planned, sent);
+}
+
 #[test]
 fn digest_handshake_through_the_cli() {
     let emu = emulator(EmulatorConfig::default());

@@ -18,6 +18,10 @@ use atlas_cedar_emulator::{
     DEFAULT_PUBLIC_KEY,
 };
 
+mod common;
+
+use common::{dry_run_requests, sent_writes};
+
 const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
 
 #[derive(Clone, Copy)]
@@ -211,32 +215,6 @@ fn push_lifecycle_create_noop_patch_and_prune() {
     assert_eq!(writes(&emu.requests()).len(), 1);
 }
 
-/// The `would METHOD PATH` lines of a dry run, each with the JSON body printed
-/// under it (`Value::Null` without one).
-fn dry_run_requests(stdout: &str) -> Vec<(String, String, serde_json::Value)> {
-    let mut out = Vec::new();
-    let mut rest = stdout;
-    while let Some(at) = rest.find("would ") {
-        let line_end = rest[at..].find('\n').map_or(rest.len(), |n| at + n);
-        let mut words = rest[at + "would ".len()..line_end].split_whitespace();
-        let (method, path) = (words.next().unwrap(), words.next().unwrap());
-        rest = &rest[line_end..];
-        let trimmed = rest.trim_start();
-        let body = if trimmed.starts_with('{') {
-            let mut values =
-                serde_json::Deserializer::from_str(trimmed).into_iter::<serde_json::Value>();
-            let v = values.next().unwrap().unwrap();
-            rest = &trimmed[values.byte_offset()..];
-            v
-        } else {
-            serde_json::Value::Null
-        };
-        out.push((method.to_owned(), path.to_owned(), body));
-    }
-    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    out
-}
-
 /// `push --dry-run` prints exactly what `push` then sends: the same methods,
 /// paths and bodies as the emulator's request log of the real push.
 #[test]
@@ -277,19 +255,7 @@ fn push_dry_run_equals_the_request_log_of_the_push() {
         &["push", "policies", "--prune", "--yes"],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let log = emu.requests();
-    let mut sent: Vec<(String, String, serde_json::Value)> = writes(&log)
-        .iter()
-        .map(|r| {
-            let body = if r.body.trim().is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::from_str(&r.body).unwrap()
-            };
-            (r.method.clone(), r.path.clone(), body)
-        })
-        .collect();
-    sent.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let sent = sent_writes(&emu.requests());
     assert_eq!(planned, sent);
 }
 

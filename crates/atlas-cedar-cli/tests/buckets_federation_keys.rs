@@ -205,6 +205,8 @@ fn export_buckets_create_noop_update_replace_prune() {
         write_lines(&emu),
         vec![format!("DELETE {base}/{old_gcp}"), format!("POST {base}")]
     );
+    // The dry run printed exactly what was sent, bodies included.
+    assert_eq!(dry_run_requests(&dry), sent_writes(&emu.requests()));
     let gcp = bucket(&buckets(&emu), "exports-gcp").clone();
     assert_eq!(gcp["roleId"], R4);
     assert_ne!(gcp["_id"], old_gcp.as_str());

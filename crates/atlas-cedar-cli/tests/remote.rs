@@ -18,6 +18,10 @@ use atlas_cedar_emulator::{
     DEFAULT_PUBLIC_KEY,
 };
 
+mod common;
+
+use common::{dry_run_requests, sent_writes};
+
 const BIN: &str = env!("CARGO_BIN_EXE_atlas-cedar");
 
 #[derive(Clone, Copy)]
@@ -209,6 +213,50 @@ fn push_lifecycle_create_noop_patch_and_prune() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].name, "clusters");
     assert_eq!(writes(&emu.requests()).len(), 1);
+}
+
+/// `push --dry-run` prints exactly what `push` then sends: the same methods,
+/// paths and bodies as the emulator's request log of the real push.
+#[test]
+fn push_dry_run_equals_the_request_log_of_the_push() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(&w, "policies/clusters.cedar", P1);
+    write(&w, "policies/network.cedar", P2);
+    write(&w, "policies/old.cedar", P1);
+    let o = env.run(&emu, Creds::ApiKey, &["push", "policies"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // One update, one create, one delete (--prune).
+    write(
+        &w,
+        "policies/network.cedar",
+        &P2.replace("0.0.0.0/0", "10.0.0.0/8"),
+    );
+    std::fs::remove_file(w.join("policies/old.cedar")).unwrap();
+    write(&w, "policies/more.cedar", P2);
+    emu.clear_requests();
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["push", "policies", "--prune", "--dry-run"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(writes(&emu.requests()).is_empty());
+    let planned = dry_run_requests(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        planned.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["DELETE", "PATCH", "POST"],
+        "{planned:#?}"
+    );
+    let o = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["push", "policies", "--prune", "--yes"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let sent = sent_writes(&emu.requests());
+    assert_eq!(planned, sent);
 }
 
 #[test]
@@ -698,6 +746,47 @@ fn plan_says_whether_an_update_changes_behaviour() {
         t.contains("now allowed:   cluster.modify") && t.contains("gcp"),
         "{t}"
     );
+}
+
+/// One engine per run: an action that the user's schema adds (`[lint] schema`
+/// in the manifest) is linted clean, and the plan's behaviour verdict of the
+/// update evaluates it (the built-in schema alone knows no `cluster.pause`,
+/// so the update looked cosmetic).
+#[test]
+fn plan_verdicts_use_the_users_schema() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    let modify = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"gcp\") };\n";
+    write(
+        &w,
+        "extra.cedarschema",
+        "namespace ResourcePolicy {\n  action \"cluster.pause\" appliesTo { principal: [User], resource: [Cluster], context: {} };\n}\n",
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[lint]\nschema = \"extra.cedarschema\"\ndeny-warnings = true\n[lint.rules]\nunconditional-forbid = \"off\"\n\n[[resource_policy]]\nname = \"clusters\"\nfiles = [\"policies/*.cedar\"]\n",
+    );
+    write(&w, "policies/modify.cedar", modify);
+    let o = env.run(&emu, Creds::ApiKey, &["push"]);
+    assert!(o.status.success(), "{}", text(&o));
+    write(
+        &w,
+        "policies/pause.cedar",
+        "forbid (principal, action == ResourcePolicy::Action::\"cluster.pause\", resource);\n",
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["plan"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(!t.contains("AC400"), "linted with the user's schema: {t}");
+    assert!(t.contains("~ update clusters"), "{t}");
+    assert!(
+        t.contains("added: on `cluster.pause` some requests are now forbidden"),
+        "{t}"
+    );
+    assert!(t.contains("now forbidden: cluster.pause"), "{t}");
+    assert!(!t.contains("cosmetic"), "{t}");
 }
 
 /// `atlas-cedar emulator --cluster-cloud-providers gcp`: the emulated clusters are

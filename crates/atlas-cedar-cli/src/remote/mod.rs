@@ -1,10 +1,17 @@
 //! Commands that talk to the Atlas Admin API (or the local emulator):
 //! `plan`, `push`, `policies …`, `emulator`.
 
-pub(crate) mod manifest;
+mod api_keys;
+mod export_buckets;
+mod federation;
+pub(crate) use atlas_cedar_deploy::manifest;
 mod plan;
 mod policies;
-pub mod resources;
+mod private_endpoints;
+mod search;
+mod steps;
+mod streams;
+pub mod table;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -53,7 +60,7 @@ pub enum RemoteCommand {
   atlas-cedar search-indexes get --cluster Cluster0 66aa00000000000000000001 -o json   # project from MONGODB_ATLAS_PROJECT_ID
   atlas-cedar search-indexes list --cluster Cluster0"
     )]
-    SearchIndexes(resources::search::SearchIndexesCommand),
+    SearchIndexes(search::SearchIndexesCommand),
     /// Snapshot export buckets (`[[export_bucket]]` in the manifest for plan/push).
     #[command(
         subcommand,
@@ -61,7 +68,7 @@ pub enum RemoteCommand {
   atlas-cedar export-buckets create --provider AWS --bucket-name my-exports --iam-role-id 668c5f0ed436263134491592
   atlas-cedar export-buckets list -o json"
     )]
-    ExportBuckets(resources::export_buckets::ExportBucketsCommand),
+    ExportBuckets(export_buckets::ExportBucketsCommand),
     /// Data-federation / online-archive private endpoints (`[[federation_endpoint]]`).
     #[command(
         subcommand,
@@ -69,7 +76,7 @@ pub enum RemoteCommand {
   atlas-cedar federation-endpoints list --project-id 5f0…
   atlas-cedar federation-endpoints list --page 2 --items-per-page 50 -o json"
     )]
-    FederationEndpoints(resources::federation::FederationEndpointsCommand),
+    FederationEndpoints(federation::FederationEndpointsCommand),
     /// Organization API keys (`[[absent_api_key]]` lists keys that must not exist).
     #[command(
         subcommand,
@@ -78,7 +85,7 @@ pub enum RemoteCommand {
   atlas-cedar api-keys delete 5f0c0ffee0123456789abcde --yes
   atlas-cedar api-keys list"
     )]
-    ApiKeys(resources::api_keys::ApiKeysCommand),
+    ApiKeys(api_keys::ApiKeysCommand),
     /// Stream processors: get, list, start, stop, update from a JSON file.
     #[command(
         subcommand,
@@ -88,7 +95,7 @@ pub enum RemoteCommand {
   atlas-cedar stream-processors update --instance ingest orders --file orders.json --restart
   atlas-cedar stream-processors start --instance ingest orders"
     )]
-    StreamProcessors(resources::streams::StreamProcessorsCommand),
+    StreamProcessors(streams::StreamProcessorsCommand),
     /// Private endpoint services and their endpoints (AWS, Azure, GCP).
     #[command(
         subcommand,
@@ -97,7 +104,7 @@ pub enum RemoteCommand {
   atlas-cedar private-endpoints service list -o json
   atlas-cedar private-endpoints get --provider AWS --service-id 65f0c0ffee0123456789abcd vpce-0123456789abcdef0"
     )]
-    PrivateEndpoints(resources::private_endpoints::PrivateEndpointsCommand),
+    PrivateEndpoints(private_endpoints::PrivateEndpointsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -274,12 +281,12 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::Policies(c) => policies::run(c),
         RemoteCommand::Plan(a) => plan::run_plan(a),
         RemoteCommand::Push(a) => plan::run_push(a),
-        RemoteCommand::SearchIndexes(c) => resources::search::run(c),
-        RemoteCommand::ExportBuckets(c) => resources::export_buckets::run(c),
-        RemoteCommand::FederationEndpoints(c) => resources::federation::run(c),
-        RemoteCommand::ApiKeys(c) => resources::api_keys::run(c),
-        RemoteCommand::StreamProcessors(c) => resources::streams::run(c),
-        RemoteCommand::PrivateEndpoints(c) => resources::private_endpoints::run(c),
+        RemoteCommand::SearchIndexes(c) => search::run(c),
+        RemoteCommand::ExportBuckets(c) => export_buckets::run(c),
+        RemoteCommand::FederationEndpoints(c) => federation::run(c),
+        RemoteCommand::ApiKeys(c) => api_keys::run(c),
+        RemoteCommand::StreamProcessors(c) => streams::run(c),
+        RemoteCommand::PrivateEndpoints(c) => private_endpoints::run(c),
     }
 }
 

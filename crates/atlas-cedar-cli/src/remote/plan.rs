@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
 use super::policies::{describe_invalid, report_invalid, LintNotes};
-use super::resources::{self, Step, WaitOptions};
+use super::steps::StderrEvents;
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
+use atlas_cedar_deploy::{self as resources, Step, WaitOptions};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -117,6 +118,9 @@ struct Plan {
     /// The other resources of the manifest, in application order.
     steps: Vec<Step>,
     ctx: Option<resources::Ctx>,
+    /// The run's engine (the user's schema, entities and size limit): the one
+    /// that linted the files judges the policy verdicts.
+    engine: Arc<atlas_cedar_core::Engine>,
 }
 
 impl Plan {
@@ -188,14 +192,7 @@ fn behaviour_lines(plan: &Plan, name: &str) -> Vec<String> {
     use atlas_cedar_analysis::policies::load_policies;
     use atlas_cedar_analysis::semantics::diff as semantic_diff;
     use atlas_cedar_analysis::space::DEFAULT_CAP;
-    static ENGINE: std::sync::OnceLock<Option<atlas_cedar_core::Engine>> =
-        std::sync::OnceLock::new();
-    let Some(engine) = ENGINE
-        .get_or_init(|| atlas_cedar_core::Engine::builtin().ok())
-        .as_ref()
-    else {
-        return Vec::new();
-    };
+    let engine = plan.engine.as_ref();
     let (Some(remote), Some(local)) = (
         plan.remote.iter().find(|r| r.name == name),
         plan.local(name),
@@ -268,7 +265,13 @@ fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
         .to_string()
 }
 
-fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bool) -> Plan {
+fn compute(
+    org: String,
+    desired: Desired,
+    remote: Vec<ResourcePolicy>,
+    prune: bool,
+    engine: Arc<atlas_cedar_core::Engine>,
+) -> Plan {
     let mut changes = Vec::new();
     for local in &desired.policies {
         let input = input_of(local);
@@ -307,6 +310,7 @@ fn compute(org: String, desired: Desired, remote: Vec<ResourcePolicy>, prune: bo
         remote,
         steps: Vec::new(),
         ctx: None,
+        engine,
     }
 }
 
@@ -347,7 +351,7 @@ fn print_plan(plan: &Plan, prune: bool) {
             );
         }
     }
-    print!("{}", resources::render(&plan.steps));
+    print!("{}", super::steps::render(&plan.steps));
     println!("Plan: {}", plan.summary());
 }
 
@@ -421,10 +425,10 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
     out
 }
 
-/// The local lint step that runs before any network request: the same
-/// engine, configuration and rendering as `atlas-cedar lint`, on every file
-/// that feeds a resource policy. Errors stop the command.
-fn lint(desired: &Desired, dir: &Path) -> Result<LintNotes, String> {
+/// The configuration of a run: `atlas-cedar.toml` (the manifest itself, or
+/// the nearest one upward from DIR) and the one engine it describes, which
+/// lints the files, plans and judges every policy verdict.
+fn settings_of(desired: &Desired, dir: &Path) -> Result<crate::settings::Loaded, String> {
     use atlas_cedar_core::config::find_config;
     use atlas_cedar_core::fs::RealFs;
     let config = desired.manifest.clone().or_else(|| {
@@ -437,7 +441,13 @@ fn lint(desired: &Desired, dir: &Path) -> Result<LintNotes, String> {
         schema: Vec::new(),
         max_body_size: None,
     };
-    let loaded = crate::settings::load(&args)?;
+    crate::settings::load(&args)
+}
+
+/// The local lint step that runs before any network request: the same
+/// engine, configuration and rendering as `atlas-cedar lint`, on every file
+/// that feeds a resource policy. Errors stop the command.
+fn lint(desired: &Desired, loaded: &crate::settings::Loaded) -> Result<LintNotes, String> {
     let inputs: Vec<Input> = desired.files.iter().cloned().map(Input::File).collect();
     let run = crate::lint::run_inputs(&loaded.engine, &inputs, None);
     let (errors, warnings) = (run.errors(), run.warnings());
@@ -500,11 +510,13 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         },
         desired.files.len()
     );
+    let loaded = settings_of(&desired, &args.dir)?;
     let notes = if args.no_lint {
         None
     } else {
-        Some(lint(&desired, &args.dir)?)
+        Some(lint(&desired, &loaded)?)
     };
+    let engine = Arc::new(loaded.engine);
     let (client, settings) = args.conn.connect()?;
     let org = org_of(
         &settings,
@@ -516,7 +528,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         .await
         .map_err(|e| e.to_string())?;
     let client = Arc::new(client);
-    let mut plan = compute(org, desired, remote, args.prune);
+    let mut plan = compute(org, desired, remote, args.prune, Arc::clone(&engine));
     if let Some(path) = plan.desired.manifest.clone() {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -536,12 +548,12 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
                     bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
                 })
                 .collect(),
-            engine: atlas_cedar_core::Engine::builtin().ok().map(Arc::new),
+            engine: Some(Arc::clone(&engine)),
             wait: WaitOptions {
                 timeout: std::time::Duration::from_secs(1800),
                 interval: std::time::Duration::from_secs(10),
             },
-            progress: true,
+            events: Arc::new(StderrEvents { progress: true }),
             concurrency: 4,
         };
         let m = resources::Manifest::new(&path, &root, &text)?;
@@ -724,7 +736,7 @@ async fn push(args: PushArgs) -> ExitCode {
             timeout: std::time::Duration::from_secs(args.wait_timeout),
             interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
         };
-        ctx.progress = !json;
+        ctx.events = Arc::new(StderrEvents { progress: !json });
         ctx.concurrency = args.concurrency.max(1);
     }
     let (_, _, policy_deletes) = plan.counts();
@@ -827,7 +839,7 @@ async fn push(args: PushArgs) -> ExitCode {
     }
     if let Some(ctx) = &plan.ctx {
         if result.errors.is_empty() {
-            result.resources = resources::apply(ctx, &plan.steps, json).await;
+            result.resources = resources::apply(ctx, &plan.steps).await;
         } else if plan.steps.iter().any(|s| s.action.is_change()) {
             // The resource policies govern the rest: nothing else is applied
             // on top of a half-pushed set.

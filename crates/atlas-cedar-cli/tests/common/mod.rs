@@ -107,3 +107,55 @@ pub fn write(dir: &Path, name: &str, content: &str) {
     }
     std::fs::write(p, content).unwrap();
 }
+
+/// The `would METHOD PATH` lines of a dry run, each with the JSON body printed
+/// under it (`Value::Null` without one), sorted by method and path.
+pub fn dry_run_requests(stdout: &str) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut rest = stdout;
+    // Only lines that start with `would ` (a plan line may say "--prune would delete").
+    while let Some(at) = rest
+        .starts_with("would ")
+        .then_some(0)
+        .or_else(|| rest.find("\nwould ").map(|n| n + 1))
+    {
+        let line_end = rest[at..].find('\n').map_or(rest.len(), |n| at + n);
+        let mut words = rest[at + "would ".len()..line_end].split_whitespace();
+        let (method, path) = (words.next().unwrap(), words.next().unwrap());
+        rest = &rest[line_end..];
+        let trimmed = rest.trim_start();
+        let body = if trimmed.starts_with('{') {
+            let mut values =
+                serde_json::Deserializer::from_str(trimmed).into_iter::<serde_json::Value>();
+            let v = values.next().unwrap().unwrap();
+            rest = &trimmed[values.byte_offset()..];
+            v
+        } else {
+            serde_json::Value::Null
+        };
+        out.push((method.to_owned(), path.to_owned(), body));
+    }
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    out
+}
+
+/// The writes of a request log (not the 401 of a digest handshake) as
+/// (method, path, JSON body), sorted like [`dry_run_requests`].
+pub fn sent_writes(
+    log: &[atlas_cedar_emulator::LoggedRequest],
+) -> Vec<(String, String, serde_json::Value)> {
+    let mut sent: Vec<(String, String, serde_json::Value)> = log
+        .iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .map(|r| {
+            let body = if r.body.trim().is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str(&r.body).unwrap()
+            };
+            (r.method.clone(), r.path.clone(), body)
+        })
+        .collect();
+    sent.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    sent
+}

@@ -1,6 +1,12 @@
-//! The Atlas resources `plan`/`push` manage beside resource policies: search
-//! indexes, snapshot export buckets, private endpoints, data-federation
-//! private endpoints, organization API keys and stream processors.
+//! The plan/push engine of atlas-cedar, as a library: the Atlas resources
+//! `plan`/`push` manage beside resource policies (search indexes, snapshot
+//! export buckets, private endpoints, data-federation private endpoints,
+//! organization API keys and stream processors), their plan and their
+//! application.
+//!
+//! No terminal I/O: nothing here prints. Progress, waits and results are
+//! reported through [`Events`]; the CLI turns them into lines or a progress
+//! bar, tests record them.
 //!
 //! Each kind is a module with:
 //! - its manifest section (`[[search_index]]`, …), read with
@@ -10,14 +16,15 @@
 //!   each with a semantic diff and, where resource policies govern the change,
 //!   the verdict of [`Ctx::govern`];
 //! - the [`Apply`] operations of its steps;
-//! - its direct commands (`atlas-cedar search-indexes get …`).
+//! - what its direct commands (`atlas-cedar search-indexes get …`, in the
+//!   CLI) share with the plan.
 //!
 //! [`apply`] runs the steps after the resource policies, phase by phase
 //! (network, then indexes, then the rest); a failed step stops the steps that
 //! depend on it, and the report says what was and was not done.
 
 pub mod jsondiff;
-pub mod table;
+pub mod manifest;
 
 pub mod api_keys;
 pub mod export_buckets;
@@ -238,18 +245,14 @@ pub enum Phase {
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a step failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// Atlas answered with an error.
-    Api(atlas_cedar_client::Error),
+    #[error(transparent)]
+    Api(#[from] atlas_cedar_client::Error),
     /// Anything else (a wait that timed out, a `FAILED` state, …).
+    #[error("{0}")]
     Other(String),
-}
-
-impl From<atlas_cedar_client::Error> for StepError {
-    fn from(e: atlas_cedar_client::Error) -> Self {
-        StepError::Api(e)
-    }
 }
 
 impl From<String> for StepError {
@@ -332,6 +335,59 @@ impl Step {
     }
 }
 
+/// What [`apply`] and the waits of its operations report while they run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A step is about to be applied.
+    StepStarted { kind: &'static str, key: String },
+    /// A step is waiting for an asynchronous state, or saw one on the way.
+    Waiting { message: String },
+    /// A step was applied; `done` says what was done.
+    StepDone {
+        kind: &'static str,
+        key: String,
+        action: Action,
+        done: String,
+    },
+    /// A step failed; `message` names it and says why.
+    StepFailed {
+        kind: &'static str,
+        key: String,
+        message: String,
+    },
+    /// A step was not attempted because a step it depends on failed.
+    StepSkipped {
+        kind: &'static str,
+        key: String,
+        reason: String,
+    },
+}
+
+/// Receives [`Event`]s (from several tasks at once).
+pub trait Events: Send + Sync + std::fmt::Debug {
+    fn event(&self, event: Event);
+}
+
+/// Discards every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    fn event(&self, _: Event) {}
+}
+
+/// Keeps every event, in order (for tests and other front ends).
+#[derive(Debug, Default)]
+pub struct RecordedEvents(pub std::sync::Mutex<Vec<Event>>);
+
+impl Events for RecordedEvents {
+    fn event(&self, event: Event) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(event);
+        }
+    }
+}
+
 /// How long `push` waits for asynchronous states.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitOptions {
@@ -348,8 +404,8 @@ pub struct Ctx {
     pub policies: Vec<NamedPolicy>,
     pub engine: Option<Arc<atlas_cedar_core::Engine>>,
     pub wait: WaitOptions,
-    /// Print waiting progress on stderr.
-    pub progress: bool,
+    /// Where progress, waits and results go.
+    pub events: Arc<dyn Events>,
     /// Search-index steps applied at the same time (each waits for its own
     /// build, so builds overlap); 1 applies them one by one.
     pub concurrency: usize,
@@ -375,11 +431,11 @@ impl Ctx {
         }
     }
 
-    /// One progress line on stderr (when enabled).
+    /// A progress note of a step (a wait, a state seen).
     pub fn note(&self, message: &str) {
-        if self.progress {
-            eprintln!("atlas-cedar: {message}");
-        }
+        self.events.event(Event::Waiting {
+            message: message.to_owned(),
+        });
     }
 
     /// Polls `check` until it returns `Ok(Some(v))`, with the configured
@@ -481,7 +537,7 @@ fn failure(step: &Step, e: StepError) -> String {
 /// the steps it depends on. The other phases run one step after another: the
 /// order of private-endpoint writes is the order their policy verdicts were
 /// computed in.
-pub async fn apply(ctx: &Ctx, steps: &[Step], json: bool) -> ApplyReport {
+pub async fn apply(ctx: &Ctx, steps: &[Step]) -> ApplyReport {
     let mut report = ApplyReport::default();
     let mut broken: Vec<String> = Vec::new();
     let mut i = 0;
@@ -503,7 +559,7 @@ pub async fn apply(ctx: &Ctx, steps: &[Step], json: bool) -> ApplyReport {
         } else {
             1
         };
-        apply_batch(ctx, batch, width, json, &mut report, &mut broken).await;
+        apply_batch(ctx, batch, width, &mut report, &mut broken).await;
     }
     report
 }
@@ -514,7 +570,6 @@ async fn apply_batch(
     ctx: &Ctx,
     batch: Vec<&Step>,
     width: usize,
-    json: bool,
     report: &mut ApplyReport,
     broken: &mut Vec<String>,
 ) {
@@ -540,12 +595,22 @@ async fn apply_batch(
             let mut runnable = Vec::new();
             for step in chunk {
                 if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
+                    let reason = format!("{dep} failed");
                     report.not_done.push(format!(
-                        "{} {}: not attempted: {dep} failed",
+                        "{} {}: not attempted: {reason}",
                         step.kind, step.key
                     ));
+                    ctx.events.event(Event::StepSkipped {
+                        kind: step.kind,
+                        key: step.key.clone(),
+                        reason,
+                    });
                     broken.push(step.id());
                 } else if let Some(op) = &step.op {
+                    ctx.events.event(Event::StepStarted {
+                        kind: step.kind,
+                        key: step.key.clone(),
+                    });
                     runnable.push((*step, op.apply(ctx)));
                 }
             }
@@ -554,22 +619,24 @@ async fn apply_batch(
             for (step, result) in who.into_iter().zip(results) {
                 match result {
                     Ok(done) => {
-                        if !json {
-                            eprintln!(
-                                "{} {} {}: {done}",
-                                step.action.symbol(),
-                                step.kind,
-                                step.key
-                            );
-                        }
                         report
                             .done
                             .push(format!("{} {}: {done}", step.kind, step.key));
+                        ctx.events.event(Event::StepDone {
+                            kind: step.kind,
+                            key: step.key.clone(),
+                            action: step.action,
+                            done,
+                        });
                     }
                     Err(e) => {
                         let message = failure(step, e);
-                        eprintln!("error: {message}");
-                        report.failed.push(message);
+                        report.failed.push(message.clone());
+                        ctx.events.event(Event::StepFailed {
+                            kind: step.kind,
+                            key: step.key.clone(),
+                            message,
+                        });
                         broken.push(step.id());
                     }
                 }
@@ -616,43 +683,6 @@ pub fn counts(steps: &[Step]) -> (usize, usize, usize, usize) {
     c
 }
 
-/// The steps as plan lines (text output).
-pub fn render(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for s in steps {
-        if s.action == Action::Unchanged {
-            let why = if s.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", s.reason)
-            };
-            out.push_str(&format!("  unchanged {} {}{why}\n", s.kind, s.key));
-            for w in &s.warnings {
-                out.push_str(&format!("    warning: {w}\n"));
-            }
-            continue;
-        }
-        out.push_str(&format!(
-            "{} {} {} {}",
-            s.action.symbol(),
-            s.action.word(),
-            s.kind,
-            s.key
-        ));
-        if !s.reason.is_empty() {
-            out.push_str(&format!(" ({})", s.reason));
-        }
-        out.push('\n');
-        for d in &s.details {
-            out.push_str(&format!("    {d}\n"));
-        }
-        for w in &s.warnings {
-            out.push_str(&format!("    warning: {w}\n"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -692,33 +722,94 @@ mod tests {
         assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
     }
 
+    /// A step's operation that answers without the network.
+    #[derive(Debug)]
+    struct Fixed(Result<&'static str, &'static str>);
+
+    impl Apply for Fixed {
+        fn apply<'a>(&'a self, _: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+            Box::pin(async move {
+                match self.0 {
+                    Ok(done) => Ok(done.to_owned()),
+                    Err(e) => Err(StepError::Other(e.to_owned())),
+                }
+            })
+        }
+    }
+
     #[test]
-    fn render_and_counts() {
-        let mut a = Step::new(
-            "search index",
-            "p/c/db.coll/default",
-            Action::Replace,
-            Phase::Indexes,
+    fn apply_reports_through_events_and_skips_dependants_of_a_failure() {
+        let client = atlas_cedar_client::Client::new(atlas_cedar_client::ClientConfig::new(
+            "http://127.0.0.1:9",
+            atlas_cedar_client::Credentials::AccessToken(atlas_cedar_client::Secret::new(
+                "t".to_owned(),
+            )),
+        ))
+        .unwrap();
+        let events = Arc::new(RecordedEvents::default());
+        let ctx = Ctx {
+            client: Arc::new(client),
+            org: "o".to_owned(),
+            policies: Vec::new(),
+            engine: None,
+            wait: WaitOptions {
+                timeout: Duration::from_secs(1),
+                interval: Duration::from_secs(1),
+            },
+            events: events.clone(),
+            concurrency: 1,
+        };
+        let step = |key: &str, op: Fixed| {
+            let mut s = Step::new("thing", key, Action::Create, Phase::Other);
+            s.op = Some(Box::new(op));
+            s
+        };
+        let a = step("a", Fixed(Ok("created")));
+        let b = step("b", Fixed(Err("it broke")));
+        let mut c = step("c", Fixed(Ok("created")));
+        c.after.push(b.id());
+        let unchanged = Step::new("thing", "d", Action::Unchanged, Phase::Other);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt.block_on(apply(&ctx, &[a, b, c, unchanged]));
+        assert_eq!(report.done, vec!["thing a: created"]);
+        assert_eq!(report.failed, vec!["thing b: it broke"]);
+        assert_eq!(
+            report.not_done,
+            vec!["thing c: not attempted: thing:b failed"]
         );
-        a.reason = "collection movies → films".to_owned();
-        a.details
-            .push("~ mappings.dynamic: false → true".to_owned());
-        let mut b = Step::new(
-            "export bucket",
-            "p/AWS/bucket",
-            Action::Unchanged,
-            Phase::Other,
-        );
-        b.warnings.push("the old name still exists".to_owned());
-        let text = render(&[a, b]);
-        assert!(text.starts_with(
-            "-/+ replace search index p/c/db.coll/default (collection movies → films)\n    ~ mappings"
-        ), "{text}");
-        assert!(
-            text.contains(
-                "  unchanged export bucket p/AWS/bucket\n    warning: the old name still exists\n"
-            ),
-            "{text}"
+        assert_eq!(report.unchanged, 1);
+        let seen = events.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                Event::StepStarted {
+                    kind: "thing",
+                    key: "a".to_owned()
+                },
+                Event::StepDone {
+                    kind: "thing",
+                    key: "a".to_owned(),
+                    action: Action::Create,
+                    done: "created".to_owned()
+                },
+                Event::StepStarted {
+                    kind: "thing",
+                    key: "b".to_owned()
+                },
+                Event::StepFailed {
+                    kind: "thing",
+                    key: "b".to_owned(),
+                    message: "thing b: it broke".to_owned()
+                },
+                Event::StepSkipped {
+                    kind: "thing",
+                    key: "c".to_owned(),
+                    reason: "thing:b failed".to_owned()
+                },
+            ]
         );
     }
 }

@@ -8,18 +8,13 @@
 //! Direct command: `atlas-cedar federation-endpoints list`.
 
 use std::collections::BTreeSet;
-use std::process::ExitCode;
 
 use atlas_cedar_client::federation::{upsert_body, FederationEndpoint};
-use atlas_cedar_client::rest::check_id;
-use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::table::{self, Column, Format};
 use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
-use crate::remote::{print_warnings, ConnectionArgs};
 
 const KIND: &str = "federation endpoint";
 const SECTION: &str = "federation_endpoint";
@@ -259,83 +254,6 @@ impl Apply for Delete {
             Ok("deleted".to_owned())
         })
     }
-}
-
-// ---------------------------------------------------------------------------
-// Direct commands
-
-/// `atlas-cedar federation-endpoints …`
-#[derive(Debug, Subcommand)]
-pub enum FederationEndpointsCommand {
-    /// List the project's data-federation / online-archive private endpoints
-    /// (every page, or one page with --page / --items-per-page).
-    #[command(after_help = "Examples:
-  atlas-cedar federation-endpoints list --project-id 5f0…
-  atlas-cedar federation-endpoints list --page 2 --items-per-page 50 -o json")]
-    List(ListArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Project id (env MONGODB_ATLAS_PROJECT_ID).
-    #[arg(long, env = "MONGODB_ATLAS_PROJECT_ID", hide_env_values = true)]
-    project_id: String,
-    /// Only this page (from 1); without it and --items-per-page, every page.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    page: Option<u32>,
-    /// Endpoints per page, 1–500 (default 100 with --page).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
-    items_per_page: Option<u32>,
-    #[arg(short = 'o', long, value_enum, default_value_t)]
-    output: Format,
-    #[command(flatten)]
-    conn: ConnectionArgs,
-}
-
-const COLUMNS: &[Column] = &[
-    ("ENDPOINT ID", "/endpointId"),
-    ("PROVIDER", "/provider"),
-    ("TYPE", "/type"),
-    ("STATUS", "/status"),
-    ("REGION", "/region"),
-    ("COMMENT", "/comment"),
-];
-
-/// Runs a `federation-endpoints` command.
-pub fn run(cmd: FederationEndpointsCommand) -> ExitCode {
-    super::super::block_on_command(async {
-        match cmd {
-            FederationEndpointsCommand::List(a) => list(&a).await.map(|()| ExitCode::SUCCESS),
-        }
-    })
-}
-
-async fn list(a: &ListArgs) -> Result<(), String> {
-    check_id("project id", &a.project_id).map_err(|e| e.to_string())?;
-    let (client, _) = a.conn.connect()?;
-    let listed = if a.page.is_none() && a.items_per_page.is_none() {
-        client.list_federation_endpoints(&a.project_id).await
-    } else {
-        let page = a.page.unwrap_or(1);
-        let per_page = a.items_per_page.unwrap_or(100);
-        client
-            .list_federation_endpoints_page(&a.project_id, page, per_page)
-            .await
-            .map(|p| {
-                if let Some(total) = p.total_count {
-                    eprintln!(
-                        "atlas-cedar: page {page} ({} of {total} endpoints, {per_page} per page)",
-                        p.results.len()
-                    );
-                }
-                p.results
-            })
-    };
-    print_warnings(&client);
-    let endpoints = listed.map_err(|e| e.to_string())?;
-    let value = serde_json::to_value(&endpoints).map_err(|e| e.to_string())?;
-    table::print(&value, COLUMNS, a.output);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -285,4 +285,8 @@ async fn fuzz_the_language_server() {
         assert!(r.get("result").is_some(), "{r}");
         ends_cleanly(child, c).await;
     }
+    eprintln!(
+        "fuzz_the_language_server: {} edits and requests in each of 2 sessions (UTF-16, UTF-8), seed {}, 0 failures",
+        run.cases, run.seed
+    );
 }

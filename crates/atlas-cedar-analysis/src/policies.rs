@@ -93,6 +93,19 @@ fn load_inner(engine: &Engine, file: &str, text: &str) -> Result<Vec<LoadedPolic
         } else {
             stem.clone()
         };
+        let body_tokens = lex(body);
+        if let Err(g) = atlas_cedar_core::lexer::guard(
+            body,
+            &body_tokens,
+            atlas_cedar_core::check::MAX_NESTING,
+            atlas_cedar_core::check::MAX_OPERATORS,
+        ) {
+            errors.push(format!(
+                "{file}:{line}: policy {index} {} and is not parsed; `atlas-cedar lint {file}` explains it",
+                g.what
+            ));
+            continue;
+        }
         let parsed = match Policy::parse(Some(PolicyId::new(&fallback)), body) {
             Ok(p) => p,
             Err(e) => {
@@ -112,7 +125,6 @@ fn load_inner(engine: &Engine, file: &str, text: &str) -> Result<Vec<LoadedPolic
         let annotation_id = parsed.annotation("id").map(str::to_owned);
         let id = annotation_id.clone().unwrap_or(fallback);
         let policy = parsed.new_id(PolicyId::new(&id));
-        let body_tokens = lex(body);
         let sig: Vec<&Token> = body_tokens.iter().filter(|t| !t.is_trivia()).collect();
         let namespace = engine
             .namespace_of(body, &sig)

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use atlas_cedar_core::check::with_stack;
-use atlas_cedar_core::format::format_cedar;
+use atlas_cedar_core::format::{format_cedar_with, FormatOptions};
 use clap::Args;
 
 use crate::inputs::{self, Excludes, Input};
@@ -24,9 +24,18 @@ pub struct FmtArgs {
     /// Do not write; list the files that would change and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub config: crate::settings::ConfigArgs,
 }
 
 pub fn run(args: FmtArgs) -> ExitCode {
+    // The maximum body size `lint` applies: no policy is formatted across it.
+    let options = match crate::settings::load(&args.config) {
+        Ok(loaded) => FormatOptions {
+            max_body_size: loaded.engine.settings.max_body_size,
+        },
+        Err(e) => return crate::settings::fail(&e),
+    };
     let inputs = inputs::collect(&args.paths, &Excludes::none());
     let mut failed = false;
     let mut unformatted = 0usize;
@@ -69,8 +78,13 @@ pub fn run(args: FmtArgs) -> ExitCode {
                 }
             },
         };
-        let formatted = match with_stack(|| format_cedar(&text)) {
-            Ok(f) => f,
+        let formatted = match with_stack(|| format_cedar_with(&text, &options)) {
+            Ok(f) => {
+                for note in &f.kept {
+                    eprintln!("note: {name}:{note}");
+                }
+                f.text
+            }
             Err(e) => {
                 eprintln!("error: {name}:{e}");
                 failed = true;

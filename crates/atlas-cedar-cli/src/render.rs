@@ -19,9 +19,15 @@ pub struct Position {
 }
 
 /// Positions for a file's diagnostics, sharing one line index.
+///
+/// Columns count characters from a checkpoint on the same line (the nearest position
+/// already converted before the offset), not from the line start: a one-line 1 MB
+/// payload with thousands of findings costs linear time, not quadratic.
 pub struct Locator<'a> {
     text: &'a str,
     index: LineIndex,
+    /// Converted offsets: offset → (0-based line, 0-based column in chars).
+    known: std::cell::RefCell<std::collections::BTreeMap<usize, (usize, usize)>>,
 }
 
 impl<'a> Locator<'a> {
@@ -29,17 +35,42 @@ impl<'a> Locator<'a> {
         Locator {
             text,
             index: LineIndex::new(text),
+            known: std::cell::RefCell::new(std::collections::BTreeMap::new()),
         }
     }
 
+    /// The 0-based line and column (in chars) of a byte offset (clamped to the text,
+    /// rounded down to a character boundary).
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.index.line_col(self.text, offset, ColumnUnit::Utf8);
+        let line_start = offset - line.col;
+        let mut known = self.known.borrow_mut();
+        let from = known
+            .range(line_start..=offset)
+            .next_back()
+            .map(|(o, (_, c))| (*o, *c))
+            .unwrap_or((line_start, 0));
+        let col = from.1
+            + self
+                .text
+                .get(from.0..offset)
+                .map_or(0, |s| s.chars().count());
+        known.insert(offset, (line.line, col));
+        (line.line, col)
+    }
+
     pub fn position(&self, span: &std::ops::Range<usize>) -> Position {
-        let s = self.index.line_col(self.text, span.start, ColumnUnit::Char);
-        let e = self.index.line_col(self.text, span.end, ColumnUnit::Char);
+        let s = self.line_col(span.start);
+        let e = self.line_col(span.end);
         Position {
-            line: s.line + 1,
-            column: s.col + 1,
-            end_line: e.line + 1,
-            end_column: e.col + 1,
+            line: s.0 + 1,
+            column: s.1 + 1,
+            end_line: e.0 + 1,
+            end_column: e.1 + 1,
         }
     }
 }
@@ -304,7 +335,19 @@ pub fn atlas(reports: &[FileReport]) -> String {
     out
 }
 
-/// The human renderer: miette's graphical report for each diagnostic.
+/// Longest piece of a source line shown under a finding, in bytes (a longer line is
+/// shown as an excerpt around the span, marked with `…`).
+pub const EXCERPT_BYTES: usize = 160;
+/// Lines of a multi-line span shown; the label stops at the last of them.
+pub const SPAN_LINES: usize = 6;
+/// Findings of one rule shown in full per policy; the rest are counted.
+pub const SHOWN_PER_RULE: usize = 10;
+/// Longest message or help shown, in characters.
+pub const MESSAGE_CHARS: usize = 1000;
+
+/// The human renderer: miette's graphical report for each diagnostic, over an excerpt
+/// of the lines around its span, so that the output per finding is bounded whatever
+/// the file (a 1 MB line, a 10,000-line span, wide characters).
 pub fn human(reports: &[FileReport], color: bool) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()
@@ -317,32 +360,223 @@ pub fn human(reports: &[FileReport], color: bool) -> String {
     let mut out = String::new();
     for r in reports {
         let loc = Locator::new(&r.text);
+        let lines = LineIndex::new(&r.text);
+        let mut seen: std::collections::HashMap<(Option<usize>, &str), usize> =
+            std::collections::HashMap::new();
+        let mut omitted: std::collections::BTreeMap<(Option<usize>, &str), usize> =
+            std::collections::BTreeMap::new();
         for d in &r.diagnostics {
+            let key = (d.body, d.rule.code);
+            let n = seen.entry(key).or_default();
+            *n += 1;
+            if *n > SHOWN_PER_RULE {
+                *omitted.entry(key).or_default() += 1;
+                continue;
+            }
             let p = loc.position(&d.span);
+            let excerpt = Excerpt::new(&r.text, &lines, d, p.column - 1);
             let wrapped = WithSource {
                 diag: d,
-                source: NamedText {
-                    name: r.name.clone(),
-                    text: &r.text,
-                },
+                source: excerpt.source(&r.name),
+                labels: excerpt.labels,
             };
             let mut s = String::new();
             if handler.render_report(&mut s, &wrapped).is_err() {
                 s = format!(
                     "{}:{}:{}: {}: {}\n",
-                    r.name, p.line, p.column, d.rule.code, d.message
+                    r.name,
+                    p.line,
+                    p.column,
+                    d.rule.code,
+                    clamp(&d.message)
                 );
             }
             out.push_str(&s);
+        }
+        for ((body, code), n) in omitted {
+            let place = match body {
+                Some(i) => format!("policy {} of {}", i + 1, r.name),
+                None => r.name.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "… and {n} more {code} finding{} in {place} (`--format json` lists every one)\n",
+                if n == 1 { "" } else { "s" }
+            );
         }
     }
     out
 }
 
-/// A diagnostic with its file's text, for miette.
+/// At most [`MESSAGE_CHARS`] of a message, with the count of the rest.
+fn clamp(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MESSAGE_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} more characters)",
+            s.get(..cut).unwrap_or(""),
+            s.get(cut..).map_or(0, |r| r.chars().count())
+        )),
+    }
+}
+
+/// The lines around a diagnostic, each cut to a window of at most [`EXCERPT_BYTES`],
+/// with the diagnostic's labels moved into the excerpt's offsets.
+struct Excerpt {
+    text: String,
+    /// 0-based line number of the excerpt's first line in the file.
+    first_line: usize,
+    /// The excerpt line holding the primary span's start, and what to add to a column
+    /// there to get the file's column.
+    start_line: usize,
+    column_shift: isize,
+    labels: Vec<miette::LabeledSpan>,
+}
+
+impl Excerpt {
+    fn new(text: &str, lines: &LineIndex, d: &Diagnostic, start_column: usize) -> Self {
+        use atlas_cedar_core::text::LineCol;
+        let floor = |mut o: usize| {
+            o = o.min(text.len());
+            while o > 0 && !text.is_char_boundary(o) {
+                o -= 1;
+            }
+            o
+        };
+        let line_of = |o: usize| lines.line_col(text, o, ColumnUnit::Utf8).line;
+        let line_start = |l: usize| {
+            lines
+                .offset(text, LineCol { line: l, col: 0 }, ColumnUnit::Utf8)
+                .unwrap_or(text.len())
+        };
+        let line_end = |l: usize| {
+            let next = lines
+                .offset(
+                    text,
+                    LineCol {
+                        line: l + 1,
+                        col: 0,
+                    },
+                    ColumnUnit::Utf8,
+                )
+                .map_or(text.len(), |n| n.saturating_sub(1));
+            if text.as_bytes().get(next.wrapping_sub(1)) == Some(&b'\r') && next > line_start(l) {
+                next - 1
+            } else {
+                next
+            }
+        };
+        let start = floor(d.span.start);
+        let end = floor(d.span.end.max(d.span.start));
+        let l0 = line_of(start);
+        let l1 = line_of(end).min(l0 + SPAN_LINES - 1);
+        let last_line = line_of(text.len());
+        let first = l0.saturating_sub(1);
+        let last = (l1 + 1).min(last_line);
+        let mut excerpt = String::new();
+        // Per excerpt line: (file window start, window end, excerpt offset of window start).
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        let mut start_line = 0;
+        let mut column_shift = 0isize;
+        for l in first..=last {
+            let (ls, le) = (line_start(l), line_end(l).max(line_start(l)));
+            let anchor = if l == l0 {
+                start
+            } else if l == l1 {
+                end
+            } else {
+                ls
+            };
+            let (ws, we) = if le - ls <= EXCERPT_BYTES {
+                (ls, le)
+            } else {
+                let mut ws = anchor.saturating_sub(EXCERPT_BYTES / 3).max(ls);
+                while ws < le && !text.is_char_boundary(ws) {
+                    ws += 1;
+                }
+                let mut we = (ws + EXCERPT_BYTES).min(le);
+                while we > ws && !text.is_char_boundary(we) {
+                    we -= 1;
+                }
+                (ws, we)
+            };
+            if l > first {
+                excerpt.push('\n');
+            }
+            if ws > ls {
+                excerpt.push('…');
+            }
+            let base = excerpt.len();
+            // miette takes a lone CR for a line break; the file's lines end at LF.
+            excerpt.push_str(&text.get(ws..we).unwrap_or("").replace('\r', " "));
+            if we < le {
+                excerpt.push('…');
+            }
+            if l == l0 {
+                start_line = l - first;
+                // miette counts columns in bytes from the excerpt line's start.
+                let shown = start.saturating_sub(ws) + if ws > ls { '…'.len_utf8() } else { 0 };
+                column_shift = start_column as isize - shown as isize;
+            }
+            windows.push((ws, we, base));
+        }
+        let map = |o: usize, is_end: bool| -> Option<usize> {
+            let o = floor(o);
+            let l = line_of(o);
+            if l < l0 || l < first {
+                return None;
+            }
+            if l > l1 {
+                return if is_end {
+                    windows
+                        .get(l1 - first)
+                        .map(|(ws, we, base)| base + (we - ws))
+                } else {
+                    None
+                };
+            }
+            let (ws, we, base) = *windows.get(l - first)?;
+            Some(base + o.clamp(ws, we) - ws)
+        };
+        let labels = miette::Diagnostic::labels(d)
+            .map(|ls| {
+                ls.filter_map(|label| {
+                    let s = map(label.offset(), false)?;
+                    let e = map(label.offset() + label.len(), true)?.max(s);
+                    Some(miette::LabeledSpan::new(
+                        label.label().map(str::to_owned),
+                        s,
+                        e - s,
+                    ))
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        Excerpt {
+            text: excerpt,
+            first_line: first,
+            start_line,
+            column_shift,
+            labels,
+        }
+    }
+
+    fn source(&self, name: &str) -> NamedText {
+        NamedText {
+            name: name.to_owned(),
+            text: self.text.clone(),
+            first_line: self.first_line,
+            start_line: self.start_line,
+            column_shift: self.column_shift,
+        }
+    }
+}
+
+/// A diagnostic with an excerpt of its file, for miette.
 struct WithSource<'a> {
     diag: &'a Diagnostic,
-    source: NamedText<'a>,
+    source: NamedText,
+    labels: Vec<miette::LabeledSpan>,
 }
 
 impl std::fmt::Debug for WithSource<'_> {
@@ -353,7 +587,7 @@ impl std::fmt::Debug for WithSource<'_> {
 
 impl std::fmt::Display for WithSource<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self.diag, f)
+        f.write_str(&clamp(&self.diag.to_string()))
     }
 }
 
@@ -368,37 +602,51 @@ impl miette::Diagnostic for WithSource<'_> {
     }
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
         miette::Diagnostic::help(self.diag)
+            .map(|h| Box::new(clamp(&h.to_string()).into_owned()) as Box<dyn std::fmt::Display>)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        miette::Diagnostic::labels(self.diag)
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
     }
 }
 
-/// A file's text with its name, without copying the text.
-struct NamedText<'a> {
+/// An excerpt of a file's text with the file's name and where the excerpt starts.
+struct NamedText {
     name: String,
-    text: &'a str,
+    text: String,
+    first_line: usize,
+    start_line: usize,
+    column_shift: isize,
 }
 
-impl miette::SourceCode for NamedText<'_> {
+impl miette::SourceCode for NamedText {
     fn read_span<'b>(
         &'b self,
         span: &miette::SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let inner =
+            self.text
+                .as_str()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        let column = if inner.line() == self.start_line {
+            inner.column().saturating_add_signed(self.column_shift)
+        } else {
+            inner.column()
+        };
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line(),
-            inner.column(),
+            inner.line() + self.first_line,
+            column,
             inner.line_count(),
         )))
     }

@@ -10,7 +10,7 @@ use miette::Diagnostic as _;
 
 use crate::catalog::{did_you_mean, Catalog, LEGACY_NAMESPACE, OBJECT_ID_TYPES};
 use crate::diagnostic::{Diagnostic, Edit};
-use crate::lexer::{lex, max_nesting, operator_count, Token, TokenKind};
+use crate::lexer::{lex, Token, TokenKind};
 use crate::rules::{self, Rule, Severity};
 use crate::schema::{AttrType, Attribute, NamespaceSchema, SchemaSet};
 use crate::split::split_policies;
@@ -327,20 +327,12 @@ impl Engine {
             );
             return out;
         }
-        let depth = max_nesting(body, &tokens);
-        let ops = operator_count(body, &tokens);
-        if depth > MAX_NESTING || ops > MAX_OPERATORS {
-            let at = deepest_point(body, &tokens);
-            let what = if depth > MAX_NESTING {
-                format!("nests {depth} levels deep (the limit is {MAX_NESTING})")
-            } else {
-                format!("has {ops} operators (the limit is {MAX_OPERATORS})")
-            };
+        if let Err(g) = crate::lexer::guard(body, &tokens, MAX_NESTING, MAX_OPERATORS) {
             out.diagnostics.push(
                 Diagnostic::new(
                     &rules::TOO_DEEPLY_NESTED,
-                    at..(at + 1).min(body.len()),
-                    format!("the body {what} and is not parsed"),
+                    g.offset..(g.offset + 1).min(body.len()),
+                    format!("the body {} and is not parsed", g.what),
                 )
                 .with_help("flatten the expression; no guardrail needs this much nesting"),
             );
@@ -874,24 +866,6 @@ fn fingerprint(src: &str, sig: &[&Token]) -> u64 {
 }
 
 /// Where nesting first exceeds the limit (or the start).
-fn deepest_point(src: &str, tokens: &[Token]) -> usize {
-    let mut depth = 0usize;
-    for t in tokens {
-        match t.text(src) {
-            "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > MAX_NESTING {
-            return t.span.start;
-        }
-    }
-    tokens
-        .iter()
-        .find(|t| !t.is_trivia())
-        .map_or(0, |t| t.span.start)
-}
-
 fn string_in_span<'a>(sig: &[&'a Token], span: &Range<usize>) -> Option<&'a Token> {
     sig.iter().copied().rfind(|t| {
         t.kind == TokenKind::String && t.span.start >= span.start && t.span.end <= span.end
@@ -1208,6 +1182,11 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
             }
         }
     }
+    // One line index per file named, and one sort per file touched: per duplicate,
+    // both cost the file's size (20,000 duplicates in a 1 MB payload took minutes).
+    let mut indices: std::collections::HashMap<usize, crate::text::LineIndex> =
+        std::collections::HashMap::new();
+    let mut touched = std::collections::BTreeSet::new();
     for (fi, bi, ofi, obi) in found {
         let (Some(other), Some(this)) = (reports.get(ofi), reports.get(fi)) else {
             continue;
@@ -1218,8 +1197,10 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
         let Some(b) = this.bodies.get(bi) else {
             continue;
         };
-        let line = crate::text::LineIndex::new(&other.text)
-            .line_col(&other.text, ob.span.start, crate::text::ColumnUnit::Char)
+        let line = indices
+            .entry(ofi)
+            .or_insert_with(|| crate::text::LineIndex::new(&other.text))
+            .line_col(&other.text, ob.span.start, crate::text::ColumnUnit::Utf8)
             .line
             + 1;
         let first_line_end = b.text.find('\n').map_or(b.span.end, |n| b.span.start + n);
@@ -1234,6 +1215,11 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
         engine.apply_settings(&mut ds);
         if let Some(r) = reports.get_mut(fi) {
             r.diagnostics.extend(ds);
+            touched.insert(fi);
+        }
+    }
+    for fi in touched {
+        if let Some(r) = reports.get_mut(fi) {
             r.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
         }
     }

@@ -135,17 +135,56 @@ impl Iterator for Lexer<'_> {
     }
 }
 
-/// The deepest nesting of `(`, `[` and `{` in the tokens, plus the longest run of
-/// prefix operators (`!`, `-`), both of which make Cedar's recursive parser recurse.
+/// The deepest nesting of `(`, `[` and `{` in the tokens, plus the `if … then … else`
+/// expressions open at that point, plus the longest run of prefix operators (`!`,
+/// `-`): each level makes Cedar's parser, validator and formatter recurse once more.
 pub fn max_nesting(src: &str, tokens: &[Token]) -> usize {
-    let mut depth: usize = 0;
+    nesting(src, tokens).0
+}
+
+/// [`max_nesting`] and the offset of the first token at that depth.
+///
+/// An `if` stays open until the bracket it is in closes, or a `,` or `;` ends the
+/// expression: in Cedar's grammar its `else` branch runs to the end of the enclosing
+/// expression, so `if a then b else if c then d else …` nests once per `if` just as
+/// `if a then if c then … else d else b` does. This over-counts nothing that recurses
+/// less (an `if` in a condition), which is the safe side for a guard.
+pub fn nesting(src: &str, tokens: &[Token]) -> (usize, usize) {
+    nesting_over(src, tokens, usize::MAX)
+}
+
+/// The deepest nesting and the offset of the first token deeper than `limit` (or,
+/// when none is, the first token at the deepest level).
+fn nesting_over(src: &str, tokens: &[Token], limit: usize) -> (usize, usize) {
+    // Open `if`s per open bracket (the first entry is the top level).
+    let mut frames: Vec<usize> = vec![0];
+    let mut open_ifs: usize = 0;
     let mut max = 0;
+    let mut at = tokens
+        .iter()
+        .find(|t| !t.is_trivia())
+        .map_or(0, |t| t.span.start);
+    let mut over = None;
     let mut unary_run = 0;
     for t in tokens.iter().filter(|t| !t.is_trivia()) {
         let text = t.text(src);
         match text {
-            "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            "(" | "[" | "{" => frames.push(0),
+            ")" | "]" | "}" if frames.len() > 1 => {
+                open_ifs -= frames.pop().unwrap_or(0);
+            }
+            "," | ";" => {
+                if let Some(last) = frames.last_mut() {
+                    open_ifs -= *last;
+                    *last = 0;
+                }
+            }
+            "if" if t.kind == TokenKind::Ident => {
+                if let Some(last) = frames.last_mut() {
+                    *last += 1;
+                    open_ifs += 1;
+                }
+            }
             _ => {}
         }
         if text == "!" || text == "-" {
@@ -153,9 +192,50 @@ pub fn max_nesting(src: &str, tokens: &[Token]) -> usize {
         } else {
             unary_run = 0;
         }
-        max = max.max(depth + unary_run);
+        let depth = frames.len() - 1 + open_ifs + unary_run;
+        if depth > max {
+            max = depth;
+            at = t.span.start;
+        }
+        if depth > limit && over.is_none() {
+            over = Some(t.span.start);
+        }
     }
-    max
+    (max, over.unwrap_or(at))
+}
+
+/// Why a body is refused before Cedar sees it: too deep or too many operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardError {
+    /// Byte offset (in the guarded text) of the deepest point.
+    pub offset: usize,
+    /// `nests 20001 levels deep (the limit is 64)` or `has 5000 operators (…)`.
+    pub what: String,
+}
+
+/// The nesting/operator guard every command runs before Cedar's recursive parser,
+/// validator or formatter: `lint`, `fmt`, `analyze`, `diff` and the language server.
+pub fn guard(
+    src: &str,
+    tokens: &[Token],
+    max_depth: usize,
+    max_ops: usize,
+) -> Result<(), GuardError> {
+    let (depth, at) = nesting_over(src, tokens, max_depth);
+    if depth > max_depth {
+        return Err(GuardError {
+            offset: at,
+            what: format!("nests {depth} levels deep (the limit is {max_depth})"),
+        });
+    }
+    let ops = operator_count(src, tokens);
+    if ops > max_ops {
+        return Err(GuardError {
+            offset: at,
+            what: format!("has {ops} operators (the limit is {max_ops})"),
+        });
+    }
+    Ok(())
 }
 
 /// How many binary operators and member accesses the tokens contain. Cedar builds a
@@ -222,5 +302,23 @@ mod tests {
         assert_eq!(max_nesting(src, &lex(src)), 4);
         let src = "!!!!!!a";
         assert_eq!(max_nesting(src, &lex(src)), 6);
+    }
+
+    #[test]
+    fn nesting_counts_if_then_else() {
+        // Nested in the `then` branch and chained in the `else` branch: both recurse.
+        let src = "{ if a then if b then if c then 1 else 2 else 3 else 4 }";
+        assert_eq!(max_nesting(src, &lex(src)), 4);
+        let src = "{ if a then 1 else if b then 2 else if c then 3 else 4 }";
+        assert_eq!(max_nesting(src, &lex(src)), 4);
+        // A bracket, a `,` or a `;` ends the `if`s opened inside it.
+        let src = "{ [if a then 1 else 2, if b then 3 else 4] && (if c then 1 else 2) } ; if";
+        assert_eq!(max_nesting(src, &lex(src)), 3);
+        let src = format!(
+            "{{ {} 1 {} }}",
+            "if x then ".repeat(500),
+            "else 2 ".repeat(500)
+        );
+        assert!(guard(&src, &lex(&src), 64, 4000).is_err());
     }
 }

@@ -127,7 +127,7 @@ Fix: follow the help, here add `,` after the action constraint. Every syntax err
 
     TOO_DEEPLY_NESTED = "AC102" "too-deeply-nested" Error Some(E::ParsingError),
     "the body nests parentheses, brackets or operators too deeply to parse safely",
-    "Cedar's parser is recursive: a few hundred nested parentheses, or tens of thousands of chained operators, overflow its stack. This check refuses such a body before it is parsed, so one pathological file cannot crash the linter, the language server or (presumably) Atlas's own validation.
+    "Cedar's parser is recursive: a few hundred nested parentheses, or tens of thousands of chained operators, overflow its stack. This check refuses such a body before it is parsed, so one pathological file cannot crash the linter, the language server or (presumably) Atlas's own validation. The depth counts brackets, `if … then … else` expressions (each `if` until its bracket closes, so `else if` chains count too) and runs of `!`/`-`; the limit is 64 levels and 4,000 operators. `fmt`, `analyze` and `diff` refuse the same bodies.
 
 Example: `forbid (principal, action, resource) when { ((((((((…1…)))))))) > 0 };` with 100,000 parentheses.
 

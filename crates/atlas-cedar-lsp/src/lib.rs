@@ -96,11 +96,12 @@ where
                 String::from_utf8_lossy(e.as_bytes()).into_owned()
             }
         };
-        let body = if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() {
-            body
-        } else {
-            eprintln!("atlas-cedar lsp: ignoring a message that is not JSON");
-            MALFORMED.to_owned()
+        let body = match vet(&body) {
+            Vetted::Pass => body,
+            Vetted::Replace(replacement, why) => {
+                eprintln!("atlas-cedar lsp: {why}");
+                replacement
+            }
         };
         let header = format!("Content-Length: {}\r\n\r\n", body.len());
         if out.write_all(header.as_bytes()).await.is_err()
@@ -109,6 +110,74 @@ where
         {
             return;
         }
+    }
+}
+
+/// What to do with one client message.
+#[derive(Debug, PartialEq, Eq)]
+enum Vetted {
+    /// A well-formed JSON-RPC 2.0 message: passed on as it is.
+    Pass,
+    /// Passed on instead, with what is logged.
+    Replace(String, String),
+}
+
+/// Checks a message's JSON-RPC envelope: tower-lsp-server ends the session on a body
+/// that is not JSON, not an object, has no `"jsonrpc": "2.0"`, or a `method` or `id`
+/// of the wrong type. Such a request with a usable id is turned into a request for a
+/// method no server has, so the client gets a JSON-RPC error (method not found) for
+/// its id; anything else is replaced by an ignored notification.
+fn vet(body: &str) -> Vetted {
+    let ignore =
+        |why: &str| Vetted::Replace(MALFORMED.to_owned(), format!("ignoring a message: {why}"));
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return ignore("it is not JSON");
+    };
+    let Some(obj) = value.as_object() else {
+        return ignore("it is not a JSON-RPC object");
+    };
+    let id = obj.get("id");
+    let id_ok = match id {
+        None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => true,
+        Some(serde_json::Value::Number(n)) => n.is_i64() || n.is_u64(),
+        Some(_) => false,
+    };
+    let version_ok = obj.get("jsonrpc").and_then(serde_json::Value::as_str) == Some("2.0");
+    let method = obj.get("method");
+    let method_ok = method.is_none_or(serde_json::Value::is_string);
+    let params_ok = obj
+        .get("params")
+        .is_none_or(|p| p.is_object() || p.is_array() || p.is_null());
+    let shape_ok = method.is_some() || obj.contains_key("result") || obj.contains_key("error");
+    if id_ok && version_ok && method_ok && params_ok && shape_ok {
+        return Vetted::Pass;
+    }
+    let why = if !version_ok {
+        "no \"jsonrpc\": \"2.0\""
+    } else if !method_ok {
+        "its method is not a string"
+    } else if !params_ok {
+        "its params are not an object or an array"
+    } else if !id_ok {
+        "its id is not a number or a string"
+    } else {
+        "it is neither a request, a notification nor a response"
+    };
+    match id {
+        Some(id @ (serde_json::Value::String(_) | serde_json::Value::Number(_)))
+            if id_ok && method.is_some() =>
+        {
+            let request = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "method": "atlasCedar/invalidRequest",
+            });
+            Vetted::Replace(
+                request.to_string(),
+                format!("answering a request with an error: {why}"),
+            )
+        }
+        _ => ignore(why),
     }
 }
 

@@ -522,14 +522,29 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri;
         let (text, version) = self.with_doc(&uri, |doc, _| (doc.text.clone(), doc.version))?;
         let source = text.clone();
+        // The document's own maximum body size: formatting never crosses it.
+        let options = atlas_cedar_core::format::FormatOptions {
+            max_body_size: match self.resolved(&uri).await {
+                Ok(r) => r.engine.settings.max_body_size,
+                Err(_) => atlas_cedar_core::check::DEFAULT_MAX_BODY_SIZE,
+            },
+        };
         let formatted = self
             .inner
             .checker
-            .run(move || atlas_cedar_core::format::format_cedar(&source))
+            .run(move || atlas_cedar_core::format::format_cedar_with(&source, &options))
             .await
             .ok_or_else(Error::internal_error)?;
         let formatted = match formatted {
-            Ok(f) => f,
+            Ok(f) => {
+                for note in &f.kept {
+                    self.inner
+                        .client
+                        .log_message(MessageType::INFO, format!("atlas-cedar: {note}"))
+                        .await;
+                }
+                f.text
+            }
             Err(e) => {
                 self.inner
                     .client

@@ -144,6 +144,24 @@ impl TestClient {
         }
     }
 
+    /// Waits for the response to request `id` (sent with [`TestClient::send_raw`]).
+    pub async fn response(&mut self, id: Value) -> Value {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|v| v.get("id") == Some(&id) && v.get("method").is_none())
+        {
+            return self.pending.remove(i).unwrap();
+        }
+        loop {
+            let v = self.next().await;
+            if v.get("id") == Some(&id) && v.get("method").is_none() {
+                return v;
+            }
+            self.pending.push_back(v);
+        }
+    }
+
     /// Messages received and not consumed yet.
     pub fn pending(&self) -> &VecDeque<Value> {
         &self.pending

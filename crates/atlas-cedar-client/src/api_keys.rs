@@ -95,9 +95,12 @@ impl Client {
         self.list_all(LIST, &base(org)?, PAGE).await
     }
 
-    /// One API key by id.
+    /// One API key by id ([`Error::WrongObject`] when the answer is another
+    /// key).
     pub async fn get_api_key(&self, org: &str, id: &str) -> Result<ApiKey, Error> {
-        self.get_json(GET, &one(org, id)?).await
+        let key: ApiKey = self.get_json(GET, &one(org, id)?).await?;
+        let answered = key.id.clone();
+        crate::rest::same_id(GET, "API key", id, &answered, key)
     }
 
     /// Deletes an API key; Atlas also removes it from every project.

@@ -239,14 +239,115 @@ pub(crate) fn token_file(dir: &Path, base_url: &str, client_id: &str) -> PathBuf
     ))
 }
 
-pub(crate) fn read_token(path: &Path, base_url: &str, client_id: &str) -> Option<CachedToken> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let token: CachedToken = serde_json::from_str(&text).ok()?;
-    (token.client_id == client_id && token.base_url == base_url).then_some(token)
+/// Opens an existing cache file for reading and writing without following a
+/// symlink, and checks it is a regular file of this user with no access for
+/// anyone else (mode 0600). `Ok(None)`: there is none. `Err`: why it is not
+/// to be trusted.
+fn open_private(path: &Path, write: bool) -> Result<Option<std::fs::File>, String> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags};
+        use std::os::unix::fs::MetadataExt as _;
+        let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
+        let flags = access | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(rustix::io::Errno::LOOP) => return Err("it is a symbolic link".to_owned()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let file = std::fs::File::from(fd);
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        if !meta.file_type().is_file() {
+            return Err("it is not a regular file".to_owned());
+        }
+        let me = rustix::process::getuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "it belongs to user {} (not {me}, who runs atlas-cedar)",
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "its mode is {:o}, not 600 (others may read or change it)",
+                meta.mode() & 0o777
+            ));
+        }
+        Ok(Some(file))
+    }
+    #[cfg(not(unix))]
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(write);
+        match options.open(path) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
-/// Writes the token with mode 0600 (via a temporary file and a rename, so a
-/// concurrent reader never sees half a file).
+/// Creates `path` exclusively (never through a symlink or over an existing
+/// file) with mode 0600.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// The cache folder, created private (0700) when missing.
+fn create_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// The cached token, if the file is there, is this user's own with mode
+/// 0600 (not a symlink), and is for this account and base URL. A file that
+/// is not to be trusted is removed (the next token is written afresh) and
+/// the reason returned.
+pub(crate) fn read_token(
+    path: &Path,
+    base_url: &str,
+    client_id: &str,
+) -> Result<Option<CachedToken>, Error> {
+    use std::io::Read as _;
+    let mut file = match open_private(path, false) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(why) => {
+            let _ = std::fs::remove_file(path);
+            return Err(Error::TokenCache {
+                path: path.display().to_string(),
+                message: format!("not used and removed: {why}"),
+            });
+        }
+    };
+    let mut text = String::new();
+    if file.read_to_string(&mut text).is_err() {
+        return Ok(None);
+    }
+    let Ok(token) = serde_json::from_str::<CachedToken>(&text) else {
+        return Ok(None);
+    };
+    Ok((token.client_id == client_id && token.base_url == base_url).then_some(token))
+}
+
+/// Writes the token with mode 0600: into a new file of a random name,
+/// created exclusively next to the cache file (so nothing planted there is
+/// followed), then renamed over it (a rename replaces a symlink, never
+/// writes through it), so a concurrent reader never sees half a file.
 pub(crate) fn write_token(path: &Path, token: &CachedToken) -> Result<(), Error> {
     let err = |message: String| Error::TokenCache {
         path: path.display().to_string(),
@@ -255,52 +356,86 @@ pub(crate) fn write_token(path: &Path, token: &CachedToken) -> Result<(), Error>
     let dir = path
         .parent()
         .ok_or_else(|| err("no parent folder".to_owned()))?;
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    create_dir(dir).map_err(|e| err(e.to_string()))?;
     let text = serde_json::to_string(token).map_err(|e| err(e.to_string()))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut tmp = None;
+    for _ in 0..8 {
+        let candidate = path.with_extension(format!(
+            "tmp{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        match create_private(&candidate) {
+            Ok(f) => {
+                tmp = Some((candidate, f));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    let (tmp, mut file) = tmp.ok_or_else(|| err("no free temporary name".to_owned()))?;
     {
         use std::io::Write as _;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
+        if let Err(e) = file.write_all(text.as_bytes()) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e.to_string()));
         }
-        let mut file = options.open(&tmp).map_err(|e| err(e.to_string()))?;
-        file.write_all(text.as_bytes())
-            .map_err(|e| err(e.to_string()))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e.to_string())
+    })
 }
 
 /// Takes the cache's lock file (`<token file>.lock`, an OS advisory lock) so
 /// that of several processes starting at once only one mints a token and the
-/// others read it. Waits up to `patience`; `None` (go on without the lock)
-/// when the lock cannot be taken, so a stuck process never blocks another for
-/// long. The lock is released when the returned file is dropped.
+/// others read it. The lock file is opened without following a symlink and
+/// must be this user's own with mode 0600; one that is not is removed and
+/// created afresh (exclusively), and the reason returned beside the lock.
+/// Waits up to `patience`; `None` (go on without the lock) when the lock
+/// cannot be taken, so a stuck process never blocks another for long. The
+/// lock is released when the returned file is dropped.
 pub(crate) async fn lock_token(
     path: &Path,
     patience: std::time::Duration,
-) -> Option<std::fs::File> {
+) -> (Option<std::fs::File>, Option<String>) {
     let lock_path = path.with_extension("lock");
-    std::fs::create_dir_all(lock_path.parent()?).ok()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+    let Some(dir) = lock_path.parent() else {
+        return (None, None);
+    };
+    if create_dir(dir).is_err() {
+        return (None, None);
     }
-    let file = options.open(&lock_path).ok()?;
+    let mut refused = None;
+    let file = match open_private(&lock_path, true) {
+        Ok(Some(f)) => Some(f),
+        Ok(None) => create_private(&lock_path).ok(),
+        Err(why) => {
+            refused = Some(format!(
+                "token cache lock {}: not used and re-created: {why}",
+                lock_path.display()
+            ));
+            let _ = std::fs::remove_file(&lock_path);
+            create_private(&lock_path).ok()
+        }
+    };
+    // Another process may have created it between the two calls.
+    let file = match file {
+        Some(f) => f,
+        None => match open_private(&lock_path, true) {
+            Ok(Some(f)) => f,
+            _ => return (None, refused),
+        },
+    };
     let deadline = std::time::Instant::now() + patience;
     loop {
         match file.try_lock() {
-            Ok(()) => return Some(file),
+            Ok(()) => return (Some(file), refused),
             Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(25)).await;
             }
-            Err(_) => return None,
+            Err(_) => return (None, refused),
         }
     }
 }
@@ -390,8 +525,8 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
-        let back = read_token(&path, "http://x", "id").unwrap();
+        let back = read_token(&path, "http://x", "id").unwrap().unwrap();
         assert!(back.is_fresh());
-        assert!(read_token(&path, "http://y", "id").is_none());
+        assert!(read_token(&path, "http://y", "id").unwrap().is_none());
     }
 }

@@ -137,11 +137,13 @@ pub enum Error {
         error: Box<AtlasError>,
     },
 
-    #[error("{operation}: still rate limited (HTTP 429) after {attempts} attempts and {waited_ms} ms of waiting")]
+    #[error("{operation}: still rate limited (HTTP 429) after {attempts} attempts and {waited_ms} ms of waiting: {error}")]
     RateLimited {
         operation: &'static str,
         attempts: u32,
         waited_ms: u128,
+        /// What Atlas answered last (`errorCode`, `detail`).
+        error: Box<AtlasError>,
     },
 
     #[error("{operation}: {message}")]
@@ -150,6 +152,17 @@ pub enum Error {
         message: String,
         /// The request may have reached Atlas and been applied.
         maybe_applied: bool,
+    },
+
+    #[error(
+        "{operation}: asked for {what} {asked}, Atlas answered with {what} {answered:?}: \
+         refusing to act on an object that is not the one named (check the id and the base URL)"
+    )]
+    WrongObject {
+        operation: &'static str,
+        what: &'static str,
+        asked: String,
+        answered: String,
     },
 
     #[error("service account token: {0}")]
@@ -189,6 +202,7 @@ impl Error {
             Error::Forbidden { error, .. }
             | Error::VersionGone { error, .. }
             | Error::NotAcceptable { error, .. }
+            | Error::RateLimited { error, .. }
             | Error::Api { error, .. } => Some(&error.error_code),
             Error::InvalidPolicies { envelope, .. } => Some(&envelope.error_type),
             _ => None,

@@ -12,7 +12,7 @@ use crate::{Client, Operation};
 const VERSION: &str = "2024-05-30";
 const DELETE_VERSION: &str = "2023-01-01";
 const READ: &str = "Project Read Only";
-const WRITE: &str = "Project Backup Manager";
+const WRITE: &str = "Project Owner";
 
 /// Export buckets per page when listing (Atlas's largest page).
 const PAGE: u32 = crate::rest::MAX_ITEMS_PER_PAGE;
@@ -116,7 +116,9 @@ impl Client {
 
     /// One export bucket by id.
     pub async fn get_export_bucket(&self, group: &str, id: &str) -> Result<ExportBucket, Error> {
-        self.get_json(GET, &one(group, id)?).await
+        let b: ExportBucket = self.get_json(GET, &one(group, id)?).await?;
+        let answered = b.id.clone();
+        crate::rest::same_id(GET, "export bucket", id, &answered, b)
     }
 
     /// Creates an export bucket (not retried: a POST that creates).
@@ -131,31 +133,23 @@ impl Client {
 
     /// Creates an export bucket; when the answer is lost (a dropped
     /// connection, a 5xx) lists the project's buckets and adopts the one the
-    /// POST made (same provider, name and role), else tries the POST again
-    /// (it was not applied). The flag says whether the bucket was adopted.
+    /// POST made (same provider, name and role), else sends the POST again
+    /// after a backoff ([`Client::create_or_adopt`]). The flag says whether
+    /// the bucket was adopted.
     pub async fn create_export_bucket_or_adopt(
         &self,
         group: &str,
         input: &ExportBucketInput,
     ) -> Result<(ExportBucket, bool), Error> {
-        let mut tries = 0u32;
-        loop {
-            tries += 1;
-            let err = match self.create_export_bucket(group, input).await {
-                Ok(b) => return Ok((b, false)),
-                Err(e) => e,
-            };
-            if !err.maybe_applied() {
-                return Err(err);
-            }
-            let existing = self.list_export_buckets(group).await?;
-            if let Some(found) = existing.into_iter().find(|b| made_by(b, input)) {
-                return Ok((found, true));
-            }
-            if tries >= self.config().retry.max_attempts.max(1) {
-                return Err(err);
-            }
-        }
+        self.create_or_adopt(
+            CREATE,
+            || self.create_export_bucket(group, input),
+            || async {
+                let existing = self.list_export_buckets(group).await?;
+                Ok(existing.into_iter().find(|b| made_by(b, input)))
+            },
+        )
+        .await
     }
 
     /// Sets `requirePrivateNetworking` (the only field Atlas changes in place).

@@ -11,7 +11,7 @@ use crate::rest::{check_id, encode, encode_segment, Page};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2023-01-01";
-const READ: &str = "Project Read Only";
+const READ: &str = "Project Read Only or Project Charts Admin";
 const WRITE: &str = "Project Owner";
 
 /// Endpoints per page when reading the whole list (Atlas's largest page).

@@ -50,7 +50,10 @@ pub use policies::{
     CreateOutcome, NonCompliantResource, PolicyBody, PolicyBodyInput, ResourcePolicy,
     ResourcePolicyInput, ResourcePolicyPatch, UserRef,
 };
-pub use settings::{normalize_base_url, resolve, Settings, SettingsInput, DEFAULT_BASE_URL};
+pub use settings::{
+    check_base_url, normalize_base_url, resolve, Settings, SettingsInput, ALLOW_INSECURE_HTTP_ENV,
+    DEFAULT_BASE_URL,
+};
 
 /// How long and how often to retry.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +90,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Where service-account tokens are cached; `None`: no cache on disk.
     pub token_cache_dir: Option<PathBuf>,
+    /// Accept plain `http://` to a host other than loopback.
+    pub allow_insecure_http: bool,
 }
 
 impl ClientConfig {
@@ -98,6 +103,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             token_cache_dir: default_token_cache_dir(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -136,7 +142,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Client {
+    /// Refuses a base URL with credentials in it, or plain `http://` to a
+    /// host other than loopback unless allowed ([`check_base_url`]).
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        check_base_url(&config.base_url, config.allow_insecure_http)?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -212,16 +221,24 @@ impl Client {
         // Other processes may be minting for the same account right now:
         // take the cache's lock, then look at the cache again.
         let _lock = match &path {
-            Some(p) => auth::lock_token(p, self.config.request_timeout).await,
+            Some(p) => {
+                let (lock, refused) = auth::lock_token(p, self.config.request_timeout).await;
+                if let Some(why) = refused {
+                    self.warn(why);
+                }
+                lock
+            }
             None => None,
         };
         if let Some(p) = &path {
-            if let Some(t) = auth::read_token(p, &self.config.base_url, client_id) {
-                if t.is_fresh() {
+            match auth::read_token(p, &self.config.base_url, client_id) {
+                Ok(Some(t)) if t.is_fresh() => {
                     let token = t.access_token.clone();
                     *slot = Some(t);
                     return Ok(token);
                 }
+                Ok(_) => {}
+                Err(refused) => self.warn(refused.to_string()),
             }
         }
         let t = self.mint_token(client_id, client_secret).await?;
@@ -368,7 +385,9 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     let message = clean(&e);
-                    if op.idempotent {
+                    // A connection that could not be made carried nothing:
+                    // even a create is safe to send again.
+                    if op.idempotent || e.is_connect() {
                         if let Some(wait) = self.next_wait(attempt, &mut waited, None) {
                             self.warn(format!("{}: retrying after: {message}", op.name));
                             tokio::time::sleep(wait).await;
@@ -453,6 +472,7 @@ impl Client {
                         operation: op.name,
                         attempts: attempt,
                         waited_ms: started.elapsed().as_millis(),
+                        error: Box::new(atlas_error(status, &text)),
                     });
                 }
                 s if s.is_server_error() && op.idempotent => {
@@ -478,18 +498,7 @@ impl Client {
                 };
             }
         }
-        let error = Box::new(
-            serde_json::from_str::<AtlasError>(text).unwrap_or_else(|_| AtlasError {
-                error: status.as_u16(),
-                error_code: status
-                    .canonical_reason()
-                    .unwrap_or("")
-                    .to_uppercase()
-                    .replace(' ', "_"),
-                detail: Some(text.chars().take(500).collect()),
-                ..AtlasError::default()
-            }),
-        );
+        let error = Box::new(atlas_error(status, text));
         match status {
             StatusCode::UNAUTHORIZED => Error::Unauthorized {
                 operation: op.name,
@@ -560,6 +569,21 @@ impl Client {
             Credentials::AccessToken(t) => Ok(Some(format!("Bearer {}", t.expose()))),
         }
     }
+}
+
+/// The Atlas error in an answer's body; for a body that is not one, the
+/// status's name as the code and the body's start as the detail.
+fn atlas_error(status: StatusCode, text: &str) -> AtlasError {
+    serde_json::from_str::<AtlasError>(text).unwrap_or_else(|_| AtlasError {
+        error: status.as_u16(),
+        error_code: status
+            .canonical_reason()
+            .unwrap_or("")
+            .to_uppercase()
+            .replace(' ', "_"),
+        detail: Some(text.chars().take(500).collect()),
+        ..AtlasError::default()
+    })
 }
 
 /// `Retry-After` as delay-seconds or as an HTTP date (capped at 10 minutes).

@@ -236,7 +236,9 @@ impl Client {
         check_id("resource policy id", id)?;
         let path = format!("/orgs/{org_id}/resourcePolicies/{id}");
         let a = self.send(GET, Method::GET, &path, None).await?;
-        decode(GET, &a.body)
+        let p: ResourcePolicy = decode(GET, &a.body)?;
+        let answered = p.id.clone();
+        crate::rest::same_id(GET, "resource policy", id, &answered, p)
     }
 
     /// POST once; never retried on 5xx or a lost answer (see
@@ -265,6 +267,7 @@ impl Client {
         input: &ResourcePolicyInput,
     ) -> Result<CreateOutcome, Error> {
         let mut tries = 0u32;
+        let mut waited = std::time::Duration::ZERO;
         loop {
             tries += 1;
             let err = match self.create_policy(org_id, input).await {
@@ -288,14 +291,15 @@ impl Client {
                     .await?;
                 return Ok(CreateOutcome::Adopted(patched));
             }
-            if duplicate || tries >= self.config.retry.max_attempts.max(1) {
+            if duplicate {
                 return Err(err);
             }
-            // Not applied: sending it again cannot duplicate. Back off a bit.
-            let mut waited = std::time::Duration::ZERO;
-            if let Some(wait) = self.next_wait(tries, &mut waited, None) {
-                tokio::time::sleep(wait).await;
-            }
+            // Not applied: sending it again cannot duplicate. Back off, within
+            // the same budget as every other create.
+            let Some(wait) = self.next_wait(tries, &mut waited, None) else {
+                return Err(err);
+            };
+            tokio::time::sleep(wait).await;
         }
     }
 

@@ -336,8 +336,17 @@ impl Client {
     ) -> Result<EndpointService, Error> {
         check_id("project id", group)?;
         check_id("endpoint service id", service)?;
-        self.get_json(GET_SERVICE, &service_path(group, provider, service))
-            .await
+        let s: EndpointService = self
+            .get_json(GET_SERVICE, &service_path(group, provider, service))
+            .await?;
+        let answered = s.id.clone();
+        crate::rest::same_id(
+            GET_SERVICE,
+            "private endpoint service",
+            service,
+            &answered,
+            s,
+        )
     }
 
     /// Creates a private endpoint service; Atlas answers while it is
@@ -353,6 +362,35 @@ impl Client {
             Method::POST,
             &create_service_path(group),
             body,
+        )
+        .await
+    }
+
+    /// Creates a private endpoint service under the one create policy
+    /// ([`Client::create_or_adopt`]): when the outcome of the POST is
+    /// unknown, the provider's services are listed and the one in
+    /// `atlas_region` (Atlas's name of the region, `US_EAST_1`: a project
+    /// has at most one per provider and region) is adopted, else the POST is
+    /// sent again after a backoff. The flag says whether it was adopted.
+    pub async fn create_endpoint_service_or_adopt(
+        &self,
+        group: &str,
+        body: &NewEndpointService,
+        atlas_region: &str,
+    ) -> Result<(EndpointService, bool), Error> {
+        self.create_or_adopt(
+            CREATE_SERVICE,
+            || self.create_endpoint_service(group, body),
+            || async {
+                let services = self
+                    .list_endpoint_services(group, body.provider_name)
+                    .await?;
+                Ok(services.into_iter().find(|s| {
+                    s.region_name
+                        .as_deref()
+                        .is_some_and(|r| r.eq_ignore_ascii_case(atlas_region))
+                }))
+            },
         )
         .await
     }
@@ -405,6 +443,31 @@ impl Client {
             Method::POST,
             &endpoints_path(group, provider, service),
             body,
+        )
+        .await
+    }
+
+    /// Registers an endpoint under the one create policy
+    /// ([`Client::create_or_adopt`]): when the outcome of the POST is
+    /// unknown, the endpoint is read by its id and adopted when there, else
+    /// the POST is sent again after a backoff. The flag says whether it was
+    /// adopted.
+    pub async fn create_private_endpoint_or_adopt(
+        &self,
+        group: &str,
+        provider: Provider,
+        service: &str,
+        body: &NewPrivateEndpoint,
+    ) -> Result<(PrivateEndpoint, bool), Error> {
+        self.create_or_adopt(
+            CREATE_ENDPOINT,
+            || self.create_private_endpoint(group, provider, service, body),
+            || async {
+                let found = self
+                    .get_private_endpoint(group, provider, service, body.key())
+                    .await;
+                crate::rest::found(found)
+            },
         )
         .await
     }

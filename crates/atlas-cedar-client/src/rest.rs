@@ -60,6 +60,37 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
+/// `Ok(v)` when the object read by id carries that id (`answered`), else
+/// [`Error::WrongObject`]: a destructive command must only ever act on what
+/// the user named.
+pub(crate) fn same_id<T>(
+    op: Operation,
+    what: &'static str,
+    asked: &str,
+    answered: &str,
+    v: T,
+) -> Result<T, Error> {
+    if answered == asked {
+        Ok(v)
+    } else {
+        Err(Error::WrongObject {
+            operation: op.name,
+            what,
+            asked: asked.to_owned(),
+            answered: answered.to_owned(),
+        })
+    }
+}
+
+/// A read by key as "is it there": a 404 is `None`.
+pub(crate) fn found<T>(read: Result<T, Error>) -> Result<Option<T>, Error> {
+    match read {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl Client {
     /// GET `path` and decode the JSON answer.
     pub(crate) async fn get_json<T: DeserializeOwned>(
@@ -102,6 +133,53 @@ impl Client {
             Ok(_) => Ok(()),
             Err(e) if e.status() == Some(404) && self.requests_sent() > before + 1 => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The retry policy of every create (a non-idempotent POST): `create` is
+    /// sent; when its outcome is unknown (the answer was lost, or a 5xx came
+    /// back: it may have been applied) `find` looks for what it would have
+    /// made, which is adopted when there; only when it is absent is the
+    /// create sent again, after a jittered exponential backoff, within the
+    /// retry policy's attempts and total wait. A create that surely was not
+    /// applied (refused connection, 429) is retried inside [`Client::send`];
+    /// any other error is final. The flag says whether the object was
+    /// adopted.
+    pub(crate) async fn create_or_adopt<T, C, CF, F, FF>(
+        &self,
+        op: Operation,
+        create: C,
+        find: F,
+    ) -> Result<(T, bool), Error>
+    where
+        C: Fn() -> CF,
+        CF: std::future::Future<Output = Result<T, Error>>,
+        F: Fn() -> FF,
+        FF: std::future::Future<Output = Result<Option<T>, Error>>,
+    {
+        let mut attempt = 0u32;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            attempt += 1;
+            let err = match create().await {
+                Ok(made) => return Ok((made, false)),
+                Err(e) => e,
+            };
+            if !err.maybe_applied() {
+                return Err(err);
+            }
+            if let Some(found) = find().await? {
+                return Ok((found, true));
+            }
+            // Absent: the create was not applied and may be sent again.
+            let Some(wait) = self.next_wait(attempt, &mut waited, None) else {
+                return Err(err);
+            };
+            self.warn(format!(
+                "{}: not applied ({err}); sending it again",
+                op.name
+            ));
+            tokio::time::sleep(wait).await;
         }
     }
 

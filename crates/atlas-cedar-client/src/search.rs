@@ -246,8 +246,11 @@ impl Client {
         cluster: &str,
         index_id: &str,
     ) -> Result<SearchIndex, Error> {
-        self.get_json(GET, &index_path(group_id, cluster, index_id)?)
-            .await
+        let i: SearchIndex = self
+            .get_json(GET, &index_path(group_id, cluster, index_id)?)
+            .await?;
+        let answered = i.index_id.clone();
+        crate::rest::same_id(GET, "search index", index_id, &answered, i)
     }
 
     pub async fn get_search_index_by_name(
@@ -273,6 +276,36 @@ impl Client {
     ) -> Result<SearchIndex, Error> {
         self.send_json(CREATE, Method::POST, &base(group_id, cluster)?, body)
             .await
+    }
+
+    /// Creates an index under the one create policy
+    /// ([`Client::create_or_adopt`]): when the outcome of the POST is
+    /// unknown, the index is looked up by name and adopted when there, else
+    /// the POST is sent again after a backoff. The flag says whether the
+    /// index was adopted.
+    pub async fn create_search_index_or_adopt(
+        &self,
+        group_id: &str,
+        cluster: &str,
+        body: &SearchIndexCreate,
+    ) -> Result<(SearchIndex, bool), Error> {
+        self.create_or_adopt(
+            CREATE,
+            || self.create_search_index(group_id, cluster, body),
+            || async {
+                let found = self
+                    .get_search_index_by_name(
+                        group_id,
+                        cluster,
+                        &body.database,
+                        &body.collection_name,
+                        &body.name,
+                    )
+                    .await;
+                crate::rest::found(found)
+            },
+        )
+        .await
     }
 
     /// PATCH the definition; the index builds it in the background.

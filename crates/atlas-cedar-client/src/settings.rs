@@ -26,7 +26,14 @@ pub struct SettingsInput {
     /// The official CLI's config file (default
     /// `<user config dir>/atlascli/config.toml`).
     pub config_file: Option<PathBuf>,
+    /// Accept a plain `http://` base URL to a host other than loopback (also
+    /// `ATLAS_CEDAR_ALLOW_INSECURE_HTTP=1`).
+    pub allow_insecure_http: bool,
 }
+
+/// The environment variable that allows plain `http://` to a host other
+/// than loopback (`1` or `true`), like `--allow-insecure-http`.
+pub const ALLOW_INSECURE_HTTP_ENV: &str = "ATLAS_CEDAR_ALLOW_INSECURE_HTTP";
 
 /// The resolved settings.
 #[derive(Debug, Clone)]
@@ -34,6 +41,8 @@ pub struct Settings {
     pub base_url: String,
     pub org_id: Option<String>,
     pub credentials: Credentials,
+    /// Plain `http://` to a host other than loopback was allowed.
+    pub allow_insecure_http: bool,
     /// Where the credentials came from, e.g. `environment (MONGODB_ATLAS_CLIENT_ID, …)`.
     pub credential_source: String,
     /// Notes for the user, e.g. other credential kinds that were ignored.
@@ -222,6 +231,51 @@ pub fn normalize_base_url(url: &str) -> String {
     u
 }
 
+/// Refuses a base URL that would leak a secret: one holding a user name or
+/// password (they would be printed and sent as Basic auth; the credentials
+/// belong in the variables), or plain `http://` to a host other than
+/// loopback (secrets and Digest exchanges would cross the network in clear)
+/// unless `allow_insecure_http`. The message never repeats the URL's
+/// user-info.
+pub fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<(), Error> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        Error::Config(format!(
+            "the base URL is not a URL ({e}); give it as https://host[:port]"
+        ))
+    })?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Config(
+            "the base URL holds a user name or password (https://user:pass@host): remove them \
+             from the URL and give the credentials in MONGODB_ATLAS_CLIENT_ID and \
+             MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY and \
+             MONGODB_ATLAS_PRIVATE_API_KEY (API key) or MONGODB_ATLAS_ACCESS_TOKEN"
+                .to_owned(),
+        ));
+    }
+    let host = parsed.host_str().unwrap_or("");
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) || allow_insecure_http => Ok(()),
+        "http" => Err(Error::Config(format!(
+            "the base URL http://{host}… is plain HTTP to a host that is not loopback: \
+             credentials and tokens would cross the network in clear. Use https://, or pass \
+             --allow-insecure-http (or set {ALLOW_INSECURE_HTTP_ENV}=1) if this is intended"
+        ))),
+        other => Err(Error::Config(format!(
+            "the base URL has scheme {other}: use https://"
+        ))),
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Resolves settings: each value from the first of flags, environment,
 /// profile that has it. Credentials come whole from one layer.
 pub fn resolve(
@@ -249,6 +303,10 @@ pub fn resolve(
         .map(|u| normalize_base_url(&u))
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let org_id = layers.iter().find_map(|l| l.org_id.clone());
+    let allow_insecure_http = input.allow_insecure_http
+        || env(ALLOW_INSECURE_HTTP_ENV)
+            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes"));
+    check_base_url(&base_url, allow_insecure_http)?;
 
     let mut notes = Vec::new();
     for layer in &layers {
@@ -268,6 +326,7 @@ pub fn resolve(
                 base_url,
                 org_id,
                 credentials: first.clone(),
+                allow_insecure_http,
                 credential_source: layer.name.clone(),
                 notes,
             });
@@ -360,7 +419,7 @@ mod tests {
         std::fs::write(
             &path,
             "[default]\norg_id = \"porg\"\npublic_api_key = \"ppub\"\nprivate_api_key = \"ppriv\"\n\
-             [ci]\nclient_id = \"pcid\"\nclient_secret = \"psec\"\nops_manager_url = \"http://x/\"\n",
+             [ci]\nclient_id = \"pcid\"\nclient_secret = \"psec\"\nops_manager_url = \"https://x/\"\n",
         )
         .unwrap();
         let input = SettingsInput {
@@ -380,7 +439,7 @@ mod tests {
         let s = resolve(&input, &env_of(&[("MONGODB_ATLAS_ORG_ID", "eorg")])).unwrap();
         assert_eq!(s.credentials.kind(), CredentialKind::ServiceAccount);
         assert_eq!(s.org_id.as_deref(), Some("eorg"));
-        assert_eq!(s.base_url, "http://x");
+        assert_eq!(s.base_url, "https://x");
 
         let input = SettingsInput {
             config_file: Some(path),
@@ -388,6 +447,50 @@ mod tests {
             ..SettingsInput::default()
         };
         assert!(resolve(&input, &env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused_without_repeating_them() {
+        let env = env_of(&[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "tok"),
+            (
+                "MONGODB_ATLAS_BASE_URL",
+                "https://alice:hunter2@cloud.mongodb.com",
+            ),
+        ]);
+        let e = resolve(&no_profile(), &env).unwrap_err().to_string();
+        assert!(e.contains("user name or password"), "{e}");
+        assert!(e.contains("MONGODB_ATLAS_PUBLIC_API_KEY"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("alice"), "{e}");
+        let e = check_base_url("https://alice@cloud.mongodb.com", true).unwrap_err();
+        assert!(!e.to_string().contains("alice"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://cloud.mongodb.com",
+        ] {
+            assert!(check_base_url(ok, false).is_ok(), "{ok}");
+        }
+        let e = check_base_url("http://atlas.example.com", false).unwrap_err();
+        assert!(e.to_string().contains("--allow-insecure-http"), "{e}");
+        assert!(check_base_url("http://atlas.example.com", true).is_ok());
+        assert!(check_base_url("ftp://atlas.example.com", true).is_err());
+        let env = env_of(&[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "tok"),
+            ("MONGODB_ATLAS_BASE_URL", "http://10.1.2.3"),
+        ]);
+        assert!(resolve(&no_profile(), &env).is_err());
+        let env = env_of(&[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "tok"),
+            ("MONGODB_ATLAS_BASE_URL", "http://10.1.2.3"),
+            (ALLOW_INSECURE_HTTP_ENV, "1"),
+        ]);
+        assert!(resolve(&no_profile(), &env).unwrap().allow_insecure_http);
     }
 
     #[test]

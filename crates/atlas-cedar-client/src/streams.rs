@@ -16,7 +16,7 @@ use crate::{Client, Operation};
 
 const VERSION: &str = "2024-05-30";
 const READER: &str = "Project Read Only";
-const OWNER: &str = "Project Stream Processing Owner";
+const OWNER: &str = "Project Owner or Project Stream Processing Owner";
 
 const LIST: Operation = Operation {
     name: "list stream processors",
@@ -238,6 +238,27 @@ impl Client {
     ) -> Result<StreamProcessor, Error> {
         let path = format!("{}/processor", base(group, tenant)?);
         self.send_json(CREATE, Method::POST, &path, input).await
+    }
+
+    /// Creates a processor under the one create policy
+    /// ([`Client::create_or_adopt`]): when the outcome of the POST is
+    /// unknown, the processor is read by name and adopted when there, else
+    /// the POST is sent again after a backoff. The flag says whether it was
+    /// adopted.
+    pub async fn create_stream_processor_or_adopt(
+        &self,
+        group: &str,
+        tenant: &str,
+        input: &StreamProcessorInput,
+    ) -> Result<(StreamProcessor, bool), Error> {
+        self.create_or_adopt(
+            CREATE,
+            || self.create_stream_processor(group, tenant, input),
+            || async {
+                crate::rest::found(self.get_stream_processor(group, tenant, &input.name).await)
+            },
+        )
+        .await
     }
 
     /// PATCH a stopped processor (Atlas refuses a running one).

@@ -293,6 +293,13 @@ async fn rate_limit_gives_up_within_the_total_wait_budget() {
     let started = Instant::now();
     let err = c.list_policies(ORG).await.unwrap_err();
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    // Atlas's errorCode and detail survive the end of the retries.
+    let message = err.to_string();
+    assert!(
+        message.contains("RATE_LIMITED: ") && message.contains("still rate limited"),
+        "{message}"
+    );
+    assert_eq!(err.error_code(), Some("RATE_LIMITED"));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

@@ -540,6 +540,7 @@ async fn plan_project(
                 gov.same(&mut service_step);
                 service_step.op = Some(Box::new(CreateService {
                     project: project.to_owned(),
+                    region: d.region.name.clone(),
                     body,
                     service: Arc::clone(&service_ref),
                 }));
@@ -695,6 +696,8 @@ async fn wait_available(
 #[derive(Debug)]
 struct CreateService {
     project: String,
+    /// Atlas's name of the region (what a list answers).
+    region: String,
     body: NewEndpointService,
     service: Arc<ServiceRef>,
 }
@@ -703,9 +706,9 @@ impl Apply for CreateService {
     fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
         Box::pin(async move {
             let started = Instant::now();
-            let created = ctx
+            let (created, _) = ctx
                 .client
-                .create_endpoint_service(&self.project, &self.body)
+                .create_endpoint_service_or_adopt(&self.project, &self.body, &self.region)
                 .await?;
             let _ = self.service.id.set(created.id.clone());
             ctx.note(&format!(
@@ -773,9 +776,9 @@ impl Apply for CreateEndpoint {
                 wait_available(ctx, project, provider, service).await?;
                 self.service.available.store(true, Ordering::SeqCst);
             }
-            let created = ctx
+            let (created, _) = ctx
                 .client
-                .create_private_endpoint(project, provider, service, &self.body)
+                .create_private_endpoint_or_adopt(project, provider, service, &self.body)
                 .await?;
             let mut e = created;
             if self.wait && e.is_pending() {

@@ -639,30 +639,15 @@ fn step_for(
     out
 }
 
-/// POST, recovering from a lost answer by looking the index up by name.
+/// POST under the client's create policy (a lost answer: the index is
+/// looked up by name before the POST is sent again).
 async fn create(ctx: &Ctx, d: &Desired) -> Result<(SearchIndex, bool), StepError> {
     match ctx
         .client
-        .create_search_index(&d.project, &d.cluster, &d.body())
+        .create_search_index_or_adopt(&d.project, &d.cluster, &d.body())
         .await
     {
-        Ok(i) => Ok((i, false)),
-        Err(e) if e.maybe_applied() => {
-            match ctx
-                .client
-                .get_search_index_by_name(
-                    &d.project,
-                    &d.cluster,
-                    &d.database,
-                    &d.collection,
-                    &d.name,
-                )
-                .await
-            {
-                Ok(i) => Ok((i, true)),
-                Err(_) => Err(e.into()),
-            }
-        }
+        Ok(made) => Ok(made),
         Err(e)
             if e.error_code()
                 .is_some_and(|c| DUPLICATE_INDEX_CODES.contains(&c)) =>

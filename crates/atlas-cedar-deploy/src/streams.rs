@@ -566,16 +566,8 @@ impl ProcessorOp {
         }
         let mut done: Vec<&str> = Vec::new();
         if let Some(input) = &self.create {
-            match c.create_stream_processor(g, t, input).await {
-                Ok(_) => {}
-                // The answer was lost: adopt the processor if it is there.
-                Err(e) if e.maybe_applied() => {
-                    if c.get_stream_processor(g, t, &input.name).await.is_err() {
-                        return Err(e.into());
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+            // A lost answer: the client adopts the processor if it is there.
+            c.create_stream_processor_or_adopt(g, t, input).await?;
             done.push("created");
         }
         let mut stopped_here = false;

@@ -210,6 +210,9 @@ pub enum FaultKind {
     /// Apply the request, then close the connection without an answer.
     /// Only write requests are affected; a read is answered normally.
     DropAfterApply,
+    /// Close the connection without an answer and without doing anything
+    /// (the request was lost on its way in).
+    DropBeforeApply,
     /// Wait this long, then handle the request normally.
     Latency { ms: u64 },
 }
@@ -265,6 +268,9 @@ pub struct LoggedRequest {
     pub fault: Option<String>,
     /// The request body as received.
     pub body: String,
+    /// When it arrived: milliseconds since the emulator started.
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 impl LoggedRequest {

@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<ServerState>,
     /// Built on first use: resource-policy enforcement needs the schema.
     pub(crate) engine: std::sync::OnceLock<Option<atlas_cedar_core::Engine>>,
+    /// When the emulator started (the request log's clock).
+    pub(crate) started: Instant,
 }
 
 impl Shared {
@@ -126,6 +128,7 @@ impl Shared {
                 ..ServerState::default()
             }),
             engine: std::sync::OnceLock::new(),
+            started: Instant::now(),
         }
     }
 
@@ -176,6 +179,8 @@ pub(crate) struct Answer {
     pub(crate) body: Option<Value>,
     pub(crate) content_type: &'static str,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// Indent the JSON body (`pretty=true`).
+    pub(crate) pretty: bool,
 }
 
 impl Answer {
@@ -185,6 +190,7 @@ impl Answer {
             body: Some(body),
             content_type: VERSIONED,
             headers: Vec::new(),
+            pretty: false,
         }
     }
 
@@ -200,6 +206,7 @@ impl Answer {
             })),
             content_type: "application/json",
             headers: Vec::new(),
+            pretty: false,
         }
     }
 
@@ -209,6 +216,7 @@ impl Answer {
             body: None,
             content_type: VERSIONED,
             headers: Vec::new(),
+            pretty: false,
         }
     }
 
@@ -227,6 +235,7 @@ impl Answer {
 
     fn into_response(self, extra: &[(&'static str, String)]) -> Response<Full<Bytes>> {
         let bytes = match &self.body {
+            Some(v) if self.pretty => Bytes::from(serde_json::to_vec_pretty(v).unwrap_or_default()),
             Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
             None => Bytes::new(),
         };
@@ -309,6 +318,7 @@ async fn handle(
         tokio::time::sleep(shared.config.latency).await;
     }
 
+    let arrived = Instant::now();
     let mut req = Req {
         method,
         path,
@@ -336,6 +346,8 @@ async fn handle(
             dropped: drop_after,
             fault: fault_label,
             body: req.body.clone(),
+            at_ms: u64::try_from(arrived.duration_since(shared.started).as_millis())
+                .unwrap_or(u64::MAX),
         };
         st.log.push(entry);
     }
@@ -344,6 +356,7 @@ async fn handle(
         kill.notify_one();
         std::future::pending::<()>().await;
     }
+    let answer = shape(answer, &req.query);
     let mut extra = Vec::new();
     if let Some(dep) = &shared.config.deprecation {
         if req.path.starts_with("/api/atlas/") {
@@ -352,6 +365,36 @@ async fn handle(
         }
     }
     Ok(answer.into_response(&extra))
+}
+
+/// Whether the query sets `name=true` (Atlas's `envelope`, `pretty`).
+fn query_flag(query: &str, name: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        k == name && v.eq_ignore_ascii_case("true")
+    })
+}
+
+/// Applies the query flags Atlas honours on every operation: `envelope=true`
+/// answers HTTP 200 with the status in the body (a list's page object gets
+/// a `status` field; any other body is wrapped as `{status, content}`), and
+/// `pretty=true` indents the JSON.
+fn shape(mut answer: Answer, query: &str) -> Answer {
+    if query_flag(query, "envelope") {
+        let status = answer.status.as_u16();
+        let body = match answer.body.take() {
+            Some(Value::Object(mut page)) if page.contains_key("results") => {
+                page.insert("status".to_owned(), Value::from(status));
+                Value::Object(page)
+            }
+            Some(other) => serde_json::json!({ "status": status, "content": other }),
+            None => serde_json::json!({ "status": status }),
+        };
+        answer.body = Some(body);
+        answer.status = StatusCode::OK;
+    }
+    answer.pretty = query_flag(query, "pretty");
+    answer
 }
 
 pub(crate) struct Req {
@@ -437,6 +480,10 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
         tokio::time::sleep(Duration::from_millis(*ms)).await;
     }
     let fault_label = fault.as_ref().map(|f| format!("{f:?}"));
+    if fault == Some(FaultKind::DropBeforeApply) {
+        let answer = Answer::error(StatusCode::INTERNAL_SERVER_ERROR, "DROPPED", "dropped");
+        return (answer, true, fault_label);
+    }
     if let Some(FaultKind::Status { status }) = &fault {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let code = if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -183,3 +183,48 @@ async fn pages_and_the_failure_hook() {
     assert_eq!(p["errorMsg"], "sink unreachable");
     assert!(p.get("__pending").is_none());
 }
+
+/// `envelope=true` and `pretty=true`, which Atlas honours on every
+/// operation: the status moves into the body (a list page gets `status`,
+/// anything else is wrapped as `{status, content}`) and HTTP says 200; the
+/// JSON is indented.
+#[tokio::test]
+async fn envelope_and_pretty_are_honoured() {
+    let emu = emulator();
+    let get = |query: &'static str| {
+        let url = format!("{}{BASE}/processors{query}", emu.base_url());
+        async move {
+            let r = Client::new()
+                .get(url)
+                .header("accept", V)
+                .header("authorization", "Bearer t")
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, plain) = get("").await;
+    assert_eq!(status, 200);
+    assert!(!plain.contains('\n'), "{plain}");
+    let (status, text) = get("?envelope=true&pretty=true").await;
+    assert_eq!(status, 200);
+    assert!(text.contains("\n  \""), "indented: {text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["results"], json!([]));
+
+    // Not found: HTTP 200, the 404 and the error in the envelope.
+    let url = format!("{}{BASE}/processor/absent?envelope=true", emu.base_url());
+    let r = Client::new()
+        .get(url)
+        .header("accept", V)
+        .header("authorization", "Bearer t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["status"], 404, "{v}");
+    assert_eq!(v["content"]["error"], 404, "{v}");
+}

@@ -112,9 +112,11 @@ async fn delete(a: &DeleteArgs) -> Result<ExitCode, String> {
         eprintln!("Not deleted (pass --yes to delete without a prompt).");
         return Ok(ExitCode::from(1));
     }
-    let deleted = client.delete_api_key(&org, &key.id).await;
+    // The DELETE goes to the id typed (the read above refused an answer
+    // about another key).
+    let deleted = client.delete_api_key(&org, &a.key_id).await;
     print_warnings(&client);
     deleted.map_err(|e| e.to_string())?;
-    println!("Deleted API key {} ({:?}).", key.id, key.desc);
+    println!("Deleted API key {} ({:?}).", a.key_id, key.desc);
     Ok(ExitCode::SUCCESS)
 }

@@ -172,6 +172,11 @@ pub struct ConnectionArgs {
     /// Longest total wait for retries of one request (rate limits, 5xx), in seconds.
     #[arg(long, default_value_t = 180)]
     max_retry_wait: u64,
+    /// Accept a plain http:// base URL to a host other than loopback
+    /// (env ATLAS_CEDAR_ALLOW_INSECURE_HTTP=1); credentials then cross the
+    /// network in clear.
+    #[arg(long)]
+    allow_insecure_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -197,6 +202,7 @@ impl ConnectionArgs {
             access_token: self.access_token.clone().map(Secret::new),
             profile: self.profile.clone(),
             config_file: None,
+            allow_insecure_http: self.allow_insecure_http,
         };
         atlas_cedar_client::resolve(&input, &|k| std::env::var(k).ok()).map_err(|e| e.to_string())
     }
@@ -213,6 +219,7 @@ impl ConnectionArgs {
         cfg.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
         cfg.request_timeout = Duration::from_secs(self.timeout.max(1));
         cfg.retry.max_total_wait = Duration::from_secs(self.max_retry_wait);
+        cfg.allow_insecure_http = settings.allow_insecure_http;
         if let Some(dir) = std::env::var_os(TOKEN_CACHE_ENV).filter(|d| !d.is_empty()) {
             cfg.token_cache_dir = Some(PathBuf::from(dir));
         }

@@ -251,7 +251,10 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
                 region: region.send,
             };
             let project = a.project.project_id.as_str();
-            let r = client.create_endpoint_service(project, &body).await;
+            let r = client
+                .create_endpoint_service_or_adopt(project, &body, &region.name)
+                .await
+                .map(|(s, _)| s);
             print_warnings(&client);
             let mut s = r.map_err(|e| e.to_string())?;
             if a.wait {

@@ -212,26 +212,18 @@ fn create_service(ctx: &Ctx<'_>, group: &str) -> Answer {
         return a;
     }
     let id = object_id();
+    // The spec declares these fields strings (not nullable): what Atlas does
+    // not know yet is left out, not answered as `null`.
     let mut s = json!({
         "cloudProvider": provider,
-        "errorMessage": null,
         "id": id,
         "regionName": region,
         "status": "INITIATING",
     });
     if let Some(map) = s.as_object_mut() {
         map.insert(list_key(provider).to_owned(), json!([]));
-        match provider {
-            "AWS" => {
-                map.insert("endpointServiceName".to_owned(), Value::Null);
-            }
-            "AZURE" => {
-                map.insert("privateLinkServiceName".to_owned(), Value::Null);
-                map.insert("privateLinkServiceResourceId".to_owned(), Value::Null);
-            }
-            _ => {
-                map.insert("serviceAttachmentNames".to_owned(), json!([]));
-            }
+        if provider == "GCP" {
+            map.insert("serviceAttachmentNames".to_owned(), json!([]));
         }
     }
     ctx.reset_polls(&format!("privateEndpoint/{group}/{id}"));
@@ -368,7 +360,6 @@ fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
                 "cloudProvider": "AWS",
                 "connectionStatus": "PENDING_ACCEPTANCE",
                 "deleteRequested": false,
-                "errorMessage": null,
                 "interfaceEndpointId": id,
             }))
         }
@@ -385,7 +376,6 @@ fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
             Ok(json!({
                 "cloudProvider": "AZURE",
                 "deleteRequested": false,
-                "errorMessage": null,
                 "privateEndpointConnectionName": format!("{name}.{}", object_id()),
                 "privateEndpointIPAddress": ip,
                 "privateEndpointResourceId": id,
@@ -418,7 +408,6 @@ fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
                 "deleteRequested": false,
                 "endpointGroupName": group,
                 "endpoints": out,
-                "errorMessage": null,
                 "status": "INITIATING",
             }))
         }

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Generates a lint benchmark corpus of realistic Atlas resource policies.
 
-    gen_corpus.py OUT_DIR [--files 1000] [--per-file 10]
+    gen_corpus.py OUT_DIR [--files 1000] [--per-file 10] [--duplicates PCT]
     gen_corpus.py --big OUT_FILE [--mb 50]
 
 Writes OUT_DIR/files/NNNN.cedar (the per-file corpus) and OUT_DIR/all.cedar (every
-policy in one file, for `cedar validate`). Deterministic (fixed seed).
+policy in one file, for `cedar validate`). Deterministic (fixed seed). With
+`--duplicates PCT`, about PCT% of the policies repeat an earlier one's text (the same
+guardrail copied into several projects' files); 0 writes every body distinct.
 """
 import argparse
 import os
@@ -64,6 +66,7 @@ def main():
     ap.add_argument("--per-file", type=int, default=10)
     ap.add_argument("--big", action="store_true", help="write one file of about --mb MB")
     ap.add_argument("--mb", type=int, default=50)
+    ap.add_argument("--duplicates", type=int, default=0, help="percent of repeated bodies")
     a = ap.parse_args()
     rng = random.Random(42)
     if a.big:
@@ -77,11 +80,18 @@ def main():
         return
     os.makedirs(os.path.join(a.out, "files"), exist_ok=True)
     everything = []
+    bodies = []
+    dup_rng = random.Random(7)
     n = 0
     for fi in range(a.files):
         texts = []
         for _ in range(a.per_file):
-            texts.append(f"// policy {n}\n{policy(rng, n)}\n")
+            if bodies and a.duplicates and dup_rng.random() * 100 < a.duplicates:
+                body = dup_rng.choice(bodies)
+            else:
+                body = policy(rng, n)
+                bodies.append(body)
+            texts.append(f"// policy {n}\n{body}\n")
             n += 1
         with open(os.path.join(a.out, "files", f"{fi:04}.cedar"), "w") as f:
             f.write("\n".join(texts))

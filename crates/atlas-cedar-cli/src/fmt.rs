@@ -24,6 +24,10 @@ pub struct FmtArgs {
     /// Do not write; list the files that would change and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+    /// Also rewrite files without write permission (they stay read-only); by default
+    /// they are left unchanged with an error.
+    #[arg(long)]
+    pub allow_read_only: bool,
     #[command(flatten)]
     pub config: crate::settings::ConfigArgs,
 }
@@ -59,7 +63,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
                     }
                 }
             }
-            Input::File(p) => match std::fs::read(p) {
+            Input::File(p) => match inputs::read_file(p) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(s) => s,
                     Err(e) => {
@@ -71,8 +75,8 @@ pub fn run(args: FmtArgs) -> ExitCode {
                         continue;
                     }
                 },
-                Err(e) => {
-                    eprintln!("error: {name}: cannot read: {e}");
+                Err(reason) => {
+                    eprintln!("error: {name}: cannot read: {reason}");
                     failed = true;
                     continue;
                 }
@@ -109,8 +113,8 @@ pub fn run(args: FmtArgs) -> ExitCode {
                 if args.check {
                     println!("would reformat {name}");
                     unformatted += 1;
-                } else if let Err(e) = write_atomically(p, &formatted) {
-                    eprintln!("error: {name}: cannot write: {e}");
+                } else if let Err(e) = write_back(p, &text, &formatted, args.allow_read_only) {
+                    eprintln!("error: {name}: {e}");
                     failed = true;
                 } else {
                     changed += 1;
@@ -134,22 +138,80 @@ pub fn run(args: FmtArgs) -> ExitCode {
     }
 }
 
-/// Writes through a temporary file in the same directory, then renames, so an
-/// interrupted run never leaves a half-written policy. Keeps the file's permissions.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let dir = path
+/// Replaces a file's contents with `text`, safely:
+///
+/// - a symbolic link is followed and its target rewritten (the link stays a link);
+/// - a file without write permission is left unchanged unless `allow_read_only`;
+/// - the new text goes to a temporary file with a random name, created exclusively
+///   (never through an existing file or link) in the target's directory, with the
+///   target's permissions, then renamed over the target, so an interrupted run never
+///   leaves a half-written policy;
+/// - if the file no longer holds `original` (edited while we formatted), nothing is
+///   replaced.
+fn write_back(
+    path: &std::path::Path,
+    original: &str,
+    text: &str,
+    allow_read_only: bool,
+) -> Result<(), String> {
+    let target = std::fs::canonicalize(path)
+        .map_err(|e| format!("cannot write: {}", inputs::io_reason(&e)))?;
+    let perms = std::fs::metadata(&target)
+        .map_err(|e| format!("cannot write: {}", inputs::io_reason(&e)))?
+        .permissions();
+    if perms.readonly() && !allow_read_only {
+        return Err(
+            "the file is read-only; left unchanged (pass --allow-read-only to format it anyway)"
+                .to_owned(),
+        );
+    }
+    let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let file_name = path
+    let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.atlas-cedar-fmt.tmp"));
-    let perms = std::fs::metadata(path)?.permissions();
-    std::fs::write(&tmp, text)?;
-    std::fs::set_permissions(&tmp, perms)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".atlas-cedar-fmt.tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write: cannot create a temporary file: {e}"))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .and_then(|()| std::fs::set_permissions(tmp.path(), perms))
+        .map_err(|e| format!("cannot write: {e}"))?;
+    #[cfg(debug_assertions)]
+    test_pause();
+    let now = inputs::read_file(&target).map_err(|e| format!("cannot write: {e}"))?;
+    if now != original.as_bytes() {
+        return Err(
+            "the file changed while it was being formatted; left unchanged (run fmt again)"
+                .to_owned(),
+        );
+    }
+    tmp.persist(&target)
+        .map(|_| ())
+        .map_err(|e| format!("cannot write: {}", e.error))
+}
+
+/// Tests only (debug builds): with `ATLAS_CEDAR_TEST_FMT_PAUSE=DIR`, announce that
+/// the new text is ready (`DIR/ready`) and wait for `DIR/go` before the last check,
+/// so a test can edit the file at exactly this point.
+#[cfg(debug_assertions)]
+fn test_pause() {
+    let Some(dir) = std::env::var_os("ATLAS_CEDAR_TEST_FMT_PAUSE") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    if std::fs::write(dir.join("ready"), "").is_err() {
+        return;
+    }
+    for _ in 0..6000 {
+        if dir.join("go").exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 
 use std::process::ExitCode;
 
-use atlas_cedar_core::check::{mark_duplicates, STACK_SIZE};
+use atlas_cedar_core::check::{mark_duplicates, BodyCache};
 use atlas_cedar_core::{rules, Engine, FileReport, InputKind, Severity};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
@@ -94,14 +94,18 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
     } else {
         None
     };
+    // Identical bodies, in one file or across files, are checked once.
+    let cache = BodyCache::new();
     let check = |input: &Input| -> FileReport {
         let name = input.display_name(stdin_name);
         match input {
             Input::Error(_, msg) => FileReport::io_error(&name, msg.clone()),
-            Input::File(p) => match std::fs::read(p) {
-                Ok(bytes) => engine.check_bytes(&name, bytes, InputKind::from_path(&name)),
-                Err(e) => {
-                    FileReport::io_error(&name, format!("cannot read `{name}`: {}", io_reason(&e)))
+            Input::File(p) => match inputs::read_file(p) {
+                Ok(bytes) => {
+                    engine.check_bytes_cached(&name, bytes, InputKind::from_path(&name), &cache)
+                }
+                Err(reason) => {
+                    FileReport::io_error(&name, format!("cannot read `{name}`: {reason}"))
                 }
             },
             Input::Stdin => match &stdin {
@@ -117,7 +121,7 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
                         }
                         None => InputKind::Cedar,
                     };
-                    engine.check_bytes(&name, bytes.clone(), kind)
+                    engine.check_bytes_cached(&name, bytes.clone(), kind, &cache)
                 }
                 Some(Err(e)) => {
                     FileReport::io_error(&name, format!("cannot read standard input: {e}"))
@@ -126,12 +130,10 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
             },
         }
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(STACK_SIZE)
-        .build();
-    let mut reports: Vec<FileReport> = match pool {
-        Ok(pool) => pool.install(|| inputs.par_iter().map(check).collect()),
-        Err(_) => atlas_cedar_core::check::with_stack(|| inputs.iter().map(check).collect()),
+    // The core's workers (large stacks): a large file's batches of bodies run there too.
+    let mut reports: Vec<FileReport> = match atlas_cedar_core::check::pool() {
+        Some(pool) => pool.install(|| inputs.par_iter().map(check).collect()),
+        None => atlas_cedar_core::check::with_stack(|| inputs.iter().map(check).collect()),
     };
     mark_duplicates(engine, &mut reports);
     let io_failure = reports
@@ -141,14 +143,6 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
     LintRun {
         reports,
         io_failure,
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
     }
 }
 

@@ -1,12 +1,18 @@
 //! The checks: one body at a time, the way Atlas does them, then the file-level ones.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::collections::hash_map::{DefaultHasher, RandomState};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use cedar_policy::{ActionConstraint, Effect, PolicySet, ResourceConstraint, ValidationMode};
+use cedar_policy::{
+    ActionConstraint, Effect, PolicyId, PolicySet, ResourceConstraint, ValidationMode,
+};
 use miette::Diagnostic as _;
+use rayon::prelude::*;
 
 use crate::catalog::{did_you_mean, Catalog, LEGACY_NAMESPACE, OBJECT_ID_TYPES};
 use crate::diagnostic::{Diagnostic, Edit};
@@ -47,6 +53,66 @@ pub fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
             Some(f) => f(),
             None => std::process::abort(),
         },
+    }
+}
+
+/// The worker pool checks run on: threads with [`STACK_SIZE`] of stack, one per core
+/// (`RAYON_NUM_THREADS` overrides). `None` when no thread can be spawned. The CLI
+/// checks its files on it too, so a large file's bodies and many small files share
+/// the same workers.
+pub fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(STACK_SIZE)
+            .thread_name(|i| format!("atlas-cedar-check-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Bodies parsed by one Cedar call: enough to amortize the parser's setup, small
+/// enough that a large file is shared out between the workers.
+const BATCH: usize = 64;
+
+/// Results of the bodies already checked in one run. A body's result depends only on
+/// its text and the engine, so identical bodies (in one file or across files) are
+/// checked once and each occurrence gets the same findings. Keyed by two hashes of
+/// the text with keys chosen at random per cache (128 bits: no practical collision,
+/// and none that input can be crafted for), so the texts themselves are not kept.
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    hashers: (RandomState, RandomState),
+    map: Mutex<HashMap<(u64, u64), Arc<BodyCheck>>>,
+    checked: AtomicUsize,
+    batched: AtomicUsize,
+}
+
+impl BodyCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many bodies were actually checked (the others came from the cache).
+    pub fn checked(&self) -> usize {
+        self.checked.load(Ordering::Relaxed)
+    }
+
+    /// How many of those Cedar parsed in a batch (one call for many bodies).
+    pub fn batched(&self) -> usize {
+        self.batched.load(Ordering::Relaxed)
+    }
+
+    fn key(&self, body: &str) -> (u64, u64) {
+        (self.hashers.0.hash_one(body), self.hashers.1.hash_one(body))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), Arc<BodyCheck>>> {
+        match self.map.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 }
 
@@ -152,8 +218,19 @@ impl Engine {
 
     /// Checks raw bytes (reports invalid UTF-8 at the first bad byte).
     pub fn check_bytes(&self, name: &str, bytes: Vec<u8>, kind: InputKind) -> FileReport {
+        self.check_bytes_cached(name, bytes, kind, &BodyCache::new())
+    }
+
+    /// [`Engine::check_bytes`] sharing `cache` with the other files of a run.
+    pub fn check_bytes_cached(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        kind: InputKind,
+        cache: &BodyCache,
+    ) -> FileReport {
         match String::from_utf8(bytes) {
-            Ok(text) => self.check_source(name, text, kind),
+            Ok(text) => self.check_source_cached(name, text, kind, cache),
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -182,6 +259,17 @@ impl Engine {
 
     /// Checks a file's text, taking ownership (no copy of large files).
     pub fn check_source(&self, name: &str, text: String, kind: InputKind) -> FileReport {
+        self.check_source_cached(name, text, kind, &BodyCache::new())
+    }
+
+    /// [`Engine::check_source`] sharing `cache` with the other files of a run.
+    pub fn check_source_cached(
+        &self,
+        name: &str,
+        text: String,
+        kind: InputKind,
+        cache: &BodyCache,
+    ) -> FileReport {
         let mut report = FileReport {
             name: name.to_owned(),
             text: String::new(),
@@ -191,8 +279,8 @@ impl Engine {
             suppressions: Vec::new(),
         };
         match kind {
-            InputKind::Cedar => self.check_cedar(&text, &mut report),
-            InputKind::Payload => self.check_payload(&text, &mut report),
+            InputKind::Cedar => self.check_cedar(&text, &mut report, cache),
+            InputKind::Payload => self.check_payload(&text, &mut report, cache),
         }
         report.text = text;
         self.apply_settings(&mut report.diagnostics);
@@ -203,7 +291,7 @@ impl Engine {
         report
     }
 
-    fn check_cedar(&self, text: &str, report: &mut FileReport) {
+    fn check_cedar(&self, text: &str, report: &mut FileReport, cache: &BodyCache) {
         // Stream the file's tokens: a 50 MB file would otherwise hold ~10 M tokens.
         let spans = crate::split::split_text(text);
         let comments: Vec<Token> = crate::lexer::Lexer::new(text)
@@ -218,10 +306,15 @@ impl Engine {
                     .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
             );
         }
-        for (i, span) in spans.into_iter().enumerate() {
-            let body = text.get(span.clone()).unwrap_or("");
-            let checked = self.check_body(body);
-            for mut d in checked.diagnostics {
+        let texts: Vec<&str> = spans
+            .iter()
+            .map(|span| text.get(span.clone()).unwrap_or(""))
+            .collect();
+        let checks = self.check_bodies(&texts, cache);
+        bodies.reserve(spans.len());
+        for (i, ((span, body), checked)) in spans.into_iter().zip(texts).zip(checks).enumerate() {
+            for d in &checked.diagnostics {
+                let mut d = d.clone();
                 d.shift(span.start);
                 d.body = Some(i);
                 diagnostics.push(d);
@@ -242,7 +335,7 @@ impl Engine {
         report.diagnostics = diagnostics;
     }
 
-    fn check_payload(&self, text: &str, report: &mut FileReport) {
+    fn check_payload(&self, text: &str, report: &mut FileReport, cache: &BodyCache) {
         let found = match crate::payload::parse_payload(text) {
             Ok(found) => found,
             Err(e) => {
@@ -252,9 +345,11 @@ impl Engine {
                 return;
             }
         };
-        for (i, b) in found.into_iter().enumerate() {
-            let checked = self.check_body(&b.text);
-            for mut d in checked.diagnostics {
+        let texts: Vec<&str> = found.iter().map(|b| b.text.as_str()).collect();
+        let checks = self.check_bodies(&texts, cache);
+        for (i, (b, checked)) in found.iter().zip(checks).enumerate() {
+            for d in &checked.diagnostics {
+                let mut d = d.clone();
                 d.map_spans(&|o| b.map_offset(o));
                 d.body = Some(i);
                 report.diagnostics.push(d);
@@ -292,8 +387,98 @@ impl Engine {
         });
     }
 
+    /// Checks many bodies, as [`Engine::check_body`] checks each: identical bodies once
+    /// (through `cache`), the others in batches that Cedar parses in one call, the
+    /// batches on the workers of [`pool`] when there are several.
+    pub fn check_bodies(&self, bodies: &[&str], cache: &BodyCache) -> Vec<Arc<BodyCheck>> {
+        let batch = |chunk: &[&str]| self.check_batch(chunk, cache);
+        let batches: Vec<Vec<Arc<BodyCheck>>> = match pool() {
+            Some(pool) if bodies.len() > BATCH => {
+                pool.install(|| bodies.par_chunks(BATCH).map(batch).collect())
+            }
+            _ => bodies.chunks(BATCH).map(batch).collect(),
+        };
+        batches.into_iter().flatten().collect()
+    }
+
+    fn check_batch(&self, bodies: &[&str], cache: &BodyCache) -> Vec<Arc<BodyCheck>> {
+        let keys: Vec<(u64, u64)> = bodies.iter().map(|b| cache.key(b)).collect();
+        let mut out: Vec<Option<Arc<BodyCheck>>> = {
+            let map = cache.lock();
+            keys.iter().map(|k| map.get(k).cloned()).collect()
+        };
+        // The first occurrence in this batch of each body not in the cache; later
+        // ones take its result.
+        let mut first: HashMap<(u64, u64), usize> = HashMap::new();
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        let mut pending: Vec<(usize, Vec<Token>)> = Vec::new();
+        let mut fresh: Vec<usize> = Vec::new();
+        for (i, (body, key)) in bodies.iter().zip(&keys).enumerate() {
+            if out.get(i).is_some_and(Option::is_some) {
+                continue;
+            }
+            if let Some(&j) = first.get(key) {
+                copies.push((i, j));
+                continue;
+            }
+            first.insert(*key, i);
+            fresh.push(i);
+            let mut tokens = Vec::new();
+            let pre = self.pre_check(body, &mut tokens);
+            if pre.diagnostics.is_empty() {
+                pending.push((i, tokens));
+            } else if let Some(slot) = out.get_mut(i) {
+                *slot = Some(Arc::new(pre));
+            }
+        }
+        let parsed = parse_batch(bodies, &pending);
+        if parsed.is_some() {
+            cache.batched.fetch_add(pending.len(), Ordering::Relaxed);
+        }
+        for (k, (i, tokens)) in pending.iter().enumerate() {
+            let body = bodies.get(*i).copied().unwrap_or("");
+            let checked = match parsed.as_ref().and_then(|p| p.get(k)) {
+                Some((pset, shift)) => {
+                    self.check_parsed(body, tokens, pset, *shift, BodyCheck::default())
+                }
+                None => self.parse_and_check(body, tokens),
+            };
+            if let Some(slot) = out.get_mut(*i) {
+                *slot = Some(Arc::new(checked));
+            }
+        }
+        cache.checked.fetch_add(fresh.len(), Ordering::Relaxed);
+        if !fresh.is_empty() {
+            let mut map = cache.lock();
+            for i in fresh {
+                if let (Some(key), Some(Some(c))) = (keys.get(i), out.get(i)) {
+                    map.insert(*key, Arc::clone(c));
+                }
+            }
+        }
+        for (i, j) in copies {
+            let c = out.get(j).cloned().flatten();
+            if let Some(slot) = out.get_mut(i) {
+                *slot = c;
+            }
+        }
+        out.into_iter().map(|c| c.unwrap_or_default()).collect()
+    }
+
     /// Checks one body. Spans in the result are relative to `body`.
     pub fn check_body(&self, body: &str) -> BodyCheck {
+        let mut tokens = Vec::new();
+        let out = self.pre_check(body, &mut tokens);
+        if !out.diagnostics.is_empty() {
+            return out;
+        }
+        self.parse_and_check(body, &tokens)
+    }
+
+    /// The checks before Cedar parses a body (size, emptiness, the nesting guard).
+    /// Each failure is a diagnostic: with none, the body may be parsed, and its tokens
+    /// are left in `tokens_out`.
+    fn pre_check(&self, body: &str, tokens_out: &mut Vec<Token>) -> BodyCheck {
         let mut out = BodyCheck::default();
         if body.len() > self.settings.max_body_size {
             let first_line = body.find('\n').unwrap_or(body.len());
@@ -338,6 +523,13 @@ impl Engine {
             );
             return out;
         }
+        *tokens_out = tokens;
+        out
+    }
+
+    /// Parses one body on its own with Cedar, then checks it.
+    fn parse_and_check(&self, body: &str, tokens: &[Token]) -> BodyCheck {
+        let mut out = BodyCheck::default();
         let pset = match PolicySet::from_str(body) {
             Ok(p) => p,
             Err(errs) => {
@@ -354,8 +546,23 @@ impl Engine {
                 return out;
             }
         };
+        self.check_parsed(body, tokens, &pset, 0, out)
+    }
+
+    /// The checks of a body Cedar parsed into `pset` (its one policy named `policy0`).
+    /// `shift` is where the body starts in the text Cedar parsed (source locations in
+    /// Cedar's errors are relative to that text).
+    fn check_parsed(
+        &self,
+        body: &str,
+        tokens: &[Token],
+        pset: &PolicySet,
+        shift: usize,
+        mut out: BodyCheck,
+    ) -> BodyCheck {
+        let sig: Vec<&Token> = tokens.iter().filter(|t| !t.is_trivia()).collect();
         out.fingerprint = Some(fingerprint(body, &sig));
-        let chunks = split_policies(body, &tokens);
+        let chunks = split_policies(body, tokens);
         if pset.num_of_policies() + pset.num_of_templates() > 1 {
             let span = chunks.get(1).cloned().unwrap_or(0..body.len());
             out.diagnostics.push(
@@ -377,14 +584,14 @@ impl Engine {
         let refs = entity_refs(body, &sig);
         self.check_entities(&refs, &mut out.diagnostics);
         if let Some(ns) = ns {
-            self.validate(body, &sig, ns, &pset, &mut out.diagnostics);
+            self.validate(body, &sig, ns, pset, shift, &mut out.diagnostics);
             check_has_unknown(body, &sig, ns, &mut out.diagnostics);
             if ns.name == LEGACY_NAMESPACE {
                 self.legacy_dialect(body, &sig, &refs, &mut out.diagnostics);
             }
         }
         check_shard_counts(body, &sig, &mut out.diagnostics);
-        check_lockout(body, &sig, &pset, &chunks, &mut out.diagnostics);
+        check_lockout(body, &sig, pset, &chunks, &mut out.diagnostics);
         out
     }
 
@@ -595,14 +802,19 @@ impl Engine {
         sig: &[&Token],
         ns: &NamespaceSchema,
         pset: &PolicySet,
+        shift: usize,
         out: &mut Vec<Diagnostic>,
     ) {
         let result = ns.validator.validate(pset, ValidationMode::Strict);
+        // Cedar's source locations are offsets in the text it parsed.
+        let label = |e: &dyn miette::Diagnostic| {
+            first_label(e).map(|r| r.start.saturating_sub(shift)..r.end.saturating_sub(shift))
+        };
         let mut found: Vec<(Diagnostic, usize)> = Vec::new();
         // Cedar's order depends on hash maps: sort for stable output.
         let mut errors: Vec<_> = result
             .validation_errors()
-            .map(|e| (first_label(e).map(|r| (r.start, r.end)), e.to_string(), e))
+            .map(|e| (label(e).map(|r| (r.start, r.end)), e.to_string(), e))
             .collect();
         errors.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         for (_, _, e) in errors {
@@ -621,7 +833,7 @@ impl Engine {
                 _ => &rules::SCHEMA_VALIDATION,
             };
             let full = e.to_string();
-            let span = first_label(e).unwrap_or(0..body.len());
+            let span = label(e).unwrap_or(0..body.len());
             let mut d = Diagnostic::new(rule, span.clone(), strip_policy_prefix(&full))
                 .with_detail(full)
                 .with_help_opt(e.help().map(|h| h.to_string()));
@@ -652,7 +864,7 @@ impl Engine {
         // also makes the policy "impossible").
         let has_errors = result.validation_errors().next().is_some();
         for w in result.validation_warnings().filter(|_| !has_errors) {
-            let span = first_label(w).unwrap_or(0..body.len());
+            let span = label(w).unwrap_or(0..body.len());
             out.push(
                 Diagnostic::new(
                     &rules::VALIDATOR_WARNING,
@@ -855,6 +1067,51 @@ fn strip_policy_prefix(msg: &str) -> String {
         }
     }
     msg.to_owned()
+}
+
+/// Parses the `pending` bodies (which passed the nesting guard) with one Cedar call,
+/// each on its own line. Each body gets its policy, renamed `policy0` as if parsed
+/// alone, and its offset in the parsed text. `None` unless every body is exactly one
+/// policy whose text is the body's (then each is parsed alone, with its own errors).
+fn parse_batch(
+    bodies: &[&str],
+    pending: &[(usize, Vec<Token>)],
+) -> Option<Vec<(PolicySet, usize)>> {
+    use std::fmt::Write as _;
+    if pending.len() < 2 {
+        return None;
+    }
+    let texts: Vec<&str> = pending
+        .iter()
+        .map(|(i, _)| bodies.get(*i).copied())
+        .collect::<Option<_>>()?;
+    let mut text = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+    let mut offsets = Vec::with_capacity(texts.len());
+    for t in &texts {
+        offsets.push(text.len());
+        text.push_str(t);
+        text.push('\n');
+    }
+    let pset = PolicySet::from_str(&text).ok()?;
+    if pset.num_of_templates() != 0 || pset.num_of_policies() != texts.len() {
+        return None;
+    }
+    let alone = PolicyId::new("policy0");
+    let mut shown = String::new();
+    let mut out = Vec::with_capacity(texts.len());
+    for (k, (t, offset)) in texts.iter().zip(offsets).enumerate() {
+        let p = pset.policy(&PolicyId::new(format!("policy{k}")))?;
+        shown.clear();
+        write!(shown, "{p}").ok()?;
+        if shown != *t {
+            return None;
+        }
+        out.push((
+            PolicySet::from_policies([p.new_id(alone.clone())]).ok()?,
+            offset,
+        ));
+    }
+    Some(out)
 }
 
 fn fingerprint(src: &str, sig: &[&Token]) -> u64 {
@@ -1168,8 +1425,12 @@ pub fn mark_duplicates(engine: &Engine, reports: &mut [FileReport]) {
 
 /// Adds a [`rules::DUPLICATE_BODY`] warning to every body whose tokens (whitespace and
 /// comments aside) repeat an earlier body, in this file or an earlier one.
+///
+/// Linear in the number of bodies: one hash lookup per body, each file's line index
+/// built at most once (only for files holding a first occurrence), and no sorting
+/// here (the caller sorts each file's findings once).
 fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
-    let mut seen: std::collections::HashMap<u64, (usize, usize)> = std::collections::HashMap::new();
+    let mut seen: HashMap<u64, (usize, usize)> = HashMap::new();
     let mut found = Vec::new();
     for (fi, r) in reports.iter().enumerate() {
         for (bi, b) in r.bodies.iter().enumerate() {
@@ -1182,11 +1443,8 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
             }
         }
     }
-    // One line index per file named, and one sort per file touched: per duplicate,
-    // both cost the file's size (20,000 duplicates in a 1 MB payload took minutes).
-    let mut indices: std::collections::HashMap<usize, crate::text::LineIndex> =
-        std::collections::HashMap::new();
-    let mut touched = std::collections::BTreeSet::new();
+    let mut lines: HashMap<usize, crate::text::LineIndex> = HashMap::new();
+    let mut new: Vec<(usize, Diagnostic)> = Vec::with_capacity(found.len());
     for (fi, bi, ofi, obi) in found {
         let (Some(other), Some(this)) = (reports.get(ofi), reports.get(fi)) else {
             continue;
@@ -1197,12 +1455,12 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
         let Some(b) = this.bodies.get(bi) else {
             continue;
         };
-        let line = indices
-            .entry(ofi)
-            .or_insert_with(|| crate::text::LineIndex::new(&other.text))
-            .line_col(&other.text, ob.span.start, crate::text::ColumnUnit::Utf8)
-            .line
-            + 1;
+        let index = lines.entry(ofi).or_insert_with(|| {
+            #[cfg(test)]
+            tests::LINE_INDEXES.with(|n| n.set(n.get() + 1));
+            crate::text::LineIndex::new(&other.text)
+        });
+        let line = index.line(ob.span.start) + 1;
         let first_line_end = b.text.find('\n').map_or(b.span.end, |n| b.span.start + n);
         let mut d = Diagnostic::new(
             &rules::DUPLICATE_BODY,
@@ -1211,17 +1469,17 @@ fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
         )
         .with_help("delete one of them");
         d.body = Some(bi);
-        let mut ds = vec![d];
-        engine.apply_settings(&mut ds);
-        if let Some(r) = reports.get_mut(fi) {
-            r.diagnostics.extend(ds);
-            touched.insert(fi);
+        new.push((fi, d));
+    }
+    let mut by_file: Vec<Vec<Diagnostic>> = vec![Vec::new(); reports.len()];
+    for (fi, d) in new {
+        if let Some(v) = by_file.get_mut(fi) {
+            v.push(d);
         }
     }
-    for fi in touched {
-        if let Some(r) = reports.get_mut(fi) {
-            r.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-        }
+    for (r, mut ds) in reports.iter_mut().zip(by_file) {
+        engine.apply_settings(&mut ds);
+        r.diagnostics.extend(ds);
     }
 }
 
@@ -1310,4 +1568,142 @@ fn conditions_trivially_true(p: &cedar_policy::Policy) -> bool {
                 )
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    thread_local! {
+        /// Line indexes built by the duplicate pass on this thread.
+        pub(super) static LINE_INDEXES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn engine() -> Engine {
+        Engine::builtin().unwrap()
+    }
+
+    /// Bodies of many shapes: clean, type errors, unknown attributes and actions,
+    /// missing `has` guards, unknown ids, the legacy names, `permit`, a constrained
+    /// principal, an unconditional forbid, and a syntax error.
+    fn varied(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| match i % 10 {
+                0 => format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen {{ context.project.clustersInProject > {i} }};"),
+                1 => format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen {{ context.cluster.minTLSVersion == {i} }};"),
+                2 => format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen {{ context.cluster.diskSizeGBB > {i} }};"),
+                3 => format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n  when {{ context.cluster.diskSizeGB > {i} }};"),
+                4 => format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modfy\", resource)\nwhen {{ context.project.clustersInProject > {i} }};"),
+                5 => format!("// {i}\nforbid (principal, action, resource)\nwhen {{ context.cluster.regions.contains(ResourcePolicy::Region::\"aws:us-east-9\") }};"),
+                6 => format!("forbid (principal, action == cloud::Action::\"cluster.modify\", resource)\nwhen {{ context.cluster.clusterTier == \"M{i}\" }};"),
+                7 => format!("@id(\"p{i}\")\npermit (principal == ResourcePolicy::User::\"u\", action, resource in ResourcePolicy::Project::\"{i:024x}\");"),
+                8 => format!("forbid (principal, action, resource in ResourcePolicy::Project::\"{i:024x}\");"),
+                _ => format!("forbid (principal, action, resource) when {{ context.cluster.minShardCount > {i} }};"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_parsed_in_batches_has_the_findings_of_each_body_parsed_alone() {
+        let engine = engine();
+        let bodies = varied(300);
+        let text = bodies.join("\n\n");
+        let cache = BodyCache::new();
+        let report = engine.check_source_cached("f.cedar", text.clone(), InputKind::Cedar, &cache);
+        assert_eq!(report.bodies.len(), 300);
+        assert!(cache.batched() >= 200, "batched {}", cache.batched());
+        let mut expected = Vec::new();
+        for (i, b) in report.bodies.iter().enumerate() {
+            let mut c = engine.check_body(&b.text);
+            assert_eq!(c.fingerprint, b.fingerprint, "body {i}");
+            for d in &mut c.diagnostics {
+                d.shift(b.span.start);
+                d.body = Some(i);
+            }
+            expected.extend(c.diagnostics);
+        }
+        expected.sort_by_key(|d| (d.span.start, d.span.end));
+        assert!(expected.len() > 200);
+        assert_eq!(format!("{:?}", report.diagnostics), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn a_broken_body_sends_its_batch_back_to_parsing_alone() {
+        let engine = engine();
+        let mut bodies = varied(100);
+        if let Some(b) = bodies.get_mut(30) {
+            *b = "forbid (principal, action resource);".to_owned();
+        }
+        let text = bodies.join("\n");
+        let report = engine.check_source("f.cedar", text, InputKind::Cedar);
+        let syntax: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| std::ptr::eq(d.rule, &rules::SYNTAX_ERROR))
+            .collect();
+        assert_eq!(syntax.len(), 1);
+        assert_eq!(syntax.first().and_then(|d| d.body), Some(30));
+        assert!(report
+            .diagnostics
+            .iter()
+            .any(|d| std::ptr::eq(d.rule, &rules::TYPE_MISMATCH) && d.body == Some(31)));
+    }
+
+    /// Issue 16: duplicates were found by comparing with every earlier body and each
+    /// warning rebuilt the line index of the whole file (20,000 copies: > 10 s).
+    #[test]
+    fn twenty_thousand_identical_bodies_are_checked_once_and_each_copy_reported() {
+        let engine = engine();
+        let body = "forbid (principal, action == ResourcePolicy::Action::\\\"cluster.modify\\\", resource) when { context.cluster.minTLSVersion == 1 };";
+        let entries = vec![format!("{{ \"body\": \"{body}\" }}"); 20_000];
+        let payload = format!(
+            "{{ \"name\": \"p\", \"policies\": [{}] }}",
+            entries.join(", ")
+        );
+        let cache = BodyCache::new();
+        let mut reports =
+            [engine.check_source_cached("p.json", payload, InputKind::Payload, &cache)];
+        assert_eq!(cache.checked(), 1);
+        LINE_INDEXES.with(|n| n.set(0));
+        mark_duplicates(&engine, &mut reports);
+        assert_eq!(LINE_INDEXES.with(std::cell::Cell::get), 1);
+        let [report] = reports;
+        let count = |rule: &Rule| {
+            report
+                .diagnostics
+                .iter()
+                .filter(|d| std::ptr::eq(d.rule, rule))
+                .count()
+        };
+        assert_eq!(count(&rules::TYPE_MISMATCH), 20_000);
+        assert_eq!(count(&rules::DUPLICATE_BODY), 19_999);
+        assert!(report
+            .diagnostics
+            .iter()
+            .filter(|d| std::ptr::eq(d.rule, &rules::DUPLICATE_BODY))
+            .all(|d| d.message == "this policy repeats the one at p.json:1"));
+        // Sorted by position, each copy's findings with its body.
+        assert!(report.diagnostics.windows(2).all(
+            |w| matches!(w, [a, b] if (a.span.start, a.span.end) <= (b.span.start, b.span.end))
+        ));
+    }
+
+    #[test]
+    fn identical_bodies_across_files_share_one_check() {
+        let engine = engine();
+        let cache = BodyCache::new();
+        let text = varied(20).join("\n");
+        let a = engine.check_source_cached("a.cedar", text.clone(), InputKind::Cedar, &cache);
+        let b = engine.check_source_cached("b.cedar", text, InputKind::Cedar, &cache);
+        let distinct: std::collections::HashSet<&str> =
+            a.bodies.iter().map(|b| b.text.as_str()).collect();
+        // Bodies 5 and 15 differ only in the comment before them, which is no body's.
+        assert_eq!(distinct.len(), 19);
+        assert_eq!(cache.checked(), 19);
+        assert_eq!(
+            format!("{:?}", a.diagnostics),
+            format!("{:?}", b.diagnostics)
+        );
+        assert!(!a.diagnostics.is_empty());
+    }
 }

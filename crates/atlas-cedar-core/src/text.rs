@@ -45,6 +45,14 @@ impl LineIndex {
     }
 
     /// The 0-based line and column of byte `offset` (clamped to the text).
+    /// The 0-based line of a byte offset (a binary search: no scan of the line).
+    pub fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.len);
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
     pub fn line_col(&self, text: &str, offset: usize, unit: ColumnUnit) -> LineCol {
         let offset = offset.min(self.len);
         let line = self

@@ -23,6 +23,7 @@
 //! (network, then indexes, then the rest); a failed step stops the steps that
 //! depend on it, and the report says what was and was not done.
 
+pub mod import;
 pub mod jsondiff;
 pub mod manifest;
 

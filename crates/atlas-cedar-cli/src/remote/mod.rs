@@ -4,6 +4,7 @@
 mod api_keys;
 mod export_buckets;
 mod federation;
+mod import;
 pub(crate) use atlas_cedar_deploy::manifest;
 mod plan;
 mod policies;
@@ -51,6 +52,13 @@ pub enum RemoteCommand {
   atlas-cedar push policies/
   atlas-cedar push --prune --yes               # in CI: also delete policies not in the manifest")]
     Push(plan::PushArgs),
+    /// Write the organization's resource policies as .cedar files and
+    /// atlas-cedar.toml entries (or Terraform resources), so `plan` shows no change.
+    #[command(after_help = "Examples:
+  atlas-cedar import policies/                 # one .cedar per policy + atlas-cedar.toml
+  atlas-cedar import --dry-run                 # list the files, write nothing
+  atlas-cedar import infra/ --terraform        # mongodbatlas_resource_policy resources")]
+    Import(import::ImportArgs),
     /// Atlas Search and Vector Search indexes of a cluster.
     #[command(
         subcommand,
@@ -288,6 +296,7 @@ pub fn run(cmd: RemoteCommand) -> ExitCode {
         RemoteCommand::Policies(c) => policies::run(c),
         RemoteCommand::Plan(a) => plan::run_plan(a),
         RemoteCommand::Push(a) => plan::run_push(a),
+        RemoteCommand::Import(a) => import::run(a),
         RemoteCommand::SearchIndexes(c) => search::run(c),
         RemoteCommand::ExportBuckets(c) => export_buckets::run(c),
         RemoteCommand::FederationEndpoints(c) => federation::run(c),

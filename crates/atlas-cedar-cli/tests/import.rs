@@ -1,0 +1,217 @@
+//! End to end: `atlas-cedar import` with the real binary against the
+//! in-process emulator. The org is seeded by `push` from another folder.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::Path;
+
+use atlas_cedar_emulator::{EmulatorHandle, DEFAULT_ORG_ID};
+
+mod common;
+
+use common::{emulator, stdout, text, write, Env};
+
+const P1: &str = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nwhen { context.project.clustersInProject > 2 };";
+const P2: &str = "@id(\"no-open-ip\")\nforbid (principal, action == ResourcePolicy::Action::\"project.ipAccessList.modify\", resource)\nwhen { context.project.ipAccessList.contains(ip(\"0.0.0.0/0\")) };";
+const P3: &str =
+    "forbid (principal, action == ResourcePolicy::Action::\"project.vpcPeering.modify\", resource);";
+
+/// Pushes three policies (one with two bodies and a description, two with
+/// names that are not file names) from a folder outside the work folder.
+fn seed(env: &Env, emu: &EmulatorHandle) {
+    let seed = env.home.path().join("seed");
+    write(&seed, "a.cedar", &format!("{P1}\n\n{P2}\n"));
+    write(&seed, "b.cedar", &format!("{P3}\n"));
+    write(
+        &seed,
+        "atlas-cedar.toml",
+        "[[resource_policy]]\nname = \"guard rails\"\ndescription = \"Two \\\"bodies\\\"\"\nfiles = [\"a.cedar\"]\n\n\
+         [[resource_policy]]\nname = \"../../etc/passwd\"\nfiles = [\"b.cedar\"]\n\n\
+         [[resource_policy]]\nname = \"Guard-Rails\"\nfiles = [\"b.cedar\"]\n",
+    );
+    let o = env.run(emu, &["push", seed.to_str().unwrap(), "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(emu.policies(DEFAULT_ORG_ID).len(), 3);
+}
+
+fn files_of(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn import_then_plan_shows_no_change() {
+    let env = Env::new();
+    let emu = emulator();
+    seed(&env, &emu);
+    let out = env.work().join("imported");
+    emu.clear_requests();
+    let o = env.run(&emu, &["import", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("Imported 3 resource policies"),
+        "{}",
+        text(&o)
+    );
+    // one list request, nothing written to Atlas
+    let reqs = emu.requests();
+    let api: Vec<_> = reqs.iter().filter(|r| r.is_authenticated_api()).collect();
+    assert_eq!(api.len(), 1, "{api:?}");
+    assert_eq!(api[0].method, "GET");
+    assert!(
+        api[0].path.ends_with("/resourcePolicies"),
+        "{}",
+        api[0].path
+    );
+    // safe, distinct names; nothing outside the folder
+    assert_eq!(
+        files_of(&out),
+        [
+            "Guard-Rails-2.cedar",
+            "atlas-cedar.toml",
+            "etc-passwd.cedar",
+            "guard-rails.cedar"
+        ]
+    );
+    assert!(!env.home.path().join("etc").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("guard-rails.cedar")).unwrap(),
+        format!("{P1}\n\n{P2}\n")
+    );
+    let manifest = std::fs::read_to_string(out.join("atlas-cedar.toml")).unwrap();
+    assert!(
+        manifest.contains("name = \"../../etc/passwd\"\nfiles = [\"etc-passwd.cedar\"]"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("description = 'Two \"bodies\"'")
+            || manifest.contains("description = \"Two \\\"bodies\\\"\""),
+        "{manifest}"
+    );
+    let o = env.run(
+        &emu,
+        &[
+            "plan",
+            out.to_str().unwrap(),
+            "--prune",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn import_appends_to_an_existing_manifest_keeping_the_users_text() {
+    let env = Env::new();
+    let emu = emulator();
+    seed(&env, &emu);
+    let user = "# my settings\n[lint]\ndeny-warnings = false\n";
+    write(&env.work(), "atlas-cedar.toml", user);
+    let o = env.run(&emu, &["import"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let manifest = std::fs::read_to_string(env.work().join("atlas-cedar.toml")).unwrap();
+    assert!(manifest.starts_with(user), "{manifest}");
+    assert_eq!(
+        manifest.matches("[[resource_policy]]").count(),
+        3,
+        "{manifest}"
+    );
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn import_refuses_to_overwrite_without_force() {
+    let env = Env::new();
+    let emu = emulator();
+    seed(&env, &emu);
+    write(&env.work(), "etc-passwd.cedar", "// mine\n");
+    let o = env.run(&emu, &["import"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("etc-passwd.cedar") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(files_of(&env.work()), ["etc-passwd.cedar"]);
+    assert_eq!(
+        std::fs::read_to_string(env.work().join("etc-passwd.cedar")).unwrap(),
+        "// mine\n"
+    );
+    let o = env.run(&emu, &["import", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(env.work().join("etc-passwd.cedar")).unwrap(),
+        format!("{P3}\n")
+    );
+    // a second import with --force keeps one entry per policy
+    let o = env.run(&emu, &["import", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let manifest = std::fs::read_to_string(env.work().join("atlas-cedar.toml")).unwrap();
+    assert_eq!(
+        manifest.matches("[[resource_policy]]").count(),
+        3,
+        "{manifest}"
+    );
+    let o = env.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn import_dry_run_writes_nothing() {
+    let env = Env::new();
+    let emu = emulator();
+    seed(&env, &emu);
+    let o = env.run(&emu, &["import", "out", "--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = stdout(&o);
+    assert!(s.contains("would write out/guard-rails.cedar"), "{s}");
+    assert!(
+        s.contains("would write out/atlas-cedar.toml (manifest)"),
+        "{s}"
+    );
+    assert!(
+        files_of(&env.work()).is_empty(),
+        "{:?}",
+        files_of(&env.work())
+    );
+}
+
+#[test]
+fn import_terraform_writes_each_body_in_a_heredoc() {
+    let env = Env::new();
+    let emu = emulator();
+    seed(&env, &emu);
+    let o = env.run(&emu, &["import", "--terraform"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        files_of(&env.work()),
+        ["Guard-Rails-2.tf", "etc-passwd.tf", "guard-rails.tf"]
+    );
+    let tf = std::fs::read_to_string(env.work().join("guard-rails.tf")).unwrap();
+    assert!(
+        tf.starts_with("resource \"mongodbatlas_resource_policy\" \"guard_rails\" {\n"),
+        "{tf}"
+    );
+    assert!(
+        tf.contains(&format!("  org_id = \"{DEFAULT_ORG_ID}\"\n")),
+        "{tf}"
+    );
+    assert!(tf.contains("  name   = \"guard rails\"\n"), "{tf}");
+    assert!(
+        tf.contains("  description = \"Two \\\"bodies\\\"\"\n"),
+        "{tf}"
+    );
+    assert!(tf.contains(&format!("body = <<EOT\n{P1}\nEOT\n")), "{tf}");
+    assert!(tf.contains(&format!("body = <<EOT\n{P2}\nEOT\n")), "{tf}");
+    let tf = std::fs::read_to_string(env.work().join("etc-passwd.tf")).unwrap();
+    assert!(tf.contains("\"etc_passwd\""), "{tf}");
+    assert!(tf.contains("  name   = \"../../etc/passwd\"\n"), "{tf}");
+    assert!(!env.work().join("atlas-cedar.toml").exists());
+}

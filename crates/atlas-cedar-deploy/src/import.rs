@@ -1,0 +1,354 @@
+//! `atlas-cedar import`: turns the organization's resource policies (as
+//! listed by Atlas) into the files `plan`/`push` read back, so that a plan
+//! right after an import shows no change.
+//!
+//! - one `.cedar` file per resource policy, its bodies byte for byte,
+//!   separated by a blank line (the splitter cuts them back exactly; a body
+//!   it would not cut back identically is refused, never rewritten);
+//! - the `[[resource_policy]]` entries of `atlas-cedar.toml`, appended to the
+//!   user's manifest (nothing of it changes) or in a new one;
+//! - or, for Terraform, `mongodbatlas_resource_policy` resources with
+//!   heredoc bodies.
+//!
+//! File names come from the policy names: only `[A-Za-z0-9._-]` are kept,
+//! no leading dot (no hidden file, no `..`), no path separator, and names
+//! that collide (ignoring case) get `-2`, `-3`, …
+
+use std::collections::BTreeSet;
+
+use atlas_cedar_client::ResourcePolicy;
+
+use crate::manifest::{split_bodies, MANIFEST_FILE};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImportError {
+    #[error("resource policy {name:?}: body {index} would not read back byte for byte from a .cedar file (it starts or ends with something other than a Cedar policy, or holds several); edit it in Atlas or copy it by hand")]
+    NotRoundTrip { name: String, index: usize },
+    #[error("resource policy {name:?} has no body")]
+    NoBody { name: String },
+    #[error("resource policy {name:?}: body {index} contains a line `{delimiter}` that would end its heredoc")]
+    HeredocDelimiter {
+        name: String,
+        index: usize,
+        delimiter: String,
+    },
+    #[error("{MANIFEST_FILE}: {0}")]
+    Manifest(String),
+    #[error("{MANIFEST_FILE}: resource policy {name:?} is already declared with other files; remove that entry or import elsewhere")]
+    AlreadyDeclared { name: String },
+}
+
+/// One file to write: its name (relative to the import folder) and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOut {
+    pub name: String,
+    pub text: String,
+}
+
+/// A name safe as one file name: `[A-Za-z0-9._-]` only (others become
+/// `-`), no leading dot, never empty.
+pub fn safe_stem(name: &str) -> String {
+    // Every run of separators (`-`, `.`, anything else) becomes one `-`,
+    // except a lone `.`; so no `..`, no leading dot, no `/`.
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if !run.is_empty() {
+            out.push(if run == "." { '.' } else { '-' });
+            run.clear();
+        }
+    };
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            flush(&mut run, &mut out);
+            out.push(c);
+        } else {
+            run.push(if c == '.' { '.' } else { '-' });
+        }
+    }
+    flush(&mut run, &mut out);
+    let trimmed = out.trim_matches(|c| c == '-' || c == '.');
+    if trimmed.is_empty() {
+        "policy".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// One stem per policy, in order, distinct ignoring case (`-2`, `-3`, …).
+fn stems(policies: &[ResourcePolicy]) -> Vec<String> {
+    let mut taken = BTreeSet::new();
+    policies
+        .iter()
+        .map(|p| {
+            let base = safe_stem(&p.name);
+            let mut stem = base.clone();
+            let mut n = 2;
+            while !taken.insert(stem.to_ascii_lowercase()) {
+                stem = format!("{base}-{n}");
+                n += 1;
+            }
+            stem
+        })
+        .collect()
+}
+
+fn cedar_text(p: &ResourcePolicy) -> Result<String, ImportError> {
+    if p.policies.is_empty() {
+        return Err(ImportError::NoBody {
+            name: p.name.clone(),
+        });
+    }
+    let text = p.bodies().join("\n\n") + "\n";
+    let back: Vec<&str> = split_bodies(&text)
+        .into_iter()
+        .filter_map(|r| text.get(r))
+        .collect();
+    if back != p.bodies() {
+        let index = back
+            .iter()
+            .zip(p.bodies())
+            .position(|(a, b)| *a != b)
+            .unwrap_or(back.len().min(p.policies.len()))
+            + 1;
+        return Err(ImportError::NotRoundTrip {
+            name: p.name.clone(),
+            index,
+        });
+    }
+    Ok(text)
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The `.cedar` files, and the manifest's new text: `existing` (the
+/// user's `atlas-cedar.toml`, if any) with the entries appended, or a new
+/// manifest with `[org] id`. An entry already declared with exactly the
+/// same file is kept as is (re-import with `--force`).
+pub fn cedar_files(
+    policies: &[ResourcePolicy],
+    org_id: &str,
+    existing: Option<&str>,
+) -> Result<(Vec<FileOut>, FileOut), ImportError> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        name: String,
+        #[serde(default)]
+        files: Vec<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Existing {
+        #[serde(default)]
+        resource_policy: Vec<Entry>,
+    }
+    let declared: Existing = match existing {
+        Some(t) => toml::from_str(t).map_err(|e| ImportError::Manifest(e.to_string()))?,
+        None => Existing::default(),
+    };
+    let mut files = Vec::new();
+    let mut manifest = match existing {
+        Some(t) if t.is_empty() || t.ends_with('\n') => t.to_owned(),
+        Some(t) => format!("{t}\n"),
+        None => format!(
+            "# Written by `atlas-cedar import`.\n[org]\nid = {}\n",
+            toml_str(org_id)
+        ),
+    };
+    for (p, stem) in policies.iter().zip(stems(policies)) {
+        let name = format!("{stem}.cedar");
+        let text = cedar_text(p)?;
+        files.push(FileOut {
+            name: name.clone(),
+            text,
+        });
+        if let Some(e) = declared.resource_policy.iter().find(|e| e.name == p.name) {
+            if e.files == [name.clone()] {
+                continue;
+            }
+            return Err(ImportError::AlreadyDeclared {
+                name: p.name.clone(),
+            });
+        }
+        manifest.push_str("\n[[resource_policy]]\n");
+        manifest.push_str(&format!("name = {}\n", toml_str(&p.name)));
+        if let Some(d) = p.description.as_deref().filter(|d| !d.is_empty()) {
+            manifest.push_str(&format!("description = {}\n", toml_str(d)));
+        }
+        manifest.push_str(&format!("files = [{}]\n", toml_str(&name)));
+    }
+    // What we wrote must read back: the user's entries plus ours.
+    let back: Existing =
+        toml::from_str(&manifest).map_err(|e| ImportError::Manifest(e.to_string()))?;
+    let want = declared.resource_policy.len()
+        + policies
+            .iter()
+            .filter(|p| !declared.resource_policy.iter().any(|e| e.name == p.name))
+            .count();
+    if back.resource_policy.len() != want {
+        return Err(ImportError::Manifest(
+            "appending [[resource_policy]] entries would not read back (is resource_policy an inline array?)".to_owned(),
+        ));
+    }
+    Ok((
+        files,
+        FileOut {
+            name: MANIFEST_FILE.to_owned(),
+            text: manifest,
+        },
+    ))
+}
+
+/// A Terraform identifier: `[a-z0-9_]`, starting with a letter or `_`.
+fn tf_ident(stem: &str) -> String {
+    let mut s: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// A heredoc body: `${` and `%{` are escaped (`$${`, `%%{`) so Terraform
+/// reads back the text as written. Terraform ends a heredoc's value with a
+/// newline: a body without one gets it (whitespace, not meaning).
+fn heredoc(body: &str, name: &str, index: usize) -> Result<String, ImportError> {
+    const DELIM: &str = "EOT";
+    if body.lines().any(|l| l.trim() == DELIM) {
+        return Err(ImportError::HeredocDelimiter {
+            name: name.to_owned(),
+            index,
+            delimiter: DELIM.to_owned(),
+        });
+    }
+    let escaped = body.replace("${", "$${").replace("%{", "%%{");
+    let nl = if escaped.ends_with('\n') { "" } else { "\n" };
+    Ok(format!("<<{DELIM}\n{escaped}{nl}{DELIM}"))
+}
+
+/// Quoted HCL string.
+fn hcl_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' => out.push('$'),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.replace("${", "$${").replace("%{", "%%{") + "\""
+}
+
+/// One `.tf` file per policy: a `mongodbatlas_resource_policy` resource
+/// (`org_id`, `name`, `description`, `policies = [{ body = <<EOT … EOT }]`).
+pub fn terraform_files(
+    policies: &[ResourcePolicy],
+    org_id: &str,
+) -> Result<Vec<FileOut>, ImportError> {
+    let mut out = Vec::new();
+    let mut idents = BTreeSet::new();
+    for (p, stem) in policies.iter().zip(stems(policies)) {
+        if p.policies.is_empty() {
+            return Err(ImportError::NoBody {
+                name: p.name.clone(),
+            });
+        }
+        let base = tf_ident(&stem);
+        let mut ident = base.clone();
+        let mut n = 2;
+        while !idents.insert(ident.clone()) {
+            ident = format!("{base}_{n}");
+            n += 1;
+        }
+        let mut t = format!("resource \"mongodbatlas_resource_policy\" \"{ident}\" {{\n");
+        t.push_str(&format!("  org_id = {}\n", hcl_str(org_id)));
+        t.push_str(&format!("  name   = {}\n", hcl_str(&p.name)));
+        if let Some(d) = p.description.as_deref().filter(|d| !d.is_empty()) {
+            t.push_str(&format!("  description = {}\n", hcl_str(d)));
+        }
+        t.push_str("  policies = [\n");
+        for (i, b) in p.policies.iter().enumerate() {
+            t.push_str(&format!(
+                "    {{\n      body = {}\n    }},\n",
+                heredoc(&b.body, &p.name, i + 1)?
+            ));
+        }
+        t.push_str("  ]\n}\n");
+        out.push(FileOut {
+            name: format!("{stem}.tf"),
+            text: t,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use atlas_cedar_client::PolicyBody;
+
+    fn pol(name: &str, bodies: &[&str]) -> ResourcePolicy {
+        ResourcePolicy {
+            name: name.to_owned(),
+            policies: bodies
+                .iter()
+                .map(|b| PolicyBody {
+                    id: None,
+                    body: (*b).to_owned(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unsafe_names_become_distinct_plain_file_names() {
+        let ps = [
+            pol(
+                "../../etc/passwd",
+                &["forbid (principal, action, resource);"],
+            ),
+            pol("a/b", &["forbid (principal, action, resource);"]),
+            pol("A-B", &["forbid (principal, action, resource);"]),
+            pol("..", &["forbid (principal, action, resource);"]),
+        ];
+        let s = stems(&ps);
+        assert_eq!(s, ["etc-passwd", "a-b", "A-B-2", "policy"]);
+        for x in &s {
+            assert!(!x.contains('/') && !x.contains("..") && !x.starts_with('.'));
+        }
+    }
+
+    #[test]
+    fn a_body_with_a_leading_comment_is_refused() {
+        let ps = [pol("x", &["// c\nforbid (principal, action, resource);"])];
+        assert!(matches!(
+            cedar_files(&ps, "o", None),
+            Err(ImportError::NotRoundTrip { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn appends_to_the_users_manifest_keeping_it() {
+        let user = "[lint]\ndeny_warnings = true\n";
+        let ps = [pol("x", &["forbid (principal, action, resource);"])];
+        let (_, m) = cedar_files(&ps, "o", Some(user)).unwrap();
+        assert!(m.text.starts_with(user));
+        assert!(m.text.contains("name = \"x\"\nfiles = [\"x.cedar\"]"));
+    }
+}

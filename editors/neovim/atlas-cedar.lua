@@ -27,6 +27,7 @@ local defaults = {
   cmd = { "atlas-cedar", "lsp" },
   root_markers = { "atlas-cedar.toml", ".git" },
   format_on_save = false,
+  terraform = false, -- also attach to Terraform buffers (policy bodies only)
   on_attach = nil, -- function(client, bufnr)
   settings = {},
   init_options = nil,
@@ -193,11 +194,15 @@ function M.setup(opts)
 
   vim.api.nvim_create_autocmd("FileType", {
     group = group,
-    pattern = "cedar",
+    -- `terraform = true`: also attach to Terraform buffers (beside terraform-ls);
+    -- the server reports only inside mongodbatlas_resource_policy bodies.
+    pattern = options.terraform and { "cedar", "terraform" } or "cedar",
     desc = "atlas-cedar: start the language server",
     callback = function(args)
-      vim.bo[args.buf].commentstring = "// %s"
-      vim.bo[args.buf].comments = "://"
+      if vim.bo[args.buf].filetype == "cedar" then
+        vim.bo[args.buf].commentstring = "// %s"
+        vim.bo[args.buf].comments = "://"
+      end
       M.start(args.buf)
     end,
   })

@@ -99,7 +99,23 @@ when
 };
 CEDAR
 printf 'forbid(principal,action==ResourcePolicy::Action::"cluster.modify",resource)\nwhen{context.cluster.cloudProviders.containsAny([ResourcePolicy::CloudProvider::"gcp"])};\n' > ugly.cedar
-git add bad.cedar good.cedar ugly.cedar
+# Terraform: a bad region in an indented heredoc, and the same body fixed.
+cat > bad.tf <<'TF'
+resource "mongodbatlas_resource_policy" "regions" {
+  org_id = var.org_id
+  name   = "regions"
+  policies = [
+    {
+      body = <<-EOF
+        forbid (principal, action == ResourcePolicy::Action::"cluster.modify", resource)
+        unless { context.cluster.regions.containsAll([ResourcePolicy::Region::"aws:us-east-9"]) };
+      EOF
+    },
+  ]
+}
+TF
+sed 's/us-east-9/us-east-1/' bad.tf > good.tf
+git add bad.cedar good.cedar ugly.cedar bad.tf good.tf
 
 # try_repo FILE...: runs every hook of the repository on FILE... (output in
 # $work/out, exit status in $status).
@@ -113,8 +129,10 @@ try_repo() {
 }
 
 # The bad policy and the badly formatted one: both hooks fail.
-try_repo bad.cedar ugly.cedar
+try_repo bad.cedar ugly.cedar bad.tf
 [ "$status" -ne 0 ] || fail "the hooks passed on bad.cedar and ugly.cedar"
+grep -q "^atlas-cedar lint (Terraform)\.*Failed" "$work/out" || fail "the Terraform hook did not fail on bad.tf"
+grep -q "bad.tf:8:79" "$work/out" || fail "the Terraform diagnostic does not point at bad.tf:8:79"
 grep -q "unexpected token" "$work/out" || fail "no 'unexpected token' diagnostic in the lint hook's output"
 grep -q "bad.cedar:1:71" "$work/out" || fail "the diagnostic does not point at bad.cedar:1:71"
 grep -q "^atlas-cedar lint\.*Failed" "$work/out" || fail "the lint hook did not fail"
@@ -124,8 +142,9 @@ git diff --quiet -- ugly.cedar && fail "ugly.cedar is unchanged"
 git diff --quiet -- bad.cedar || fail "fmt changed bad.cedar, which has a syntax error"
 
 # The good policy (already formatted): both hooks pass.
-try_repo good.cedar
-[ "$status" -eq 0 ] || fail "the hooks failed on good.cedar"
+try_repo good.cedar good.tf
+[ "$status" -eq 0 ] || fail "the hooks failed on good.cedar and good.tf"
+grep -q "^atlas-cedar lint (Terraform)\.*Passed" "$work/out" || fail "the Terraform hook did not pass on good.tf"
 grep -q "^atlas-cedar lint\.*Passed" "$work/out" || fail "the lint hook did not pass"
 grep -q "^atlas-cedar fmt\.*Passed" "$work/out" || fail "the fmt hook did not pass"
 

@@ -81,9 +81,41 @@ impl Excludes {
     }
 }
 
+/// Which files besides `.cedar` a directory search picks up (`[lint]` `terraform`
+/// and `cloudformation`; off by default, so `lint .` in a repository full of
+/// infrastructure code checks only policy files unless asked).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Include {
+    pub terraform: bool,
+    pub cloudformation: bool,
+}
+
+impl Include {
+    fn wants(self, p: &Path) -> bool {
+        let ext = p
+            .extension()
+            .map(|x| x.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "cedar" => true,
+            "tf" => self.terraform,
+            "yaml" | "yml" | "json" | "template" if self.cloudformation => std::fs::read(p)
+                .is_ok_and(|b| {
+                    String::from_utf8_lossy(&b).contains(atlas_cedar_core::iac::CFN_TYPE)
+                }),
+            _ => false,
+        }
+    }
+}
+
 /// Expands the command-line paths. Order is stable: arguments in order, files within
 /// a directory sorted.
 pub fn collect(args: &[String], excludes: &Excludes) -> Vec<Input> {
+    collect_including(args, excludes, Include::default())
+}
+
+/// [`collect`], directories also searched for the files `include` asks for.
+pub fn collect_including(args: &[String], excludes: &Excludes, include: Include) -> Vec<Input> {
     let mut out = Vec::new();
     for arg in args {
         if arg == "-" {
@@ -92,7 +124,7 @@ pub fn collect(args: &[String], excludes: &Excludes) -> Vec<Input> {
         }
         let path = PathBuf::from(arg);
         if path.is_dir() {
-            walk(&path, None, excludes, &mut out);
+            walk(&path, None, excludes, include, &mut out);
         } else if path.exists() || !has_glob_chars(arg) {
             // A named file is checked whatever its extension (JSON payloads included),
             // and a missing one is reported when it is read.
@@ -106,7 +138,7 @@ pub fn collect(args: &[String], excludes: &Excludes) -> Vec<Input> {
                     let base = glob_base(arg);
                     let before = out.len();
                     if base.is_dir() {
-                        walk(&base, Some(&matcher), excludes, &mut out);
+                        walk(&base, Some(&matcher), excludes, include, &mut out);
                     }
                     if out.len() == before {
                         out.push(Input::Error(
@@ -143,6 +175,7 @@ fn walk(
     dir: &Path,
     matcher: Option<&globset::GlobMatcher>,
     excludes: &Excludes,
+    include: Include,
     out: &mut Vec<Input>,
 ) {
     let walker = ignore::WalkBuilder::new(dir)
@@ -158,7 +191,7 @@ fn walk(
                 }
                 let wanted = match matcher {
                     Some(m) => m.is_match(p) || m.is_match(p.strip_prefix("./").unwrap_or(p)),
-                    None => p.extension().is_some_and(|x| x == "cedar"),
+                    None => include.wants(p),
                 };
                 if wanted && !excludes.is_excluded(p) {
                     out.push(Input::File(p.to_path_buf()));

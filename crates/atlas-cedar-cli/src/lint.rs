@@ -35,14 +35,18 @@ pub enum Format {
   atlas-cedar lint policies/
   atlas-cedar lint 'policies/**/*.cedar' request.json
   cat policy.cedar | atlas-cedar lint - --stdin-filename policy.cedar
+  atlas-cedar lint main.tf stack.yaml          # bodies in Terraform / CloudFormation
   atlas-cedar lint policies --format sarif > results.sarif
   atlas-cedar lint policies --format atlas      # what Atlas would answer
 
 Exit status: 0 clean (warnings allowed unless --deny-warnings), 1 findings,
 2 usage, configuration or I/O failure.")]
 pub struct LintArgs {
-    /// Files, directories (searched recursively for .cedar files), globs, or `-` for
-    /// standard input. `.json` files are read as Atlas request payloads.
+    /// Files, directories (searched recursively for .cedar files; also .tf files and
+    /// CloudFormation templates when `[lint]` `terraform`/`cloudformation` is set),
+    /// globs, or `-` for standard input. `.json` files are read as Atlas request
+    /// payloads (or CloudFormation templates), `.tf` files as Terraform, `.yaml`,
+    /// `.yml` and `.template` files as CloudFormation templates.
     #[arg(default_value = ".")]
     pub paths: Vec<String>,
     /// Output format.
@@ -135,6 +139,7 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
         Some(pool) => pool.install(|| inputs.par_iter().map(check).collect()),
         None => atlas_cedar_core::check::with_stack(|| inputs.iter().map(check).collect()),
     };
+    check_referenced_files(engine, inputs, &mut reports);
     mark_duplicates(engine, &mut reports);
     let io_failure = reports
         .iter()
@@ -143,6 +148,79 @@ pub fn run_inputs(engine: &Engine, inputs: &[Input], stdin_name: Option<&str>) -
     LintRun {
         reports,
         io_failure,
+    }
+}
+
+/// The files Terraform inputs read with `body = file("…")`: each is checked as the
+/// one body Terraform sends, noting which resources use it. A file also given as an
+/// input is checked once, that way.
+fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<FileReport>) {
+    let mut refs: std::collections::BTreeMap<std::path::PathBuf, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (r, input) in reports.iter().zip(inputs) {
+        if r.kind != InputKind::Terraform {
+            continue;
+        }
+        let dir = match input {
+            Input::File(p) => p
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            _ => std::path::PathBuf::new(),
+        };
+        let Ok(found) = atlas_cedar_core::iac::terraform(&r.text) else {
+            continue;
+        };
+        let index = atlas_cedar_core::text::LineIndex::new(&r.text);
+        for f in found.files {
+            let line = index
+                .line_col(
+                    &r.text,
+                    f.span.start,
+                    atlas_cedar_core::text::ColumnUnit::Char,
+                )
+                .line
+                + 1;
+            refs.entry(dir.join(&f.path))
+                .or_default()
+                .push(format!("`{}` ({}:{line})", f.resource, r.name));
+        }
+    }
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    };
+    for (path, users) in refs {
+        let name = inputs::display_path(&path);
+        let report = match std::fs::read(&path) {
+            Ok(bytes) => atlas_cedar_core::check::with_stack(|| {
+                engine.check_referenced(&name, bytes, &users)
+            }),
+            Err(e) => FileReport::io_error(
+                &name,
+                format!(
+                    "cannot read `{name}`, the body of {}: {}",
+                    users.join(", "),
+                    io_reason(&e)
+                ),
+            ),
+        };
+        let existing = inputs
+            .iter()
+            .position(|i| matches!(i, Input::File(p) if same(p, &path)));
+        match existing.and_then(|i| reports.get_mut(i)) {
+            Some(slot) => *slot = report,
+            None => reports.push(report),
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
     }
 }
 
@@ -155,7 +233,11 @@ pub fn run(args: LintArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return settings::fail(&e),
     };
-    let inputs = inputs::collect(&args.paths, &excludes);
+    let include = inputs::Include {
+        terraform: loaded.config.lint.terraform,
+        cloudformation: loaded.config.lint.cloudformation,
+    };
+    let inputs = inputs::collect_including(&args.paths, &excludes, include);
     let run = run_inputs(&loaded.engine, &inputs, args.stdin_filename.as_deref());
     let deny_warnings = args.deny_warnings || loaded.config.lint.deny_warnings;
 

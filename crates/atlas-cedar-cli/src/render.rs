@@ -85,6 +85,7 @@ pub fn json(reports: &[FileReport]) -> Value {
             match d.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,
+                Severity::Info => {}
             }
             let p = loc.position(&d.span);
             let fix = d.fix.as_ref().map(|f| {
@@ -147,6 +148,7 @@ pub fn gitlab(reports: &[FileReport]) -> Value {
                 "severity": match d.severity {
                     Severity::Error => "major",
                     Severity::Warning => "minor",
+                    Severity::Info => "info",
                 },
                 "location": {
                     "path": r.name,
@@ -168,6 +170,7 @@ pub fn github(reports: &[FileReport]) -> String {
             let level = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Info => "notice",
             };
             let title = match d.error_type() {
                 Some(et) => format!("{} {} ({})", d.rule.code, d.rule.name, et.as_str()),
@@ -304,6 +307,7 @@ fn level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Info => "note",
     }
 }
 

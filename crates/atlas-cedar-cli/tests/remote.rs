@@ -902,3 +902,50 @@ fn concurrent_invocations_with_a_service_account_mint_one_token() {
     }
     assert_eq!(emu.tokens_minted(), 1, "{:#?}", emu.requests());
 }
+
+/// `lint --format atlas` echoes in `invalidPolicies[].body` exactly the body `push`
+/// sends for a `.cedar` file (leading comments, blank lines and trailing spaces are
+/// no part of either), and the same body `policies validate` sends.
+#[test]
+fn lint_format_atlas_echoes_the_body_push_sends() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(
+        &w,
+        "bad.cedar",
+        "\n\n  // leading comment\n   forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n  when { context.cluster.regions.contains(ResourcePolicy::Region::\"aws:us-east-9\") };   \n\n",
+    );
+    let lint = env.run(
+        &emu,
+        Creds::ApiKey,
+        &["lint", "bad.cedar", "--format", "atlas"],
+    );
+    assert_eq!(lint.status.code(), Some(1), "{}", text(&lint));
+    let echoed: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let echoed = echoed["invalidPolicies"][0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--no-lint"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let sent = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/resourcePolicies"))
+        .expect("a create was sent");
+    let sent_json: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(sent_json["policies"][0]["body"].as_str().unwrap(), echoed);
+
+    // `policies validate` sends :validate that same body.
+    let o = env.run(&emu, Creds::ApiKey, &["policies", "validate", "bad.cedar"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let validate = emu
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path.ends_with(":validate"))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&validate.body).unwrap();
+    assert_eq!(v["policies"][0]["body"].as_str().unwrap(), echoed);
+}

@@ -159,16 +159,39 @@ pub enum InputKind {
     Cedar,
     /// An Atlas request payload in JSON.
     Payload,
+    /// A Terraform file: the bodies of its `mongodbatlas_resource_policy` resources.
+    Terraform,
+    /// A CloudFormation template (JSON or YAML): the bodies of its
+    /// `MongoDB::Atlas::ResourcePolicy` resources.
+    CloudFormation,
+    /// The whole file is one body (a `.cedar` file read by Terraform's `file()`).
+    Body,
 }
 
 impl InputKind {
-    /// `.json` files are payloads; everything else is Cedar text.
+    /// `.json` files are payloads (or CloudFormation templates, told by their text),
+    /// `.tf` files Terraform, `.yaml`/`.yml`/`.template` CloudFormation templates;
+    /// everything else is Cedar text.
     pub fn from_path(path: &str) -> Self {
-        if path.to_ascii_lowercase().ends_with(".json") {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".json") {
             InputKind::Payload
+        } else if lower.ends_with(".tf") {
+            InputKind::Terraform
+        } else if lower.ends_with(".yaml")
+            || lower.ends_with(".yml")
+            || lower.ends_with(".template")
+        {
+            InputKind::CloudFormation
         } else {
             InputKind::Cedar
         }
+    }
+
+    /// Whether the file's bodies are embedded in another language (Terraform,
+    /// CloudFormation): fixes are only offered where they need no escaping.
+    pub fn is_embedded(self) -> bool {
+        matches!(self, InputKind::Terraform | InputKind::CloudFormation)
     }
 }
 
@@ -270,6 +293,11 @@ impl Engine {
         kind: InputKind,
         cache: &BodyCache,
     ) -> FileReport {
+        let kind = if kind == InputKind::Payload && crate::iac::looks_like_cloudformation(&text) {
+            InputKind::CloudFormation
+        } else {
+            kind
+        };
         let mut report = FileReport {
             name: name.to_owned(),
             text: String::new(),
@@ -281,6 +309,13 @@ impl Engine {
         match kind {
             InputKind::Cedar => self.check_cedar(&text, &mut report, cache),
             InputKind::Payload => self.check_payload(&text, &mut report, cache),
+            InputKind::Terraform => {
+                self.check_embedded(&text, crate::iac::terraform(&text), &mut report);
+            }
+            InputKind::CloudFormation => {
+                self.check_embedded(&text, crate::iac::cloudformation(&text), &mut report);
+            }
+            InputKind::Body => self.check_whole(&text, &mut report),
         }
         report.text = text;
         self.apply_settings(&mut report.diagnostics);
@@ -360,6 +395,92 @@ impl Engine {
                 fingerprint: checked.fingerprint,
             });
         }
+    }
+
+    /// A Terraform or CloudFormation file: each literal body is checked like a
+    /// payload's, positions mapped back through escapes and indentation; bodies only
+    /// known at deploy time get a [`rules::BODY_NOT_CHECKED`] note, `file(…)` calls a
+    /// [`rules::BODY_FROM_FILE`] note (the caller checks that file, see
+    /// [`Engine::check_referenced`]).
+    fn check_embedded(
+        &self,
+        text: &str,
+        found: Result<crate::iac::Extracted, crate::iac::IacError>,
+        report: &mut FileReport,
+    ) {
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                report
+                    .diagnostics
+                    .push(Diagnostic::new(&rules::INVALID_IAC, e.span, e.message));
+                return;
+            }
+        };
+        for (i, e) in found.bodies.into_iter().enumerate() {
+            let b = e.body;
+            let checked = self.check_body(&b.text);
+            for mut d in checked.diagnostics {
+                d.map_spans(&|o| b.map_offset(o));
+                keep_fix_if_literal(&mut d, text);
+                d.body = Some(i);
+                report.diagnostics.push(d);
+            }
+            report.bodies.push(Body {
+                text: b.text.clone(),
+                span: b.raw_span.clone(),
+                fingerprint: checked.fingerprint,
+            });
+        }
+        for u in found.unchecked {
+            report.diagnostics.push(
+                Diagnostic::new(&rules::BODY_NOT_CHECKED, u.span, u.reason)
+                    .with_help("see `atlas-cedar explain AC507`"),
+            );
+        }
+        for f in found.files {
+            report.diagnostics.push(Diagnostic::new(
+                &rules::BODY_FROM_FILE,
+                f.span,
+                format!(
+                    "the body of `{}` is the file `{}`, checked as one body",
+                    f.resource, f.path
+                ),
+            ));
+        }
+    }
+
+    /// The whole text is one body, byte for byte (Terraform's `file()`).
+    fn check_whole(&self, text: &str, report: &mut FileReport) {
+        let checked = self.check_body(text);
+        for mut d in checked.diagnostics {
+            d.body = Some(0);
+            report.diagnostics.push(d);
+        }
+        report.bodies.push(Body {
+            text: text.to_owned(),
+            span: 0..text.len(),
+            fingerprint: checked.fingerprint,
+        });
+    }
+
+    /// Checks a file that a Terraform file reads with `file(…)` as the one body it
+    /// is, noting at its start which resources use it (`users`: resource and
+    /// `file:line` of the `file(…)` call).
+    pub fn check_referenced(&self, name: &str, bytes: Vec<u8>, users: &[String]) -> FileReport {
+        let mut report = self.check_bytes(name, bytes, InputKind::Body);
+        for u in users {
+            report.diagnostics.insert(
+                0,
+                Diagnostic::new(
+                    &rules::BODY_FROM_FILE,
+                    0..0,
+                    format!("this file is the body of {u}"),
+                ),
+            );
+        }
+        self.apply_settings(&mut report.diagnostics);
+        report
     }
 
     /// Applies `[lint.rules]`: drops findings of rules turned off and sets the
@@ -1381,6 +1502,21 @@ fn check_lockout(
         if !trivially_true {
             continue;
         }
+        // A scoped forbid, or a bare forbid of project setting actions only, is a
+        // deliberate freeze, not a lockout (see the rule's docs for the line).
+        if !matches!(p.resource_constraint(), ResourceConstraint::Any) {
+            continue;
+        }
+        let freezes_settings_only = match p.action_constraint() {
+            ActionConstraint::Any => false,
+            ActionConstraint::Eq(a) => is_setting_freeze(a.id().unescaped()),
+            ActionConstraint::In(list) => {
+                !list.is_empty() && list.iter().all(|a| is_setting_freeze(a.id().unescaped()))
+            }
+        };
+        if freezes_settings_only {
+            continue;
+        }
         let actions = match p.action_constraint() {
             ActionConstraint::Any => "every action".to_owned(),
             ActionConstraint::Eq(a) => format!("`{}`", a.id().unescaped()),
@@ -1390,10 +1526,7 @@ fn check_lockout(
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        let scope = match p.resource_constraint() {
-            ResourceConstraint::Any => "anywhere in the organization",
-            _ => "for every resource in its scope",
-        };
+        let scope = "anywhere in the organization";
         let span = sig
             .iter()
             .find(|t| t.span.start >= chunk.start && t.text(body) == "forbid")
@@ -1404,9 +1537,37 @@ fn check_lockout(
                 span,
                 format!("this policy forbids {actions} unconditionally {scope}"),
             )
-            .with_help("add a `when { … }` or `unless { … }` condition; an intended freeze should be scoped to a project and the rule suppressed"),
+            .with_help("add a `when { … }` or `unless { … }` condition, or scope an intended freeze with `resource in ResourcePolicy::Project::\"…\"`"),
         );
     }
+}
+
+/// Inside a Terraform string or YAML scalar a replacement may need the host
+/// language's escaping: a fix is kept only when no edit touches or writes an escape,
+/// a line break, `$`/`%` (template syntax) or `'`, and a `"` is written only where
+/// the file already has a bare `"` in the replaced text (a heredoc or block scalar,
+/// where quotes are not escaped).
+fn keep_fix_if_literal(d: &mut Diagnostic, file: &str) {
+    let Some(fix) = &d.fix else { return };
+    let risky = ['\\', '\n', '\r', '$', '%', '\''];
+    let safe = fix.edits.iter().all(|e| {
+        let Some(raw) = file.get(e.span.clone()) else {
+            return false;
+        };
+        !raw.contains(risky)
+            && !e.replacement.contains(risky)
+            && (!e.replacement.contains('"') || raw.contains('"'))
+    });
+    if !safe {
+        d.fix = None;
+    }
+}
+
+/// `project.<setting>.modify` (IP access list, maintenance window, VPC peering,
+/// private endpoints, …): an action that changes one kind of a project's settings.
+fn is_setting_freeze(action: &str) -> bool {
+    let parts: Vec<&str> = action.split('.').collect();
+    matches!(parts.as_slice(), ["project", setting, "modify"] if !setting.is_empty())
 }
 
 /// The passes that need every file: duplicate bodies across files, then suppression

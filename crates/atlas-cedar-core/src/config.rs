@@ -7,6 +7,8 @@
 //! schema-mode = "extend"         # or "replace"
 //! exclude = ["drafts/**"]
 //! deny-warnings = false
+//! terraform = false              # also search directories for .tf files
+//! cloudformation = false         # and for CloudFormation templates
 //!
 //! [lint.rules]
 //! unconditional-forbid = "off"   # by name or code: "off", "warning", "error"
@@ -55,6 +57,13 @@ pub struct LintConfig {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub deny_warnings: bool,
+    /// Directories are also searched for `.tf` files (Terraform).
+    #[serde(default)]
+    pub terraform: bool,
+    /// Directories are also searched for CloudFormation templates (`.yaml`, `.yml`,
+    /// `.json`, `.template` files that declare `MongoDB::Atlas::ResourcePolicy`).
+    #[serde(default)]
+    pub cloudformation: bool,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
     #[serde(default)]

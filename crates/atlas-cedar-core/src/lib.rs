@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod format;
 pub mod fs;
+pub mod iac;
 pub mod lexer;
 pub mod payload;
 pub mod rules;

@@ -18,6 +18,16 @@ pub struct PayloadBody {
 }
 
 impl PayloadBody {
+    /// A body from `(decoded offset, raw offset)` points, raw offsets relative to
+    /// `raw_span.start` and both increasing (built by [`crate::iac`]).
+    pub fn from_points(text: String, raw_span: Range<usize>, points: Vec<(usize, usize)>) -> Self {
+        PayloadBody {
+            text,
+            raw_span,
+            points,
+        }
+    }
+
     /// Maps a byte offset in `text` to a byte offset in the JSON file.
     pub fn map_offset(&self, decoded: usize) -> usize {
         let idx = self.points.partition_point(|(d, _)| *d <= decoded);
@@ -104,6 +114,33 @@ pub fn parse_payload(src: &str) -> Result<Vec<PayloadBody>, PayloadError> {
         }
     }
     Ok(p.bodies)
+}
+
+/// A JSON value with spans (strings keep their offset maps), for documents other
+/// than payloads (CloudFormation templates).
+#[derive(Debug)]
+pub enum JsonNode {
+    Str(PayloadBody),
+    Object(Vec<(String, JsonNode)>, Range<usize>),
+    Array(Vec<JsonNode>, Range<usize>),
+    Other(Range<usize>),
+}
+
+/// Reads any JSON document into a [`JsonNode`] tree.
+pub fn parse_tree(src: &str) -> Result<JsonNode, PayloadError> {
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(src) {
+        let offset = offset_of(src, e.line(), e.column());
+        return Err(PayloadError {
+            message: format!("invalid JSON: {e}"),
+            span: offset..offset,
+        });
+    }
+    let mut p = Parser {
+        src,
+        pos: 0,
+        bodies: Vec::new(),
+    };
+    p.tree(0)
 }
 
 fn offset_of(src: &str, line: usize, column: usize) -> usize {
@@ -279,6 +316,38 @@ impl Parser<'_> {
                 Ok(Found::Other)
             }
             None => Err(self.err("unexpected end of input")),
+        }
+    }
+
+    fn tree(&mut self, depth: usize) -> Result<JsonNode, PayloadError> {
+        self.ws();
+        let start = self.pos;
+        match self.peek() {
+            Some(b'"') => match self.string()? {
+                Found::Str(b) => Ok(JsonNode::Str(b)),
+                Found::Other => Err(self.err("expected a string")),
+            },
+            Some(b'{') => {
+                let mut members = Vec::new();
+                self.object(depth, &mut |p, key, d| {
+                    let v = p.tree(d)?;
+                    members.push((key.to_owned(), v));
+                    Ok(())
+                })?;
+                Ok(JsonNode::Object(members, start..self.pos))
+            }
+            Some(b'[') => {
+                let mut items = Vec::new();
+                self.array(depth, &mut |p, d| {
+                    items.push(p.tree(d)?);
+                    Ok(())
+                })?;
+                Ok(JsonNode::Array(items, start..self.pos))
+            }
+            _ => {
+                self.value(depth)?;
+                Ok(JsonNode::Other(start..self.pos))
+            }
         }
     }
 

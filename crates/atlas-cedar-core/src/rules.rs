@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A note: never fails a run, `--deny-warnings` included (e.g. a body that
+    /// cannot be checked statically).
+    Info,
     Warning,
     Error,
 }
@@ -18,6 +21,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         }
     }
 }
@@ -260,12 +264,14 @@ Example: `when { context.cluster.minShardCount > 3 }`
 Fix: `forbid … when { context.cluster.minShardCount < 3 }` (forbid fewer than 3 shards) or use `maxShardCount > N` for an upper bound.";
 
     UNCONDITIONAL_FORBID = "AC502" "unconditional-forbid" Warning None,
-    "the body forbids its actions for every request (lockout)",
-    "A `forbid` with no `when`/`unless` (or `when { true }`) blocks every request its scope matches. With an unconstrained resource nobody in the organization can create or change anything of that kind, including to undo the mistake through the same action.
+    "the body forbids its actions for every request anywhere (lockout)",
+    "A `forbid` with no `when`/`unless` (or `when { true }`) blocks every request its scope matches. With an unconstrained resource and an action that creates or changes whole resources, nobody in the organization can create or change anything of that kind, including to undo the mistake through the same action.
+
+Where the line is: the warning is given when the policy has no condition (or only `when { true }` / `unless { false }`), no resource constraint, and its action is unconstrained or includes an action that governs whole resources (`cluster.modify`, `search.index.modify`, `search.deployment.modify`, the legacy `cluster.createEdit` and `project.edit`). A bare forbid of a project setting action (`project.ipAccessList.modify`, `project.maintenanceWindow.modify`, `project.vpcPeering.modify`, `project.privateEndpoint.modify`, … every `project.<setting>.modify`) is not warned about: it freezes one kind of change to a project's settings while clusters and everything else stay manageable, which is a deliberate guardrail (MongoDB's own Terraform organization module ships such freezes), not a lockout. A policy scoped with `resource in …` or `resource == …` is deliberate too.
 
 Example: `forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource);`
 
-Fix: add the condition you meant. If a freeze is intended, scope it (`resource in ResourcePolicy::Project::\"…\"`) and suppress this warning in `atlas-cedar.toml`.";
+Fix: add the condition you meant. If a freeze of clusters is intended, scope it (`resource in ResourcePolicy::Project::\"…\"`).";
 
     ESCAPED_QUOTE = "AC503" "escaped-quote" Warning None,
     "literal `\\\"` in the body, usually pasted from a JSON payload",
@@ -294,6 +300,18 @@ Fix: as the message says.";
 Example: `when { context.cluster has maxGeneralClassInstanceSize && context.cluster.maxGeneralClassInstanceSize > 60 }`
 
 Fix: use the suggested attribute name (`maxGeneralClassInstanceSizeValue`).";
+
+    BODY_NOT_CHECKED = "AC507" "body-not-checked" Info None,
+    "a body in a Terraform or CloudFormation file that is only known when it is deployed",
+    "`lint` checks the bodies a `.tf` file or a CloudFormation template spells out: heredocs, quoted strings and (Terraform) `file(\"…\")`. A body built with interpolation (`${var.x}`, `%{ if … }`), a variable, `templatefile(…)`, `join(…)` or a CloudFormation intrinsic function (`!Sub`, `Fn::Join`, `Ref`) has no text until `terraform apply` or the stack update. Rather than guess (a placeholder could hide an error or invent one), the body is reported with this note, which never fails a run, not even with `--deny-warnings`.
+
+Fix: nothing to fix. To have such a body checked, keep it in a `.cedar` file read with `file(\"${path.module}/x.cedar\")`, or check the rendered plan (`terraform show -json`) bodies as payloads.";
+
+    BODY_FROM_FILE = "AC508" "body-from-file" Info None,
+    "a Terraform body read with `file(\"…\")`: that file is checked as the body",
+    "`body = file(\"${path.module}/policies/x.cedar\")` sends the whole file as one body. `lint` checks that file as one body (so two policies in it are reported, as Atlas would) and says which resource uses it; this note marks the `file(…)` call.
+
+Fix: nothing to fix.";
 
     UNUSED_SUPPRESSION = "AC910" "unused-suppression" Warning None,
     "a suppression comment that suppresses nothing",
@@ -336,6 +354,12 @@ Fix: as the message says.";
     SCHEMA_ERROR = "AC903" "schema-error" Error None,
     "a schema file given with `--schema` or in `atlas-cedar.toml` is invalid",
     "User schema files are Cedar schemas (`.cedarschema` text or `.json`). They extend the built-in Atlas schema namespace by namespace, or replace it with `schema-mode = \"replace\"`.
+
+Fix: as the message says.";
+
+    INVALID_IAC = "AC904" "invalid-iac-file" Error None,
+    "a Terraform file or CloudFormation template that cannot be read",
+    "`.tf` files are parsed as HCL (Terraform's syntax), `.yaml`/`.yml`/`.template` files and `.json` files that mention `MongoDB::Atlas::ResourcePolicy` as CloudFormation templates. A file that is not valid HCL, YAML or JSON, or a template with no `Resources`, is reported here with the position of the problem.
 
 Fix: as the message says.";
 }

@@ -213,7 +213,32 @@ pub fn analyze(
             suppressions: Vec::new(),
         };
     }
-    if kind == InputKind::Payload {
+    if kind.is_embedded() {
+        // Terraform and CloudFormation: only the policy bodies' ranges get findings.
+        // A file with no Atlas resource policy is not ours, and its syntax errors
+        // are the host language server's to report.
+        let ours = text.contains(atlas_cedar_core::iac::TF_TYPE)
+            || atlas_cedar_core::iac::looks_like_cloudformation(&text);
+        let mut reports = [if ours {
+            engine.check_source(name, text, kind)
+        } else {
+            FileReport {
+                name: name.to_owned(),
+                text,
+                kind,
+                bodies: Vec::new(),
+                diagnostics: Vec::new(),
+                suppressions: Vec::new(),
+            }
+        }];
+        mark_duplicates(engine, &mut reports);
+        let [mut report] = reports;
+        report
+            .diagnostics
+            .retain(|d| !std::ptr::eq(d.rule, &rules::INVALID_IAC));
+        return report;
+    }
+    if kind != InputKind::Cedar {
         let mut reports = [engine.check_source(name, text, kind)];
         mark_duplicates(engine, &mut reports);
         let [report] = reports;

@@ -36,6 +36,7 @@ pub fn diagnostic(d: &Diagnostic, lines: &Lines<'_>) -> lsp::Diagnostic {
         severity: Some(match d.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Info => DiagnosticSeverity::INFORMATION,
         }),
         code: Some(NumberOrString::String(d.rule.code.to_owned())),
         code_description: rule_url(d.rule.code).map(|href| CodeDescription { href }),

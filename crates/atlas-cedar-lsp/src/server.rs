@@ -263,6 +263,10 @@ impl Backend {
 fn kind_of(uri: &Uri, language_id: &str) -> InputKind {
     if language_id == "json" {
         InputKind::Payload
+    } else if matches!(language_id, "terraform" | "hcl" | "tf") {
+        InputKind::Terraform
+    } else if matches!(language_id, "yaml" | "cloudformation") {
+        InputKind::CloudFormation
     } else {
         InputKind::from_path(uri.path().as_str())
     }
@@ -520,7 +524,12 @@ impl LanguageServer for Backend {
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         let uri = params.text_document.uri;
-        let (text, version) = self.with_doc(&uri, |doc, _| (doc.text.clone(), doc.version))?;
+        let (text, version, kind) =
+            self.with_doc(&uri, |doc, _| (doc.text.clone(), doc.version, doc.kind))?;
+        if kind != atlas_cedar_core::InputKind::Cedar {
+            // Never rewrite a Terraform file, a template or a payload as Cedar.
+            return Ok(None);
+        }
         let source = text.clone();
         // The document's own maximum body size: formatting never crosses it.
         let options = atlas_cedar_core::format::FormatOptions {

@@ -779,3 +779,33 @@ async fn changes_are_debounced_and_stale_versions_never_published() {
     }
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_files_get_diagnostics_in_policy_bodies_only() {
+    let mut c = started(false).await;
+    let uri = "file:///nonexistent/main.tf";
+    let text = "variable \"x\" {}\n\nresource \"mongodbatlas_resource_policy\" \"r\" {\n  org_id = var.org_id\n  name   = \"r\"\n  policies = [\n    {\n      body = <<-EOF\n        forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n        when { context.cluster.regions.contains(ResourcePolicy::Region::\"US_EAST_1\") };\n      EOF\n    },\n  ]\n}\n";
+    c.open(uri, text).await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "AC300");
+    // Line 10 of the .tf file (0-based 9), at the region's opening quote.
+    let col = text.lines().nth(9).unwrap().find("\"US_EAST_1\"").unwrap();
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 9, "character": col})
+    );
+    // Formatting never rewrites a Terraform file as Cedar.
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert!(edits.is_null(), "{edits}");
+    // A .tf file without resource policies gets no findings, syntax errors included.
+    let other = "file:///nonexistent/vars.tf";
+    c.open(other, "variable \"x\" {\n").await;
+    assert!(c.diagnostics(other, 1).await.is_empty());
+    c.shutdown().await;
+}

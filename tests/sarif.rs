@@ -27,7 +27,8 @@ const GOOD: &str = "// clusters stay on AWS\nforbid (principal, action == Resour
 /// A region typo: an error with a "did you mean" fix (SARIF `fixes`).
 const TYPO: &str = "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nunless { [ResourcePolicy::Region::\"aws:us-east1\"].containsAll(context.cluster.regions) };\n";
 /// Accepted by Atlas, reported as a warning (unconditional forbid).
-const WARN_ONLY: &str = "forbid (principal, action == ResourcePolicy::Action::\"project.vpcPeering.modify\", resource);\n";
+const WARN_ONLY: &str =
+    "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource);\n";
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(SCHEMA).unwrap();

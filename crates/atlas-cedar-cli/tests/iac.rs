@@ -25,12 +25,11 @@ fn json(out: &Output) -> serde_json::Value {
 
 /// `(code, line, column)` of every finding of `file` in `--format json` output.
 fn findings(v: &serde_json::Value, file: &str) -> Vec<(String, u64, u64)> {
-    v["files"]
+    v["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["path"] == file)
-        .flat_map(|f| f["diagnostics"].as_array().unwrap().clone())
+        .filter(|d| d["file"] == file)
         .map(|d| {
             (
                 d["code"].as_str().unwrap().to_owned(),
@@ -101,7 +100,8 @@ fn terraform_heredoc_and_quoted_bodies_report_at_the_tf_position() {
     // `\"` inside a Terraform string is not a pasted-JSON mistake.
     assert!(!tf.iter().any(|f| f.0 == "AC503"), "{tf:?}");
     // The interpolated body is a note, the file() call another.
-    assert!(tf.contains(&("AC507".to_owned(), 19, 49)), "{tf:?}");
+    let col19 = TF.lines().nth(18).unwrap().find("${var.cond}").unwrap() as u64 + 1;
+    assert!(tf.contains(&("AC507".to_owned(), 19, col19)), "{tf:?}");
     assert!(tf.iter().any(|f| f.0 == "AC508" && f.1 == 18), "{tf:?}");
     // The file read with file() is one body: two policies in it are AC203.
     let two = findings(&v, "policies/two.cedar");
@@ -128,7 +128,10 @@ fn every_format_works_on_terraform() {
         let out = lint(dir.path(), &["main.tf", "--format", format]);
         assert_eq!(out.status.code(), Some(1), "{format}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("main.tf"), "{format}: {text}");
+        assert!(
+            format == "atlas" || text.contains("main.tf"),
+            "{format}: {text}"
+        );
         match format {
             "github" => assert!(text.contains("::error file=main.tf,line=12"), "{text}"),
             "atlas" => {
@@ -270,14 +273,8 @@ fn directories_include_tf_files_only_when_configured() {
         "{v}"
     );
     // The .cedar file Terraform reads is checked once, as the one body it is.
-    let paths: Vec<&str> = v["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["path"].as_str())
-        .filter(|p| p.ends_with("two.cedar"))
-        .collect();
-    assert_eq!(paths.len(), 1, "{v}");
+    let two = findings(&v, "policies/two.cedar");
+    assert_eq!(two.iter().filter(|f| f.0 == "AC203").count(), 1, "{v}");
 }
 
 #[test]

@@ -17,7 +17,8 @@ use serde_json::Value;
 const GOOD: &str = "// clusters stay on AWS\nforbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nunless { [ResourcePolicy::CloudProvider::\"aws\"].containsAll(context.cluster.cloudProviders) };\n";
 const BAD: &str =
     "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\" resource);\n";
-const WARN_ONLY: &str = "forbid (principal, action == ResourcePolicy::Action::\"project.vpcPeering.modify\", resource);\n";
+const WARN_ONLY: &str =
+    "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource);\n";
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("atlas-cedar").unwrap();

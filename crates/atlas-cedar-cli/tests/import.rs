@@ -73,15 +73,15 @@ fn import_then_plan_shows_no_change() {
     assert_eq!(
         files_of(&out),
         [
-            "Guard-Rails-2.cedar",
+            "Guard-Rails.cedar",
             "atlas-cedar.toml",
             "etc-passwd.cedar",
-            "guard-rails.cedar"
+            "guard-rails-2.cedar"
         ]
     );
     assert!(!env.home.path().join("etc").exists());
     assert_eq!(
-        std::fs::read_to_string(out.join("guard-rails.cedar")).unwrap(),
+        std::fs::read_to_string(out.join("guard-rails-2.cedar")).unwrap(),
         format!("{P1}\n\n{P2}\n")
     );
     let manifest = std::fs::read_to_string(out.join("atlas-cedar.toml")).unwrap();
@@ -171,18 +171,10 @@ fn import_dry_run_writes_nothing() {
     let o = env.run(&emu, &["import", "out", "--dry-run"]);
     assert!(o.status.success(), "{}", text(&o));
     let s = stdout(&o);
-    // Which of the two names that differ only in case gets `-2` follows the
-    // order Atlas lists them in; both are written.
-    assert!(
-        s.to_lowercase()
-            .contains("would write out/guard-rails.cedar"),
-        "{s}"
-    );
-    assert!(
-        s.to_lowercase()
-            .contains("would write out/guard-rails-2.cedar"),
-        "{s}"
-    );
+    // Of the two names that differ only in case, `Guard-Rails` is already a
+    // safe file name and keeps it, whatever order Atlas lists them in.
+    assert!(s.contains("would write out/Guard-Rails.cedar"), "{s}");
+    assert!(s.contains("would write out/guard-rails-2.cedar"), "{s}");
     assert!(
         s.contains("would write out/atlas-cedar.toml (manifest)"),
         "{s}"
@@ -203,11 +195,11 @@ fn import_terraform_writes_each_body_in_a_heredoc() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         files_of(&env.work()),
-        ["Guard-Rails-2.tf", "etc-passwd.tf", "guard-rails.tf"]
+        ["Guard-Rails.tf", "etc-passwd.tf", "guard-rails-2.tf"]
     );
-    let tf = std::fs::read_to_string(env.work().join("guard-rails.tf")).unwrap();
+    let tf = std::fs::read_to_string(env.work().join("guard-rails-2.tf")).unwrap();
     assert!(
-        tf.starts_with("resource \"mongodbatlas_resource_policy\" \"guard_rails\" {\n"),
+        tf.starts_with("resource \"mongodbatlas_resource_policy\" \"guard_rails_2\" {\n"),
         "{tf}"
     );
     assert!(

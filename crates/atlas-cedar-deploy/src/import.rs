@@ -75,22 +75,50 @@ pub fn safe_stem(name: &str) -> String {
     }
 }
 
-/// One stem per policy, in order, distinct ignoring case (`-2`, `-3`, …).
-fn stems(policies: &[ResourcePolicy]) -> Vec<String> {
+/// The order in which policies claim names: a policy whose name is already
+/// a safe file name comes first, then by name, then by id. So which policy
+/// keeps the plain name never depends on the order Atlas lists them in, and
+/// a re-import names the files the same way.
+fn claim_order(policies: &[ResourcePolicy], bases: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..policies.len()).collect();
+    order.sort_by_key(|&i| {
+        let p = &policies[i];
+        (bases.get(i) != Some(&p.name), p.name.as_str(), p.id.as_str())
+    });
+    order
+}
+
+/// Distinct names for `bases` (one per policy), claimed in `claim_order`:
+/// the first keeps its base, the next get `{base}{sep}2`, `{sep}3`, …;
+/// `key` says when two names collide.
+fn distinct(
+    policies: &[ResourcePolicy],
+    bases: &[String],
+    sep: &str,
+    key: impl Fn(&str) -> String,
+) -> Vec<String> {
     let mut taken = BTreeSet::new();
-    policies
-        .iter()
-        .map(|p| {
-            let base = safe_stem(&p.name);
-            let mut stem = base.clone();
-            let mut n = 2;
-            while !taken.insert(stem.to_ascii_lowercase()) {
-                stem = format!("{base}-{n}");
-                n += 1;
-            }
-            stem
-        })
-        .collect()
+    let mut out = vec![String::new(); bases.len()];
+    for i in claim_order(policies, bases) {
+        let (Some(base), Some(slot)) = (bases.get(i), out.get_mut(i)) else {
+            continue;
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(key(&name)) {
+            name = format!("{base}{sep}{n}");
+            n += 1;
+        }
+        *slot = name;
+    }
+    out
+}
+
+/// One file stem per policy, in the policies' order, distinct ignoring case
+/// (`-2`, `-3`, …).
+fn stems(policies: &[ResourcePolicy]) -> Vec<String> {
+    let bases: Vec<String> = policies.iter().map(|p| safe_stem(&p.name)).collect();
+    distinct(policies, &bases, "-", |s| s.to_ascii_lowercase())
 }
 
 fn cedar_text(p: &ResourcePolicy) -> Result<String, ImportError> {
@@ -259,20 +287,19 @@ pub fn terraform_files(
     policies: &[ResourcePolicy],
     org_id: &str,
 ) -> Result<Vec<FileOut>, ImportError> {
+    let stems = stems(policies);
+    let idents = distinct(
+        policies,
+        &stems.iter().map(|s| tf_ident(s)).collect::<Vec<_>>(),
+        "_",
+        str::to_owned,
+    );
     let mut out = Vec::new();
-    let mut idents = BTreeSet::new();
-    for (p, stem) in policies.iter().zip(stems(policies)) {
+    for ((p, stem), ident) in policies.iter().zip(stems).zip(idents) {
         if p.policies.is_empty() {
             return Err(ImportError::NoBody {
                 name: p.name.clone(),
             });
-        }
-        let base = tf_ident(&stem);
-        let mut ident = base.clone();
-        let mut n = 2;
-        while !idents.insert(ident.clone()) {
-            ident = format!("{base}_{n}");
-            n += 1;
         }
         let mut t = format!("resource \"mongodbatlas_resource_policy\" \"{ident}\" {{\n");
         t.push_str(&format!("  org_id = {}\n", hcl_str(org_id)));
@@ -328,10 +355,39 @@ mod tests {
             pol("..", &["forbid (principal, action, resource);"]),
         ];
         let s = stems(&ps);
-        assert_eq!(s, ["etc-passwd", "a-b", "A-B-2", "policy"]);
+        // `A-B` is already a safe name, so it keeps it; `a/b` becomes `a-b-2`.
+        assert_eq!(s, ["etc-passwd", "a-b-2", "A-B", "policy"]);
         for x in &s {
             assert!(!x.contains('/') && !x.contains("..") && !x.starts_with('.'));
         }
+    }
+
+    #[test]
+    fn file_names_do_not_depend_on_the_order_atlas_lists_policies_in() {
+        let mut ps = vec![
+            pol("guard rails", &["forbid (principal, action, resource);"]),
+            pol("Guard-Rails", &["forbid (principal, action, resource);"]),
+            pol("guard_rails", &["forbid (principal, action, resource);"]),
+            pol("guard.rails", &["forbid (principal, action, resource);"]),
+        ];
+        let named = |ps: &[ResourcePolicy]| {
+            let mut v: Vec<(String, String)> = ps
+                .iter()
+                .zip(stems(ps))
+                .map(|(p, s)| (p.name.clone(), s))
+                .collect();
+            v.sort();
+            v
+        };
+        let first = named(&ps);
+        for _ in 0..ps.len() {
+            ps.rotate_left(1);
+            assert_eq!(named(&ps), first);
+        }
+        ps.reverse();
+        assert_eq!(named(&ps), first);
+        assert!(first.contains(&("Guard-Rails".to_owned(), "Guard-Rails".to_owned())));
+        assert!(first.contains(&("guard rails".to_owned(), "guard-rails-2".to_owned())));
     }
 
     #[test]

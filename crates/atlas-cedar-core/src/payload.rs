@@ -143,15 +143,26 @@ pub fn parse_tree(src: &str) -> Result<JsonNode, PayloadError> {
     p.tree(0)
 }
 
+/// serde_json's (line, column) as a byte offset; its column counts bytes, so an
+/// error inside a multi-byte character is moved back to the character's start.
 fn offset_of(src: &str, line: usize, column: usize) -> usize {
     let mut offset = 0;
     for (i, l) in src.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            return (offset + column.saturating_sub(1)).min(src.len());
+            return floor_boundary(src, offset + column.saturating_sub(1));
         }
         offset += l.len();
     }
     src.len()
+}
+
+/// The nearest char boundary at or before `at` (clamped to the text).
+fn floor_boundary(src: &str, at: usize) -> usize {
+    let mut at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 impl Parser<'_> {
@@ -172,9 +183,10 @@ impl Parser<'_> {
     }
 
     fn err(&self, message: &str) -> PayloadError {
+        let at = floor_boundary(self.src, self.pos);
         PayloadError {
             message: message.to_owned(),
-            span: self.pos..self.pos,
+            span: at..at,
         }
     }
 
@@ -422,6 +434,31 @@ fn decode_escape(s: &str) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz seed 11, cases 2347 and 4578 of `.ci/run`): serde_json counts
+    /// columns in bytes, so an error at a multi-byte character gave a span inside it,
+    /// which a renderer slicing the text would panic on.
+    #[test]
+    fn error_spans_fall_on_char_boundaries() {
+        for src in [
+            "{\"policies\": [é]}",
+            "{\"policies\": [{\"body\": \"x\"}] é}",
+            "[{\"policies\": []}é",
+            "{\"policies\": \"\u{1F600}\u{1F600}\u{1F600}",
+            "\u{1F600}",
+            "[{\"policies\": []}\u{1F600}]",
+        ] {
+            for text in [src.to_owned(), format!("\n\n  {src}")] {
+                let errors = [parse_payload(&text).err(), parse_tree(&text).err()];
+                for e in errors.into_iter().flatten() {
+                    assert!(
+                        text.is_char_boundary(e.span.start) && text.is_char_boundary(e.span.end),
+                        "{text:?}: {e:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn finds_bodies_and_maps_offsets_through_escapes() {

@@ -11,7 +11,7 @@
 #[path = "fuzzgen/mod.rs"]
 mod fuzzgen;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -22,6 +22,10 @@ fn bin() -> Command {
     c.env("NO_COLOR", "1");
     c
 }
+
+/// A run that takes longer than this is a hang (issue 11 saw > 10 s on inputs
+/// that now take milliseconds); the process is killed and the case fails.
+const HANG: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = bin();
@@ -41,7 +45,34 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
             let _ = pipe.write_all(input.as_bytes());
         });
     }
-    child.wait_with_output().unwrap()
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+    let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hang: atlas-cedar {args:?} ran past {HANG:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 /// The process ended by itself (no signal, no panic) with a documented status.

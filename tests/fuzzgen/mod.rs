@@ -403,6 +403,36 @@ pub fn case(rng: &mut fastrand::Rng, seeds: &[Seed]) -> (String, String) {
 }
 
 /// Writes a failing input to `target/fuzz-failures/` and returns its path.
+/// Aborts the process when a case runs past its limit (a hang cannot be caught
+/// with `catch_unwind`), after saving the input that hung and saying where.
+#[derive(Debug)]
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    pub fn arm(limit: std::time::Duration, name: String, text: String) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                if start.elapsed() > limit {
+                    let path = save_failure(&name, &text);
+                    eprintln!("hang: a case ran past {limit:?}; its input: {}", path.display());
+                    std::process::abort();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        Watchdog { done }
+    }
+
+    pub fn disarm(self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 pub fn save_failure(name: &str, text: &str) -> PathBuf {
     let dir = root().join("target/fuzz-failures");
     let _ = std::fs::create_dir_all(&dir);

@@ -21,6 +21,12 @@ use atlas_cedar_core::lexer::{lex, TokenKind};
 use atlas_cedar_core::split::split_text;
 use atlas_cedar_core::{Engine, FileReport, InputKind};
 
+/// A case slower than this fails (inputs are at most a few hundred KB; the
+/// slowest takes well under a second in a debug build).
+const SLOW: std::time::Duration = std::time::Duration::from_secs(10);
+/// A case still running after this is taken for a hang.
+const HANG: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn check(engine: &Engine, name: &str, text: &str, kind: InputKind) -> FileReport {
     let mut reports = [engine.check_text(name, text, kind)];
     atlas_cedar_core::check::mark_duplicates(engine, &mut reports);
@@ -127,9 +133,18 @@ fn fuzz_lint_and_fmt() {
     let engine = Engine::builtin().unwrap();
     let mut rng = fastrand::Rng::with_seed(run.seed);
     let mut failures = Vec::new();
+    let mut slowest = (std::time::Duration::ZERO, 0);
     for case in 0..run.cases {
         let (name, text) = fuzzgen::case(&mut rng, &seeds);
         let kind = InputKind::from_path(&name);
+        // A case still running after HANG is a hang: its input is saved and the
+        // process aborts, so CI fails instead of waiting out its own limit.
+        let started = std::time::Instant::now();
+        let watchdog = fuzzgen::Watchdog::arm(
+            HANG,
+            format!("core-{}-{case}-{name}", run.seed),
+            text.clone(),
+        );
         let outcome = with_stack(|| {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
                 lexer_props(&text);
@@ -140,6 +155,15 @@ fn fuzz_lint_and_fmt() {
                 }
             }))
         });
+        watchdog.disarm();
+        let took = started.elapsed();
+        if took > slowest.0 {
+            slowest = (took, case);
+        }
+        if took > SLOW {
+            let path = fuzzgen::save_failure(&format!("core-{}-{case}-{name}", run.seed), &text);
+            failures.push(format!("case {case} ({}): took {took:?}", path.display()));
+        }
         if let Err(e) = outcome {
             let msg = e
                 .downcast_ref::<String>()
@@ -151,10 +175,12 @@ fn fuzz_lint_and_fmt() {
         }
     }
     eprintln!(
-        "fuzz_lint_and_fmt: {} cases, seed {}, {} failures",
+        "fuzz_lint_and_fmt: {} cases, seed {}, {} failures, slowest case {} took {:?}",
         run.cases,
         run.seed,
-        failures.len()
+        failures.len(),
+        slowest.1,
+        slowest.0
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -8,11 +8,13 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use atlas_cedar_core::payload::PayloadBody;
 use atlas_cedar_core::text::{ColumnUnit, LineCol, LineIndex};
 use atlas_cedar_core::InputKind;
 use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent};
 
 use crate::analysis::{BodyCache, Resolved};
+use crate::embedded::Embedded;
 
 /// The position encoding agreed with the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +33,50 @@ impl Encoding {
 }
 
 /// A text with its line index: converts between byte offsets and LSP positions.
+///
+/// With a [`Host`], `text` is a policy body embedded in another file (Terraform,
+/// CloudFormation, a payload): offsets are the body's, positions the host file's.
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
     pub text: &'a str,
     pub index: &'a LineIndex,
     pub encoding: Encoding,
+    pub host: Option<Host<'a>>,
+}
+
+/// The file a body is embedded in, and the body's map to offsets in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Host<'a> {
+    pub text: &'a str,
+    pub index: &'a LineIndex,
+    pub body: &'a PayloadBody,
+}
+
+impl<'a> Lines<'a> {
+    /// A document's own text (no host).
+    pub fn new(text: &'a str, index: &'a LineIndex, encoding: Encoding) -> Self {
+        Lines {
+            text,
+            index,
+            encoding,
+            host: None,
+        }
+    }
+
+    /// The host file's own lines.
+    fn host_lines(&self) -> Option<Lines<'a>> {
+        self.host
+            .map(|h| Lines::new(h.text, h.index, self.encoding))
+    }
 }
 
 impl Lines<'_> {
-    /// The LSP position of a byte offset (clamped to the text).
+    /// The LSP position of a byte offset (clamped to the text); in a hosted body, the
+    /// position in the host file of that body offset.
     pub fn position(&self, offset: usize) -> Position {
+        if let (Some(host), Some(lines)) = (self.host, self.host_lines()) {
+            return lines.position(host.body.map_offset(offset.min(self.text.len())));
+        }
         let lc = self.index.line_col(self.text, offset, self.encoding.unit());
         Position::new(to_u32(lc.line), to_u32(lc.col))
     }
@@ -56,7 +92,12 @@ impl Lines<'_> {
     /// end of the line (as the protocol says); a line past the end of the text is an
     /// error, except the line just after the last one at column 0 (the very end).
     /// A column inside a UTF-16 surrogate pair rounds down to the character's start.
+    /// In a hosted body, `pos` is a host position: `None` outside the body.
     pub fn offset(&self, pos: Position) -> Option<usize> {
+        if let (Some(host), Some(lines)) = (self.host, self.host_lines()) {
+            let at = lines.offset(pos)?;
+            return crate::embedded::body_offset(host.body, self.text, at);
+        }
         let line = pos.line as usize;
         if line >= self.index.line_count() {
             return (line == self.index.line_count() && pos.character == 0)
@@ -109,6 +150,9 @@ pub struct Document {
     pub cache: Arc<Mutex<BodyCache>>,
     /// The engine of the last check (for completion and hover).
     pub resolved: Option<Resolved>,
+    /// A Terraform, CloudFormation or payload document's policy bodies, found on
+    /// the first request after an edit.
+    pub embedded: Option<Arc<Vec<Embedded>>>,
 }
 
 impl Document {
@@ -122,15 +166,12 @@ impl Document {
             desync: None,
             cache: Arc::new(Mutex::new(BodyCache::default())),
             resolved: None,
+            embedded: None,
         }
     }
 
     pub fn lines(&self, encoding: Encoding) -> Lines<'_> {
-        Lines {
-            text: &self.text,
-            index: &self.index,
-            encoding,
-        }
+        Lines::new(&self.text, &self.index, encoding)
     }
 
     /// Applies one content change. A range outside the text is an error and leaves the
@@ -167,6 +208,7 @@ impl Document {
             }
         }
         self.index = LineIndex::new(&self.text);
+        self.embedded = None;
         Ok(())
     }
 }
@@ -180,11 +222,7 @@ mod tests {
         let text = "a😀b\r\n中c\nlast";
         let index = LineIndex::new(text);
         for encoding in [Encoding::Utf8, Encoding::Utf16] {
-            let lines = Lines {
-                text,
-                index: &index,
-                encoding,
-            };
+            let lines = Lines::new(text, &index, encoding);
             for (i, _) in text.char_indices() {
                 if text.get(i..).is_some_and(|t| t.starts_with('\n')) {
                     continue;
@@ -196,20 +234,12 @@ mod tests {
             assert_eq!(lines.offset(Position::new(0, 99)), text.find('\r'));
             assert_eq!(lines.offset(Position::new(7, 0)), None);
         }
-        let utf16 = Lines {
-            text,
-            index: &index,
-            encoding: Encoding::Utf16,
-        };
+        let utf16 = Lines::new(text, &index, Encoding::Utf16);
         assert_eq!(
             utf16.position(text.find('b').unwrap_or(0)),
             Position::new(0, 3)
         );
-        let utf8 = Lines {
-            text,
-            index: &index,
-            encoding: Encoding::Utf8,
-        };
+        let utf8 = Lines::new(text, &index, Encoding::Utf8);
         assert_eq!(
             utf8.position(text.find('b').unwrap_or(0)),
             Position::new(0, 5)

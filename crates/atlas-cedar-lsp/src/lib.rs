@@ -16,6 +16,7 @@ pub mod complete;
 pub mod context;
 pub mod convert;
 pub mod document;
+pub mod embedded;
 pub mod hover;
 pub mod outline;
 pub mod server;

@@ -282,11 +282,7 @@ pub fn definition(
     for (path, schema) in candidates {
         if let Some(span) = find_declaration(&schema, &target) {
             let index = LineIndex::new(&schema);
-            let lines = Lines {
-                text: &schema,
-                index: &index,
-                encoding,
-            };
+            let lines = Lines::new(&schema, &index, encoding);
             let uri = uri_for(&path)?;
             return Some(Location {
                 uri,

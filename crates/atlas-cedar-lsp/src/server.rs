@@ -23,6 +23,7 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::{analyze, Checker, Engines, Resolved};
 use crate::document::{Document, Encoding, Lines};
+use crate::embedded::{body_offset, escape_items, extract, is_hosted, Embedded, Quoting};
 
 /// Default delay between the last edit and the check.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -117,11 +118,7 @@ impl Backend {
                 format!("the server's copy of this document is out of sync ({reason}); close and reopen it"),
             );
             let index = LineIndex::new(&text);
-            let lines = Lines {
-                text: &text,
-                index: &index,
-                encoding,
-            };
+            let lines = Lines::new(&text, &index, encoding);
             let lsp = vec![crate::convert::diagnostic(&d, &lines)];
             return Some(Checked {
                 version,
@@ -162,11 +159,7 @@ impl Backend {
                     );
                 }
                 let index = LineIndex::new(&text);
-                let lines = Lines {
-                    text: &text,
-                    index: &index,
-                    encoding,
-                };
+                let lines = Lines::new(&text, &index, encoding);
                 let lsp = diagnostics
                     .iter()
                     .map(|d| crate::convert::diagnostic(d, &lines))
@@ -250,6 +243,87 @@ impl Backend {
         Ok(f(doc, doc.lines(encoding)))
     }
 
+    /// A hosted document's policy bodies (Terraform, CloudFormation, a payload) and
+    /// the version they were found in; `None` for a Cedar document. Found once per
+    /// edit, on the checker thread (the HCL and YAML parsers recurse).
+    async fn bodies(&self, uri: &Uri) -> Result<Option<(i32, Arc<Vec<Embedded>>)>> {
+        let (text, version, kind) = {
+            let docs = self.docs();
+            let doc = docs.get(uri).ok_or_else(|| not_open(uri))?;
+            if !is_hosted(doc.kind) {
+                return Ok(None);
+            }
+            if let Some(found) = &doc.embedded {
+                return Ok(Some((doc.version, Arc::clone(found))));
+            }
+            (doc.text.clone(), doc.version, doc.kind)
+        };
+        let found = self
+            .inner
+            .checker
+            .run(move || extract(&text, kind))
+            .await
+            .ok_or_else(Error::internal_error)?;
+        let found = Arc::new(found);
+        if let Some(doc) = self.docs().get_mut(uri) {
+            if doc.version == version && doc.embedded.is_none() {
+                doc.embedded = Some(Arc::clone(&found));
+            }
+        }
+        Ok(Some((version, found)))
+    }
+
+    /// Runs `f` on the Cedar text at `pos`, with the offset of `pos` in it: a Cedar
+    /// document's whole text, or in a hosted document the policy body holding `pos`
+    /// (its [`Lines`] give positions in the file). `None` outside every body: the
+    /// rest of a Terraform file or template is not ours to answer for.
+    async fn at_position<T>(
+        &self,
+        uri: &Uri,
+        pos: lsp::Position,
+        f: impl FnOnce(Lines<'_>, usize, Quoting) -> T,
+    ) -> Result<Option<T>> {
+        let bodies = self.bodies(uri).await?;
+        self.with_doc(uri, |doc, lines| {
+            let offset = Self::offset(&lines, pos)?;
+            let Some((version, bodies)) = bodies else {
+                return Ok(Some(f(lines, offset, Quoting::Literal)));
+            };
+            if doc.version != version {
+                return Err(Error::content_modified());
+            }
+            let Some(e) = bodies.iter().find(|e| e.contains(offset)) else {
+                return Ok(None);
+            };
+            let Some(at) = body_offset(&e.body, &e.body.text, offset) else {
+                return Ok(None);
+            };
+            Ok(Some(f(
+                e.lines(lines.text, lines.index, lines.encoding),
+                at,
+                e.quoting,
+            )))
+        })?
+    }
+
+    /// Runs `f` on each Cedar text of a document and joins the answers: a Cedar
+    /// document's whole text, each policy body of a hosted one.
+    async fn each_text<T>(&self, uri: &Uri, f: impl Fn(&Lines<'_>) -> Vec<T>) -> Result<Vec<T>> {
+        let bodies = self.bodies(uri).await?;
+        self.with_doc(uri, |doc, lines| {
+            let Some((version, bodies)) = bodies else {
+                return Ok(f(&lines));
+            };
+            if doc.version != version {
+                return Err(Error::content_modified());
+            }
+            Ok(bodies
+                .iter()
+                .flat_map(|e| f(&e.lines(lines.text, lines.index, lines.encoding)))
+                .collect())
+        })?
+    }
+
     fn offset(lines: &Lines<'_>, pos: lsp::Position) -> Result<usize> {
         lines.offset(pos).ok_or_else(|| {
             Error::invalid_params(format!(
@@ -263,7 +337,7 @@ impl Backend {
 fn kind_of(uri: &Uri, language_id: &str) -> InputKind {
     if language_id == "json" {
         InputKind::Payload
-    } else if matches!(language_id, "terraform" | "hcl" | "tf") {
+    } else if matches!(language_id, "terraform" | "terraform-vars" | "hcl" | "tf") {
         InputKind::Terraform
     } else if matches!(language_id, "yaml" | "cloudformation") {
         InputKind::CloudFormation
@@ -443,26 +517,32 @@ impl LanguageServer for Backend {
         let pos = params.text_document_position.position;
         let resolved = self.resolved(&uri).await?;
         let snippets = self.inner.snippets.load(Ordering::Relaxed);
-        let items = self.with_doc(&uri, |_, lines| {
-            let offset = Self::offset(&lines, pos)?;
-            Ok(crate::complete::complete(&crate::complete::Request {
-                engine: &resolved.engine,
-                lines,
-                offset,
-                snippets,
-            }))
-        })??;
-        Ok(Some(CompletionResponse::Array(items)))
+        let items = self
+            .at_position(&uri, pos, |lines, offset, quoting| {
+                // Snippet syntax cannot be escaped for a quoted string: plain text there.
+                let mut items = crate::complete::complete(&crate::complete::Request {
+                    engine: &resolved.engine,
+                    lines,
+                    offset,
+                    snippets: snippets && quoting == Quoting::Literal,
+                });
+                escape_items(&mut items, quoting);
+                items
+            })
+            .await?;
+        Ok(items.map(CompletionResponse::Array))
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let uri = params.text_document_position_params.text_document.uri;
         let pos = params.text_document_position_params.position;
         let resolved = self.resolved(&uri).await?;
-        self.with_doc(&uri, |_, lines| {
-            let offset = Self::offset(&lines, pos)?;
-            Ok(crate::hover::hover(&resolved.engine, &lines, offset))
-        })?
+        Ok(self
+            .at_position(&uri, pos, |lines, offset, _| {
+                crate::hover::hover(&resolved.engine, &lines, offset)
+            })
+            .await?
+            .flatten())
     }
 
     async fn goto_definition(
@@ -473,45 +553,43 @@ impl LanguageServer for Backend {
         let pos = params.text_document_position_params.position;
         let resolved = self.resolved(&uri).await?;
         let encoding = self.encoding();
-        self.with_doc(&uri, |_, lines| {
-            let offset = Self::offset(&lines, pos)?;
-            Ok(crate::outline::definition(
-                &resolved.engine,
-                lines.text,
-                offset,
-                &resolved.schema_files,
-                encoding,
-            )
+        Ok(self
+            .at_position(&uri, pos, |lines, offset, _| {
+                crate::outline::definition(
+                    &resolved.engine,
+                    lines.text,
+                    offset,
+                    &resolved.schema_files,
+                    encoding,
+                )
+            })
+            .await?
+            .flatten()
             .map(GotoDefinitionResponse::Scalar))
-        })?
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        self.with_doc(&params.text_document.uri, |_, lines| {
-            Some(DocumentSymbolResponse::Nested(crate::outline::symbols(
-                &lines,
-            )))
-        })
+        let symbols = self
+            .each_text(&params.text_document.uri, crate::outline::symbols)
+            .await?;
+        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.with_doc(&params.text_document.uri, |_, lines| {
-            Some(crate::outline::folding(&lines))
-        })
+        let ranges = self
+            .each_text(&params.text_document.uri, crate::outline::folding)
+            .await?;
+        Ok(Some(ranges))
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri;
         let checked = self.check(&uri).await.ok_or_else(|| not_open(&uri))?;
         let index = LineIndex::new(&checked.text);
-        let lines = Lines {
-            text: &checked.text,
-            index: &index,
-            encoding: self.encoding(),
-        };
+        let lines = Lines::new(&checked.text, &index, self.encoding());
         let actions =
             crate::convert::code_actions(&uri, &checked.diagnostics, &params.range, &lines);
         Ok(Some(
@@ -572,11 +650,7 @@ impl LanguageServer for Backend {
             return Ok(Some(Vec::new()));
         }
         let index = LineIndex::new(&text);
-        let lines = Lines {
-            text: &text,
-            index: &index,
-            encoding: self.encoding(),
-        };
+        let lines = Lines::new(&text, &index, self.encoding());
         Ok(Some(vec![TextEdit {
             range: lines.range(&(0..text.len())),
             new_text: formatted,

@@ -807,5 +807,330 @@ async fn terraform_files_get_diagnostics_in_policy_bodies_only() {
     let other = "file:///nonexistent/vars.tf";
     c.open(other, "variable \"x\" {\n").await;
     assert!(c.diagnostics(other, 1).await.is_empty());
+    // The language id decides too: `terraform` (VS Code's HashiCorp extension,
+    // Neovim) on a .tf file, and on a document without a file name at all.
+    for uri in ["file:///nonexistent/lang.tf", "untitled:Untitled-1"] {
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+        )
+        .await;
+        let diags = c.diagnostics(uri, 1).await;
+        assert_eq!(codes(&diags), ["AC300"], "{uri}");
+        assert_eq!(
+            diags[0]["range"]["start"],
+            json!({"line": 9, "character": col}),
+            "{uri}"
+        );
+        let edits = c
+            .request(
+                "textDocument/formatting",
+                json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+            )
+            .await;
+        assert!(edits.is_null(), "{uri}: {edits}");
+    }
+    c.shutdown().await;
+}
+
+const TF_TWO_BODIES: &str = "resource \"mongodbatlas_resource_policy\" \"r\" {\n  org_id = var.org_id\n  name   = \"r\"\n  policies = [\n    {\n      body = <<-EOF\n        // regions\n        // only\n        @id(\"regions\")\n        forbid (\n          principal,\n          action == ResourcePolicy::Action::\"cluster.modify\",\n          resource\n        )\n        when { context.cluster.regions.contains(ResourcePolicy::Region::\"US_EAST_1\") };\n      EOF\n    },\n    { body = \"forbid (principal, action == ResourcePolicy::Action::\\\"project.ipAccessList.modify\\\", resource)\\nwhen { context.project.ipAccessList.contains(ip(\\\"0.0.0.0/0\\\")) };\" },\n  ]\n}\n";
+
+/// Every request on a Terraform document answers inside policy bodies only, with
+/// positions in the .tf file; elsewhere it answers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_requests_answer_only_inside_policy_bodies() {
+    let mut c = started(false).await;
+    let uri = "file:///nonexistent/two.tf";
+    let text = TF_TWO_BODIES;
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+    )
+    .await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(codes(&diags), ["AC300"], "{diags:?}");
+    let at = |p: Value| json!({"textDocument": {"uri": uri}, "position": p});
+
+    // Outside the bodies: nothing, on HCL words and on the `EOF` marker.
+    for (needle, plus) in [
+        ("resource", 2),
+        ("org_id", 1),
+        ("var.org_id", 5),
+        ("policies", 3),
+        ("<<-EOF", 3),
+        ("body = \"", 1),
+    ] {
+        let p = find_pos(text, needle, plus);
+        for method in [
+            "textDocument/completion",
+            "textDocument/hover",
+            "textDocument/definition",
+        ] {
+            let r = c.request(method, at(p.clone())).await;
+            assert!(r.is_null(), "{method} at {needle}: {r}");
+        }
+    }
+
+    // Inside the heredoc: hover on the action, at its .tf range.
+    let h = c
+        .request(
+            "textDocument/hover",
+            at(find_pos(text, "cluster.modify", 2)),
+        )
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("Governs creating or changing a cluster"), "{v}");
+    assert_eq!(h["range"]["start"], find_pos(text, "\"cluster.modify\"", 0));
+    // Completion after `regions.`: the set methods, replacing at the .tf position.
+    let items = c
+        .request("textDocument/completion", at(find_pos(text, "regions.", 8)))
+        .await;
+    let items = items.as_array().unwrap();
+    assert!(labels(items).contains(&"contains".to_owned()), "{items:?}");
+    // Definition into the schema.
+    let def = c
+        .request("textDocument/definition", at(find_pos(text, "Region::", 2)))
+        .await;
+    assert!(
+        def["uri"].as_str().unwrap().ends_with(".cedarschema"),
+        "{def}"
+    );
+
+    // Inside the quoted body: hover through the `\"` escapes, and completion
+    // inserts escaped text.
+    let h = c
+        .request(
+            "textDocument/hover",
+            at(find_pos(text, "project.ipAccessList.modify", 3)),
+        )
+        .await;
+    assert!(
+        h["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("IP access list"),
+        "{h}"
+    );
+    let items = c
+        .request(
+            "textDocument/completion",
+            at(find_pos(text, "ResourcePolicy::Action::\\\"project", 0)),
+        )
+        .await;
+    let items = items.as_array().unwrap();
+    let modify = items
+        .iter()
+        .find(|i| i["label"] == "ResourcePolicy::Action::\"cluster.modify\"")
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(
+        modify["textEdit"]["newText"],
+        "ResourcePolicy::Action::\\\"cluster.modify\\\""
+    );
+    assert_eq!(modify["insertTextFormat"], 1);
+
+    // Symbols: the bodies' policies only, at their .tf ranges.
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let symbols = symbols.as_array().unwrap();
+    assert_eq!(symbols.len(), 2, "{symbols:?}");
+    assert_eq!(symbols[0]["name"], "regions");
+    assert_eq!(symbols[0]["range"]["start"], find_pos(text, "@id", 0));
+    assert_eq!(symbols[1]["name"], "forbid project.ipAccessList.modify");
+    assert_eq!(
+        symbols[1]["range"]["start"],
+        find_pos(
+            text,
+            "forbid (principal, action == ResourcePolicy::Action::\\",
+            0
+        )
+    );
+    // Folding: the heredoc's comment run and policy, in .tf lines.
+    let folds = c
+        .request(
+            "textDocument/foldingRange",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let folds = folds.as_array().unwrap();
+    assert!(
+        folds
+            .iter()
+            .any(|f| f["kind"] == "comment" && f["startLine"] == 6 && f["endLine"] == 7),
+        "{folds:?}"
+    );
+    assert!(
+        folds
+            .iter()
+            .any(|f| f["kind"] == "region" && f["startLine"] == 8 && f["endLine"] == 14),
+        "{folds:?}"
+    );
+    // The region's quick fix, at the .tf position; none on the HCL around it.
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": pos(0, 0), "end": pos(30, 0)}, "context": {"diagnostics": diags}}),
+        )
+        .await;
+    let edit = &actions[0]["edit"]["changes"][uri][0];
+    assert_eq!(edit["newText"], "\"aws:us-east-1\"");
+    assert_eq!(edit["range"]["start"], find_pos(text, "\"US_EAST_1\"", 0));
+    let actions = c
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": pos(1, 0), "end": pos(2, 0)}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(actions, json!([]));
+    // Never formatted.
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert!(edits.is_null(), "{edits}");
+
+    // After an edit the bodies are found again: a new line above moves them down.
+    c.change(
+        uri,
+        2,
+        json!([{"range": {"start": pos(0, 0), "end": pos(0, 0)}, "text": "# policies\n"}]),
+    )
+    .await;
+    let diags = c.diagnostics(uri, 2).await;
+    assert_eq!(diags[0]["range"]["start"]["line"], 15);
+    let h = c.request("textDocument/hover", at(pos(1, 2))).await;
+    assert!(h.is_null(), "{h}");
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    assert_eq!(symbols[0]["range"]["start"]["line"], 9);
+
+    // A Terraform file with no resource policy: nothing anywhere.
+    let vars = "file:///nonexistent/variables.tf";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": vars, "languageId": "terraform", "version": 1, "text": "variable \"org_id\" {\n  type = string\n}\n"}}),
+    )
+    .await;
+    c.diagnostics(vars, 1).await;
+    let vat = |p: Value| json!({"textDocument": {"uri": vars}, "position": p});
+    assert!(c
+        .request("textDocument/completion", vat(pos(1, 4)))
+        .await
+        .is_null());
+    assert!(c
+        .request("textDocument/hover", vat(pos(0, 2)))
+        .await
+        .is_null());
+    assert_eq!(
+        c.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": vars}})
+        )
+        .await,
+        json!([])
+    );
+    assert_eq!(
+        c.request(
+            "textDocument/foldingRange",
+            json!({"textDocument": {"uri": vars}})
+        )
+        .await,
+        json!([])
+    );
+    c.shutdown().await;
+}
+
+/// CloudFormation templates and payloads: the same, inside `Body` / `body` only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_and_payloads_answer_only_inside_policy_bodies() {
+    let mut c = started(false).await;
+    let yaml = "Resources:\n  Regions:\n    Type: MongoDB::Atlas::ResourcePolicy\n    Properties:\n      Name: regions\n      Policies:\n        - Body: |\n            forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n            when { context.cluster.regions.contains(ResourcePolicy::Region::\"US_EAST_1\") };\n";
+    let uri = "file:///nonexistent/stack.yaml";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": yaml}}),
+    )
+    .await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(codes(&diags), ["AC300"]);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        find_pos(yaml, "\"US_EAST_1\"", 0)
+    );
+    let at = |p: Value| json!({"textDocument": {"uri": uri}, "position": p});
+    for (needle, plus) in [
+        ("Resources", 2),
+        ("Type", 1),
+        ("MongoDB::Atlas", 3),
+        ("Body", 1),
+    ] {
+        let p = find_pos(yaml, needle, plus);
+        assert!(
+            c.request("textDocument/hover", at(p.clone()))
+                .await
+                .is_null(),
+            "{needle}"
+        );
+        assert!(
+            c.request("textDocument/completion", at(p)).await.is_null(),
+            "{needle}"
+        );
+    }
+    let h = c
+        .request(
+            "textDocument/hover",
+            at(find_pos(yaml, "cluster.modify", 2)),
+        )
+        .await;
+    assert_eq!(h["range"]["start"], find_pos(yaml, "\"cluster.modify\"", 0));
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    assert_eq!(symbols.as_array().unwrap().len(), 1);
+    assert_eq!(symbols[0]["range"]["start"], find_pos(yaml, "forbid", 0));
+    let edits = c
+        .request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert!(edits.is_null(), "{edits}");
+
+    let uri = "file:///nonexistent/payload.json";
+    let body = serde_json::to_string(BAD_REGION).unwrap();
+    let text = format!("{{\"name\": \"p\", \"policies\": [{{\"body\": {body}}}]}}");
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "json", "version": 1, "text": text}}),
+    )
+    .await;
+    assert_eq!(codes(&c.diagnostics(uri, 1).await), ["AC300"]);
+    let at = |p: Value| json!({"textDocument": {"uri": uri}, "position": p});
+    assert!(c
+        .request("textDocument/hover", at(find_pos(&text, "name", 1)))
+        .await
+        .is_null());
+    let h = c
+        .request(
+            "textDocument/hover",
+            at(find_pos(&text, "cluster.modify", 2)),
+        )
+        .await;
+    assert!(
+        h["contents"]["value"].as_str().unwrap().contains("cluster"),
+        "{h}"
+    );
     c.shutdown().await;
 }

@@ -290,3 +290,83 @@ async fn fuzz_the_language_server() {
         run.cases, run.seed
     );
 }
+
+/// A Terraform file through the real binary: diagnostics at the `.tf` line and
+/// column of the heredoc body, completion and hover only inside the body, symbols of
+/// the body's policy only, and no formatting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_documents_are_served_inside_policy_bodies_only() {
+    let (child, mut c) = spawn_server();
+    c.initialize(false, json!({"debounceMs": 10})).await;
+    let uri = "file:///nonexistent/main.tf";
+    let text = "variable \"org_id\" {}\n\nresource \"mongodbatlas_resource_policy\" \"regions\" {\n  org_id = var.org_id\n  name   = \"regions\"\n  policies = [\n    {\n      body = <<-EOF\n        forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n        when { context.cluster.regions.contains(ResourcePolicy::Region::\"US_EAST_1\") };\n      EOF\n    },\n  ]\n}\n";
+    let pos = |needle: &str, plus: usize| {
+        let at = text.find(needle).unwrap() + plus;
+        lsp_pos(text, at, false)
+    };
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+    )
+    .await;
+    let diags = c.diagnostics(uri, 1).await;
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "AC300");
+    // Line 10 (0-based 9), at the region's quote: the .tf column, indentation kept.
+    assert_eq!(diags[0]["range"]["start"], pos("\"US_EAST_1\"", 0));
+    assert_eq!(diags[0]["range"]["start"]["line"], 9);
+    let at = |p: serde_json::Value| json!({"textDocument": {"uri": uri}, "position": p});
+
+    // Outside the body: null.
+    for (needle, plus) in [
+        ("resource \"mongodb", 3),
+        ("org_id = ", 2),
+        ("var.org_id", 4),
+        ("<<-EOF", 4),
+    ] {
+        for method in ["textDocument/completion", "textDocument/hover"] {
+            let r = c.request(method, at(pos(needle, plus))).await;
+            assert!(r.is_null(), "{method} on {needle:?}: {r}");
+        }
+    }
+    // Inside: answers, at .tf positions.
+    let h = c
+        .request("textDocument/hover", at(pos("US_EAST_1", 2)))
+        .await;
+    let v = h["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("not a known Region id"), "{v}");
+    assert_eq!(h["range"]["start"], pos("\"US_EAST_1\"", 0));
+    let items = c
+        .request("textDocument/completion", at(pos("regions.", 8)))
+        .await;
+    let items = items.as_array().unwrap();
+    assert!(items.iter().any(|i| i["label"] == "contains"), "{items:?}");
+    assert_eq!(
+        items[0]["textEdit"]["range"]["start"]["line"], 9,
+        "{items:?}"
+    );
+    // Symbols: the body's one policy, at its .tf range.
+    let symbols = c
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let symbols = symbols.as_array().unwrap();
+    assert_eq!(symbols.len(), 1, "{symbols:?}");
+    assert_eq!(symbols[0]["name"], "forbid cluster.modify");
+    assert_eq!(symbols[0]["range"]["start"], pos("forbid", 0));
+    // Formatting never touches a .tf file.
+    let r = c
+        .request_raw(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+        .await;
+    assert!(r.get("error").is_none(), "{r}");
+    assert!(
+        r["result"].is_null() || r["result"] == json!([]),
+        "formatted a .tf file: {r}"
+    );
+    ends_cleanly(child, c).await;
+}

@@ -315,6 +315,20 @@ Resources:
         - Body: !Sub "forbid (principal, action, resource) when { ${Cond} };"
 "#;
 
+const CFN_JSON: &str = r#"{
+  "Resources": {
+    "Regions": {
+      "Type": "MongoDB::Atlas::ResourcePolicy",
+      "Properties": {
+        "Policies": [
+          { "Body": "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nunless { context.cluster.regions.containsAll([ResourcePolicy::Region::\"aws:us-east-9\"]) };" }
+        ]
+      }
+    }
+  }
+}
+"#;
+
 #[test]
 fn cloudformation_yaml_and_json_report_at_the_template_position() {
     let dir = tempfile::tempdir().unwrap();
@@ -330,19 +344,7 @@ fn cloudformation_yaml_and_json_report_at_the_template_position() {
     );
     assert!(f.iter().any(|x| x.0 == "AC507" && x.1 == 16), "{f:?}");
 
-    let json_tpl = r#"{
-  "Resources": {
-    "Regions": {
-      "Type": "MongoDB::Atlas::ResourcePolicy",
-      "Properties": {
-        "Policies": [
-          { "Body": "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\nunless { context.cluster.regions.containsAll([ResourcePolicy::Region::\"aws:us-east-9\"]) };" }
-        ]
-      }
-    }
-  }
-}
-"#;
+    let json_tpl = CFN_JSON;
     std::fs::write(dir.path().join("stack.json"), json_tpl).unwrap();
     let out = lint(dir.path(), &["stack.json", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
@@ -374,4 +376,94 @@ fn cloudformation_yaml_and_json_report_at_the_template_position() {
         err.contains("checked 1 policy in 1 file: no problems"),
         "{err}"
     );
+}
+
+/// Every output format on a CloudFormation template, YAML and JSON: each reports the
+/// bad region in the template's own file, at its line (and column, where the format
+/// has columns: GitLab Code Quality has lines only, `--format atlas` is Atlas's own
+/// answer, which names the file and echoes the decoded body).
+#[test]
+fn every_format_works_on_cloudformation() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), CFN_YAML).unwrap();
+    std::fs::write(dir.path().join("stack.json"), CFN_JSON).unwrap();
+    let yaml_line = CFN_YAML.lines().nth(14).unwrap();
+    let json_line = CFN_JSON.lines().nth(6).unwrap();
+    for (file, line, col) in [
+        (
+            "stack.yaml",
+            15,
+            yaml_line.find("\"aws:us-east-9\"").unwrap() as u64 + 1,
+        ),
+        (
+            "stack.json",
+            7,
+            json_line.find("\\\"aws:us-east-9\\\"").unwrap() as u64 + 1,
+        ),
+    ] {
+        for format in ["human", "json", "sarif", "github", "gitlab", "atlas"] {
+            let out = lint(dir.path(), &[file, "--format", format]);
+            assert_eq!(out.status.code(), Some(1), "{file} {format}");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let ctx = format!("{file} --format {format}:\n{stdout}\n{stderr}");
+            match format {
+                "human" => {
+                    assert!(stderr.contains(&format!("{file}:{line}:{col}")), "{ctx}");
+                    assert!(stderr.contains("did you mean `aws:us-east-1`"), "{ctx}");
+                }
+                "json" => {
+                    let f = findings(&json(&out), file);
+                    assert!(f.contains(&("AC300".to_owned(), line, col)), "{ctx}");
+                }
+                "sarif" => {
+                    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let results = v["runs"][0]["results"].as_array().unwrap();
+                    let r = results
+                        .iter()
+                        .find(|r| r["ruleId"] == "AC300")
+                        .unwrap_or_else(|| panic!("{ctx}"));
+                    let loc = &r["locations"][0]["physicalLocation"];
+                    assert_eq!(loc["artifactLocation"]["uri"], file, "{ctx}");
+                    assert_eq!(loc["region"]["startLine"], line, "{ctx}");
+                    assert_eq!(loc["region"]["startColumn"], col, "{ctx}");
+                }
+                "github" => assert!(
+                    stdout.contains(&format!("::error file={file},line={line},col={col},")),
+                    "{ctx}"
+                ),
+                "gitlab" => {
+                    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let issues = v.as_array().unwrap();
+                    assert!(
+                        issues.iter().any(|i| i["check_name"]
+                            .as_str()
+                            .is_some_and(|c| c.starts_with("AC300"))
+                            && i["location"]["path"] == file
+                            && i["location"]["lines"]["begin"] == line),
+                        "{ctx}"
+                    );
+                }
+                "atlas" => {
+                    assert!(
+                        stderr.contains(&format!(
+                            "{file}: Atlas would answer 400 POLICY_HAS_UNEXPECTED_ENTITIES"
+                        )),
+                        "{ctx}"
+                    );
+                    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    assert_eq!(v["errorType"], "POLICY_HAS_UNEXPECTED_ENTITIES", "{ctx}");
+                    // The body Atlas would receive: decoded from the template.
+                    let body = v["invalidPolicies"][0]["body"].as_str().unwrap();
+                    assert!(
+                        body.starts_with("forbid (")
+                            && body.contains("ResourcePolicy::Region::\"aws:us-east-9\"")
+                            && !body.contains('\\'),
+                        "{ctx}"
+                    );
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
 }

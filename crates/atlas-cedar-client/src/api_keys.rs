@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::rest::check_id;
+use crate::rest::{check_id, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2023-01-01";
@@ -79,6 +79,14 @@ impl ApiKey {
     }
 }
 
+/// The key as Atlas sent it, without its `privateKey`.
+fn without_private_key(mut key: Raw<ApiKey>) -> Raw<ApiKey> {
+    if let Some(o) = key.json.as_object_mut() {
+        o.remove("privateKey");
+    }
+    key
+}
+
 fn base(org: &str) -> Result<String, Error> {
     check_id("organization id", org)?;
     Ok(format!("/orgs/{org}/apiKeys"))
@@ -93,6 +101,13 @@ impl Client {
     /// Every API key of the organization (all pages).
     pub async fn list_api_keys(&self, org: &str) -> Result<Vec<ApiKey>, Error> {
         self.list_all(LIST, &base(org)?, PAGE).await
+    }
+
+    /// [`Client::list_api_keys`], each key also as Atlas sent it, except a
+    /// `privateKey` (masked or not), which is removed.
+    pub async fn list_api_keys_raw(&self, org: &str) -> Result<Vec<Raw<ApiKey>>, Error> {
+        let list: Vec<Raw<ApiKey>> = self.list_all(LIST, &base(org)?, PAGE).await?;
+        Ok(list.into_iter().map(without_private_key).collect())
     }
 
     /// One API key by id ([`Error::WrongObject`] when the answer is another

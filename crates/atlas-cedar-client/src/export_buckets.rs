@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::rest::check_id;
+use crate::rest::{check_id, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2024-05-30";
@@ -114,6 +114,14 @@ impl Client {
         self.list_all(LIST, &base(group)?, PAGE).await
     }
 
+    /// [`Client::list_export_buckets`], each bucket also as Atlas sent it.
+    pub async fn list_export_buckets_raw(
+        &self,
+        group: &str,
+    ) -> Result<Vec<Raw<ExportBucket>>, Error> {
+        self.list_all(LIST, &base(group)?, PAGE).await
+    }
+
     /// One export bucket by id.
     pub async fn get_export_bucket(&self, group: &str, id: &str) -> Result<ExportBucket, Error> {
         let b: ExportBucket = self.get_json(GET, &one(group, id)?).await?;
@@ -141,12 +149,26 @@ impl Client {
         group: &str,
         input: &ExportBucketInput,
     ) -> Result<(ExportBucket, bool), Error> {
+        let (b, adopted) = self.create_export_bucket_or_adopt_raw(group, input).await?;
+        Ok((b.value, adopted))
+    }
+
+    /// [`Client::create_export_bucket_or_adopt`], the bucket also as Atlas
+    /// sent it (in the answer to the create, or in the list it was found in).
+    pub async fn create_export_bucket_or_adopt_raw(
+        &self,
+        group: &str,
+        input: &ExportBucketInput,
+    ) -> Result<(Raw<ExportBucket>, bool), Error> {
         self.create_or_adopt(
             CREATE,
-            || self.create_export_bucket(group, input),
             || async {
-                let existing = self.list_export_buckets(group).await?;
-                Ok(existing.into_iter().find(|b| made_by(b, input)))
+                self.send_json(CREATE, Method::POST, &base(group)?, input)
+                    .await
+            },
+            || async {
+                let existing = self.list_export_buckets_raw(group).await?;
+                Ok(existing.into_iter().find(|b| made_by(&b.value, input)))
             },
         )
         .await

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::rest::{check_id, encode, encode_segment, Page};
+use crate::rest::{check_id, encode, encode_segment, Page, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2023-01-01";
@@ -118,6 +118,27 @@ impl Client {
         items_per_page: u32,
     ) -> Result<Page<FederationEndpoint>, Error> {
         self.list_page(LIST, &base(group)?, page_num, items_per_page, true)
+            .await
+    }
+
+    /// [`Client::list_federation_endpoints`], each endpoint also as Atlas
+    /// sent it.
+    pub async fn list_federation_endpoints_raw(
+        &self,
+        group: &str,
+    ) -> Result<Vec<Raw<FederationEndpoint>>, Error> {
+        self.list_all(LIST, &base(group)?, PAGE).await
+    }
+
+    /// [`Client::list_federation_endpoints_page`], the page also as Atlas
+    /// sent it (`results`, `totalCount`, `links`).
+    pub async fn list_federation_endpoints_page_raw(
+        &self,
+        group: &str,
+        page_num: u32,
+        items_per_page: u32,
+    ) -> Result<Raw<Page<FederationEndpoint>>, Error> {
+        self.list_page_as(LIST, &base(group)?, page_num, items_per_page, true)
             .await
     }
 

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::rest::{check_id, decode, encode};
+use crate::rest::{check_id, decode, encode, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2024-08-05";
@@ -219,6 +219,12 @@ impl CreateOutcome {
 impl Client {
     /// GET `/orgs/{orgId}/resourcePolicies` (a plain array, not paginated).
     pub async fn list_policies(&self, org_id: &str) -> Result<Vec<ResourcePolicy>, Error> {
+        let list = self.list_policies_raw(org_id).await?;
+        Ok(list.into_iter().map(Raw::into_value).collect())
+    }
+
+    /// [`Client::list_policies`], each policy also as Atlas sent it.
+    pub async fn list_policies_raw(&self, org_id: &str) -> Result<Vec<Raw<ResourcePolicy>>, Error> {
         check_id("organization id", org_id)?;
         let a = self
             .send(
@@ -232,12 +238,21 @@ impl Client {
     }
 
     pub async fn get_policy(&self, org_id: &str, id: &str) -> Result<ResourcePolicy, Error> {
+        self.get_policy_raw(org_id, id).await.map(Raw::into_value)
+    }
+
+    /// [`Client::get_policy`], also as Atlas sent it.
+    pub async fn get_policy_raw(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Raw<ResourcePolicy>, Error> {
         check_id("organization id", org_id)?;
         check_id("resource policy id", id)?;
         let path = format!("/orgs/{org_id}/resourcePolicies/{id}");
         let a = self.send(GET, Method::GET, &path, None).await?;
-        let p: ResourcePolicy = decode(GET, &a.body)?;
-        let answered = p.id.clone();
+        let p: Raw<ResourcePolicy> = decode(GET, &a.body)?;
+        let answered = p.value.id.clone();
         crate::rest::same_id(GET, "resource policy", id, &answered, p)
     }
 
@@ -353,6 +368,15 @@ impl Client {
         &self,
         org_id: &str,
     ) -> Result<Vec<NonCompliantResource>, Error> {
+        let list = self.non_compliant_resources_raw(org_id).await?;
+        Ok(list.into_iter().map(Raw::into_value).collect())
+    }
+
+    /// [`Client::non_compliant_resources`], each also as Atlas sent it.
+    pub async fn non_compliant_resources_raw(
+        &self,
+        org_id: &str,
+    ) -> Result<Vec<Raw<NonCompliantResource>>, Error> {
         check_id("organization id", org_id)?;
         let path = format!("/orgs/{org_id}/nonCompliantResources");
         let a = self.send(NON_COMPLIANT, Method::GET, &path, None).await?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::rest::{check_id, encode_segment};
+use crate::rest::{check_id, encode_segment, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2023-01-01";
@@ -327,6 +327,17 @@ impl Client {
             .await
     }
 
+    /// [`Client::list_endpoint_services`], each service also as Atlas sent it.
+    pub async fn list_endpoint_services_raw(
+        &self,
+        group: &str,
+        provider: Provider,
+    ) -> Result<Vec<Raw<EndpointService>>, Error> {
+        check_id("project id", group)?;
+        self.get_json(LIST_SERVICES, &services_path(group, provider))
+            .await
+    }
+
     /// One private endpoint service.
     pub async fn get_endpoint_service(
         &self,
@@ -334,12 +345,24 @@ impl Client {
         provider: Provider,
         service: &str,
     ) -> Result<EndpointService, Error> {
+        self.get_endpoint_service_raw(group, provider, service)
+            .await
+            .map(Raw::into_value)
+    }
+
+    /// [`Client::get_endpoint_service`], also as Atlas sent it.
+    pub async fn get_endpoint_service_raw(
+        &self,
+        group: &str,
+        provider: Provider,
+        service: &str,
+    ) -> Result<Raw<EndpointService>, Error> {
         check_id("project id", group)?;
         check_id("endpoint service id", service)?;
-        let s: EndpointService = self
+        let s: Raw<EndpointService> = self
             .get_json(GET_SERVICE, &service_path(group, provider, service))
             .await?;
-        let answered = s.id.clone();
+        let answered = s.value.id.clone();
         crate::rest::same_id(
             GET_SERVICE,
             "private endpoint service",
@@ -378,15 +401,40 @@ impl Client {
         body: &NewEndpointService,
         atlas_region: &str,
     ) -> Result<(EndpointService, bool), Error> {
+        let (s, adopted) = self
+            .create_endpoint_service_or_adopt_raw(group, body, atlas_region)
+            .await?;
+        Ok((s.value, adopted))
+    }
+
+    /// [`Client::create_endpoint_service_or_adopt`], the service also as
+    /// Atlas sent it (in the answer to the create, or in the list it was
+    /// found in).
+    pub async fn create_endpoint_service_or_adopt_raw(
+        &self,
+        group: &str,
+        body: &NewEndpointService,
+        atlas_region: &str,
+    ) -> Result<(Raw<EndpointService>, bool), Error> {
         self.create_or_adopt(
             CREATE_SERVICE,
-            || self.create_endpoint_service(group, body),
+            || async {
+                check_id("project id", group)?;
+                self.send_json(
+                    CREATE_SERVICE,
+                    Method::POST,
+                    &create_service_path(group),
+                    body,
+                )
+                .await
+            },
             || async {
                 let services = self
-                    .list_endpoint_services(group, body.provider_name)
+                    .list_endpoint_services_raw(group, body.provider_name)
                     .await?;
                 Ok(services.into_iter().find(|s| {
-                    s.region_name
+                    s.value
+                        .region_name
                         .as_deref()
                         .is_some_and(|r| r.eq_ignore_ascii_case(atlas_region))
                 }))
@@ -417,6 +465,19 @@ impl Client {
         service: &str,
         endpoint_id: &str,
     ) -> Result<PrivateEndpoint, Error> {
+        self.get_private_endpoint_raw(group, provider, service, endpoint_id)
+            .await
+            .map(Raw::into_value)
+    }
+
+    /// [`Client::get_private_endpoint`], also as Atlas sent it.
+    pub async fn get_private_endpoint_raw(
+        &self,
+        group: &str,
+        provider: Provider,
+        service: &str,
+        endpoint_id: &str,
+    ) -> Result<Raw<PrivateEndpoint>, Error> {
         check_id("project id", group)?;
         check_id("endpoint service id", service)?;
         check_endpoint_id(endpoint_id)?;

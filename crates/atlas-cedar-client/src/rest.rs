@@ -3,7 +3,8 @@
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::{Client, Operation};
@@ -19,6 +20,42 @@ pub struct Page<T> {
     pub results: Vec<T>,
     #[serde(default)]
     pub total_count: Option<u64>,
+}
+
+/// An answer decoded as `T` and kept exactly as Atlas sent it (`json`: every
+/// field, unknown ones and `null`s included), for `-o json`: the typed
+/// structs drop what they do not name and skip `None` when serialized.
+/// Serializes as `json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw<T> {
+    pub value: T,
+    pub json: Value,
+}
+
+impl<T> Raw<T> {
+    /// The typed answer.
+    pub fn into_value(self) -> T {
+        self.value
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Raw<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = Value::deserialize(d)?;
+        let value = T::deserialize(&json).map_err(serde::de::Error::custom)?;
+        Ok(Raw { value, json })
+    }
+}
+
+impl<T> Serialize for Raw<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(s)
+    }
+}
+
+/// The answers of a list as Atlas sent them, one JSON value each.
+pub fn raw_json<T>(list: &[Raw<T>]) -> Value {
+    Value::Array(list.iter().map(|r| r.json.clone()).collect())
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(op: Operation, text: &str) -> Result<T, Error> {
@@ -192,17 +229,30 @@ impl Client {
         items_per_page: u32,
         include_count: bool,
     ) -> Result<Page<T>, Error> {
+        self.list_page_as(op, path, page_num, items_per_page, include_count)
+            .await
+    }
+
+    /// One page decoded as `P` (a [`Page`], or a [`Raw`] of one).
+    pub(crate) async fn list_page_as<P: DeserializeOwned>(
+        &self,
+        op: Operation,
+        path: &str,
+        page_num: u32,
+        items_per_page: u32,
+        include_count: bool,
+    ) -> Result<P, Error> {
         let items = items_per_page.clamp(1, MAX_ITEMS_PER_PAGE);
         let query = format!(
             "{path}?pageNum={}&itemsPerPage={items}&includeCount={include_count}",
             page_num.max(1)
         );
-        match self.get_json::<Page<T>>(op, &query).await {
+        match self.get_json::<P>(op, &query).await {
             Err(e) if include_count && e.error_code() == Some("TIMEOUT_WHILE_PAGING") => {
                 // Atlas: "retry with includeCount=false".
                 let query =
                     format!("{path}?pageNum={page_num}&itemsPerPage={items}&includeCount=false");
-                self.get_json::<Page<T>>(op, &query).await
+                self.get_json::<P>(op, &query).await
             }
             other => other,
         }
@@ -253,6 +303,27 @@ mod tests {
             "%2Fsubscriptions%2Fx%2FresourceGroups%2Frg%2Fproviders%2FMicrosoft.Network%2FprivateEndpoints%2Fpe%201"
         );
         assert_eq!(encode_segment("vpce-0abc_1.x~"), "vpce-0abc_1.x~");
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    fn raw_answers_keep_every_field_and_null() {
+        #[derive(Debug, Deserialize)]
+        struct Named {
+            name: String,
+            #[serde(default)]
+            comment: Option<String>,
+        }
+        let text = r#"{"results":[{"name":"a","comment":null,"links":[{"rel":"self"}]}],"totalCount":7,"links":[]}"#;
+        let page: Raw<Page<Named>> = serde_json::from_str(text).unwrap();
+        assert_eq!(page.value.total_count, Some(7));
+        assert_eq!(page.value.results[0].name, "a");
+        assert_eq!(page.value.results[0].comment, None);
+        let back = serde_json::to_value(&page).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
+        assert!(back["results"][0]["comment"].is_null());
+        let bad = serde_json::from_str::<Raw<Named>>(r#"{"comment":"x"}"#);
+        assert!(bad.unwrap_err().to_string().contains("name"));
     }
 
     #[test]

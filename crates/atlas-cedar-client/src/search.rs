@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::rest::{check_id, encode_segment};
+use crate::rest::{check_id, encode_segment, Raw};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2024-05-30";
@@ -237,6 +237,16 @@ impl Client {
         group_id: &str,
         cluster: &str,
     ) -> Result<Vec<SearchIndex>, Error> {
+        let list = self.list_search_indexes_raw(group_id, cluster).await?;
+        Ok(list.into_iter().map(Raw::into_value).collect())
+    }
+
+    /// [`Client::list_search_indexes`], each index also as Atlas sent it.
+    pub async fn list_search_indexes_raw(
+        &self,
+        group_id: &str,
+        cluster: &str,
+    ) -> Result<Vec<Raw<SearchIndex>>, Error> {
         self.get_json(LIST, &base(group_id, cluster)?).await
     }
 
@@ -246,10 +256,22 @@ impl Client {
         cluster: &str,
         index_id: &str,
     ) -> Result<SearchIndex, Error> {
-        let i: SearchIndex = self
+        self.get_search_index_raw(group_id, cluster, index_id)
+            .await
+            .map(Raw::into_value)
+    }
+
+    /// [`Client::get_search_index`], also as Atlas sent it.
+    pub async fn get_search_index_raw(
+        &self,
+        group_id: &str,
+        cluster: &str,
+        index_id: &str,
+    ) -> Result<Raw<SearchIndex>, Error> {
+        let i: Raw<SearchIndex> = self
             .get_json(GET, &index_path(group_id, cluster, index_id)?)
             .await?;
-        let answered = i.index_id.clone();
+        let answered = i.value.index_id.clone();
         crate::rest::same_id(GET, "search index", index_id, &answered, i)
     }
 

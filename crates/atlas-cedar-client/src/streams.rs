@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::rest::{check_id, encode, encode_segment, MAX_ITEMS_PER_PAGE};
+use crate::rest::{check_id, encode, encode_segment, Raw, MAX_ITEMS_PER_PAGE};
 use crate::{Client, Operation};
 
 const VERSION: &str = "2024-05-30";
@@ -215,6 +215,27 @@ impl Client {
     ) -> Result<Vec<StreamProcessor>, Error> {
         let path = format!("{}/processors", base(group, tenant)?);
         self.list_all(LIST, &path, MAX_ITEMS_PER_PAGE).await
+    }
+
+    /// [`Client::list_stream_processors`], each also as Atlas sent it.
+    pub async fn list_stream_processors_raw(
+        &self,
+        group: &str,
+        tenant: &str,
+    ) -> Result<Vec<Raw<StreamProcessor>>, Error> {
+        let path = format!("{}/processors", base(group, tenant)?);
+        self.list_all(LIST, &path, MAX_ITEMS_PER_PAGE).await
+    }
+
+    /// [`Client::get_stream_processor`], also as Atlas sent it.
+    pub async fn get_stream_processor_raw(
+        &self,
+        group: &str,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Raw<StreamProcessor>, Error> {
+        self.get_json(GET, &processor_path(group, tenant, name)?)
+            .await
     }
 
     /// One processor by name.

@@ -551,9 +551,18 @@ fn federation_lists_are_read_through_every_page() {
             "json",
         ],
     );
-    let page: Vec<Value> =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
-    let ids: Vec<&str> = page
+    // The page as Atlas sent it: results, totalCount, links.
+    let page: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(page["totalCount"], 1100, "{page:#}");
+    assert!(
+        page["links"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["rel"] == "next")),
+        "{page:#}"
+    );
+    let ids: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|e| e["endpointId"].as_str().unwrap())
         .collect();
@@ -587,6 +596,65 @@ fn federation_lists_are_read_through_every_page() {
         t.contains("ENDPOINT ID") && t.contains(&vpce(0)) && t.contains("DATA_LAKE"),
         "{t}"
     );
+}
+
+/// `-o json` prints what Atlas returned: `null`s and fields this tool does
+/// not know stay, every page or one.
+#[test]
+fn federation_json_keeps_nulls_and_unknown_fields() {
+    let emu = emulator();
+    let env = Env::new();
+    let items: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"endpointId": vpce(i), "provider": "AWS", "type": "DATA_LAKE",
+                   "comment": null, "errorMessage": null, "status": "OK",
+                   "futureField": {"n": i}})
+        })
+        .collect();
+    emu.set_resources(&format!("federationEndpoints/{P}"), items.clone());
+    let list = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "federation-endpoints",
+            "list",
+            "--project-id",
+            P,
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let o = env.run(&emu, &args);
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
+    };
+    assert_eq!(list(&[]), Value::Array(items.clone()));
+    let page = list(&["--page", "2", "--items-per-page", "2"]);
+    assert_eq!(page["totalCount"], 3, "{page:#}");
+    assert_eq!(page["results"], json!([items[2]]), "{page:#}");
+    assert!(page["links"].is_array(), "{page:#}");
+    let e = page["results"][0].as_object().unwrap();
+    assert_eq!(e.get("comment"), Some(&Value::Null));
+    assert_eq!(e.get("errorMessage"), Some(&Value::Null));
+
+    // Export buckets alike.
+    emu.set_resources(
+        &format!("exportBuckets/{P}"),
+        vec![
+            json!({"_id": R3, "bucketName": "b", "cloudProvider": "AWS", "iamRoleId": R1,
+                    "requirePrivateNetworking": null, "roleId": null, "links": []}),
+        ],
+    );
+    let o = env.run(
+        &emu,
+        &["export-buckets", "list", "--project-id", P, "-o", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    let b = v[0].as_object().unwrap();
+    assert_eq!(
+        b.get("requirePrivateNetworking"),
+        Some(&Value::Null),
+        "{v:#}"
+    );
+    assert_eq!(b.get("roleId"), Some(&Value::Null), "{v:#}");
+    assert_eq!(b.get("links"), Some(&json!([])), "{v:#}");
 }
 
 const SECRET: &str = "c4e26334-754f-4b5e-9c1d-5e6f7a8b9c0d";

@@ -685,3 +685,80 @@ fn state_alone_starts_and_stops_and_the_direct_commands_agree() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(writes(&emu.requests()).is_empty());
 }
+
+/// `-o json` prints the processor Atlas returned, every field included: a
+/// dead letter queue's `links`, `null`s, fields this tool does not know.
+#[test]
+fn json_output_is_the_processor_as_atlas_sent_it() {
+    let emu = emulator();
+    let env = env();
+    let links = json!([{"href": "https://cloud.mongodb.com/api/atlas/v2/x", "rel": "self"}]);
+    let mut p = seed("orders", "STOPPED", json!([{"$source": {}}]));
+    p["options"] = json!({
+        "dlq": {"connectionName": "atlas", "db": "dlq", "coll": "orders", "links": links},
+        "links": links,
+    });
+    p["stats"] = Value::Null;
+    p["errorMsg"] = Value::Null;
+    p["tier"] = json!("SP30");
+    emu.set_resources(KEY, vec![p]);
+    write(
+        &env.work(),
+        "orders.json",
+        &format!("{{\"pipeline\": {ORDERS_V2}}}"),
+    );
+    let check = |v: &Value, what: &str| {
+        assert_eq!(v["options"]["dlq"]["links"], links, "{what}: {v:#}");
+        assert_eq!(v["options"]["links"], links, "{what}: {v:#}");
+        let o = v.as_object().unwrap();
+        assert_eq!(o.get("stats"), Some(&Value::Null), "{what}: {v:#}");
+        assert_eq!(v["tier"], "SP30", "{what}: {v:#}");
+    };
+    // The emulator drops `errorMsg` once a start or stop is applied.
+    let null_error = |v: &Value| {
+        assert_eq!(
+            v.as_object().unwrap().get("errorMsg"),
+            Some(&Value::Null),
+            "{v:#}"
+        );
+    };
+    let at = ["--instance", "ingest", "orders", "-o", "json"];
+    let run = |cmd: &[&str]| -> Value {
+        let args: Vec<&str> = ["stream-processors"]
+            .iter()
+            .chain(cmd)
+            .chain(at.iter())
+            .copied()
+            .collect();
+        let o = env.run(&emu, &args);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
+    };
+    let v = run(&["update", "--file", "orders.json"]);
+    check(&v, "update");
+    null_error(&v);
+    assert_eq!(v["pipeline"][1]["$match"]["status"]["$in"][1], "shipped");
+    let v = run(&["get"]);
+    check(&v, "get");
+    null_error(&v);
+    check(
+        &run(&["start", "--poll-interval", "0.05"]),
+        "start (after waiting)",
+    );
+    check(&run(&["stop", "--no-wait"]), "stop --no-wait");
+
+    let o = env.run(
+        &emu,
+        &[
+            "stream-processors",
+            "list",
+            "--instance",
+            "ingest",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    check(&v[0], "list");
+}

@@ -63,16 +63,17 @@ pub fn run(cmd: ApiKeysCommand) -> ExitCode {
 async fn list(a: &ListArgs) -> Result<(), String> {
     let (client, settings) = a.conn.connect()?;
     let org = org_of(&settings, None, a.conn.org_id.as_deref())?;
-    let listed = client.list_api_keys(&org).await;
+    // As Atlas sent them (the client removes any `privateKey`).
+    let listed = client.list_api_keys_raw(&org).await;
     print_warnings(&client);
     let keys = listed.map_err(|e| e.to_string())?;
     let rows: Vec<serde_json::Value> = keys
         .iter()
         .map(|k| {
-            let mut v = serde_json::to_value(k).unwrap_or_default();
+            let mut v = k.json.clone();
             if a.output == Format::Table {
                 if let Some(o) = v.as_object_mut() {
-                    o.insert("rolesText".to_owned(), k.roles_text().into());
+                    o.insert("rolesText".to_owned(), k.value.roles_text().into());
                 }
             }
             v

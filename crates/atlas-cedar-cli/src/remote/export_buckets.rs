@@ -2,7 +2,7 @@
 
 use super::table::{self, Column, Format};
 use crate::remote::{print_warnings, ConnectionArgs};
-use atlas_cedar_client::rest::check_id;
+use atlas_cedar_client::rest::{check_id, raw_json};
 use atlas_cedar_deploy::export_buckets::*;
 use clap::{Args, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -106,11 +106,10 @@ pub fn run(cmd: ExportBucketsCommand) -> ExitCode {
 async fn list(a: &ListArgs) -> Result<(), String> {
     check_id("project id", &a.project_id).map_err(|e| e.to_string())?;
     let (client, _) = a.conn.connect()?;
-    let listed = client.list_export_buckets(&a.project_id).await;
+    let listed = client.list_export_buckets_raw(&a.project_id).await;
     print_warnings(&client);
-    let value =
-        serde_json::to_value(listed.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    table::print(&value, COLUMNS, a.output);
+    let listed = listed.map_err(|e| e.to_string())?;
+    table::print(&raw_json(&listed), COLUMNS, a.output);
     Ok(())
 }
 
@@ -125,17 +124,16 @@ async fn create(a: &CreateArgs) -> Result<(), String> {
     )?;
     let (client, _) = a.conn.connect()?;
     let made = client
-        .create_export_bucket_or_adopt(&a.project_id, &input)
+        .create_export_bucket_or_adopt_raw(&a.project_id, &input)
         .await;
     print_warnings(&client);
     let (b, adopted) = made.map_err(|e| e.to_string())?;
     if adopted {
         eprintln!(
             "atlas-cedar: the answer to the create was lost; export bucket {} was found and adopted",
-            b.id
+            b.value.id
         );
     }
-    let value = serde_json::to_value(&b).map_err(|e| e.to_string())?;
-    table::print(&value, COLUMNS, a.output);
+    table::print(&b.json, COLUMNS, a.output);
     Ok(())
 }

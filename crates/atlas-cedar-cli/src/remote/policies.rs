@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use atlas_cedar_client::rest::Raw;
 use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
 use clap::{Args, Subcommand};
 
@@ -113,14 +114,18 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, String> {
 }
 
 async fn list(client: &Client, org: &str, output: Output) -> Result<ExitCode, String> {
-    let list = client.list_policies(org).await.map_err(|e| e.to_string())?;
+    let list = client
+        .list_policies_raw(org)
+        .await
+        .map_err(|e| e.to_string())?;
     match output {
+        // As Atlas sent them.
         Output::Json => println!("{}", json(&list)?),
         Output::Text => {
             if list.is_empty() {
                 println!("No resource policies in organization {org}.");
             }
-            for p in &list {
+            for p in list.iter().map(|p| &p.value) {
                 println!(
                     "{}  {}  ({} {}, updated {})",
                     p.id,
@@ -139,17 +144,21 @@ async fn list(client: &Client, org: &str, output: Output) -> Result<ExitCode, St
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find(client: &Client, org: &str, target: &str) -> Result<ResourcePolicy, String> {
+/// The policy with this id or name, also as Atlas sent it.
+async fn find(client: &Client, org: &str, target: &str) -> Result<Raw<ResourcePolicy>, String> {
     let is_id = target.len() == 24 && target.bytes().all(|b| b.is_ascii_hexdigit());
     if is_id {
-        match client.get_policy(org, target).await {
+        match client.get_policy_raw(org, target).await {
             Ok(p) => return Ok(p),
             Err(e) if e.status() == Some(404) => {}
             Err(e) => return Err(e.to_string()),
         }
     }
-    let list = client.list_policies(org).await.map_err(|e| e.to_string())?;
-    let mut matches = list.into_iter().filter(|p| p.name == target);
+    let list = client
+        .list_policies_raw(org)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut matches = list.into_iter().filter(|p| p.value.name == target);
     match (matches.next(), matches.next()) {
         (Some(p), None) => Ok(p),
         (Some(_), Some(_)) => Err(format!(
@@ -162,9 +171,10 @@ async fn find(client: &Client, org: &str, target: &str) -> Result<ResourcePolicy
 }
 
 async fn get(client: &Client, org: &str, target: &str, output: Output) -> Result<ExitCode, String> {
-    let p = find(client, org, target).await?;
+    let found = find(client, org, target).await?;
+    let p = &found.value;
     match output {
-        Output::Json => println!("{}", json(&p)?),
+        Output::Json => println!("{}", json(&found)?),
         Output::Text => {
             println!("id: {}", p.id);
             println!("name: {}", p.name);
@@ -182,7 +192,7 @@ async fn get(client: &Client, org: &str, target: &str, output: Output) -> Result
 }
 
 async fn delete(client: &Client, org: &str, target: &str, yes: bool) -> Result<ExitCode, String> {
-    let p = find(client, org, target).await?;
+    let p = find(client, org, target).await?.value;
     if !yes && !confirm(&format!("Delete resource policy {} ({})?", p.name, p.id)) {
         eprintln!("Not deleted (pass --yes to delete without a prompt).");
         return Ok(ExitCode::from(1));
@@ -306,16 +316,17 @@ async fn validate(
 
 async fn non_compliant(client: &Client, org: &str, output: Output) -> Result<ExitCode, String> {
     let list = client
-        .non_compliant_resources(org)
+        .non_compliant_resources_raw(org)
         .await
         .map_err(|e| e.to_string())?;
     match output {
+        // As Atlas sent them.
         Output::Json => println!("{}", json(&list)?),
         Output::Text => {
             if list.is_empty() {
                 println!("No non-compliant resources in organization {org}.");
             }
-            for r in &list {
+            for r in list.iter().map(|r| &r.value) {
                 println!(
                     "{} {} ({})",
                     r.resource_type, r.resource_name, r.resource_id

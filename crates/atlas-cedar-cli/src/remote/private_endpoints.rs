@@ -5,6 +5,7 @@ use crate::remote::{print_warnings, ConnectionArgs};
 use atlas_cedar_client::private_endpoints::{
     EndpointService, NewEndpointService, PrivateEndpoint, Provider,
 };
+use atlas_cedar_client::rest::Raw;
 use atlas_cedar_client::Client;
 use atlas_cedar_core::catalog::Catalog;
 use atlas_cedar_deploy::private_endpoints::*;
@@ -209,13 +210,11 @@ fn endpoint_row(provider: Provider, e: &PrivateEndpoint) -> Value {
     })
 }
 
-fn print_services(rows: &[(Provider, EndpointService)], single: bool, format: Format) {
+fn print_services(rows: &[(Provider, Raw<EndpointService>)], single: bool, format: Format) {
     match format {
         Format::Json => {
-            let values: Vec<Value> = rows
-                .iter()
-                .map(|(_, s)| serde_json::to_value(s).unwrap_or_default())
-                .collect();
+            // As Atlas sent them.
+            let values: Vec<Value> = rows.iter().map(|(_, s)| s.json.clone()).collect();
             let out = match (single, values.first()) {
                 (true, Some(v)) => v.clone(),
                 _ => Value::Array(values),
@@ -223,7 +222,10 @@ fn print_services(rows: &[(Provider, EndpointService)], single: bool, format: Fo
             table::print(&out, SERVICE_COLUMNS, format);
         }
         Format::Table => {
-            let values: Vec<Value> = rows.iter().map(|(p, s)| service_row(*p, s)).collect();
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|(p, s)| service_row(*p, &s.value))
+                .collect();
             table::print(&Value::Array(values), SERVICE_COLUMNS, format);
         }
     }
@@ -252,7 +254,7 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
             };
             let project = a.project.project_id.as_str();
             let r = client
-                .create_endpoint_service_or_adopt(project, &body, &region.name)
+                .create_endpoint_service_or_adopt_raw(project, &body, &region.name)
                 .await
                 .map(|(s, _)| s);
             print_warnings(&client);
@@ -261,25 +263,26 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
                 let started = Instant::now();
                 let timeout = Duration::from_secs(a.wait_timeout);
                 let interval = Duration::from_secs_f64(a.poll_interval.clamp(0.0, 3600.0));
-                while !is_ready(s.status()) {
-                    if s.status() == "FAILED" {
+                while !is_ready(s.value.status()) {
+                    let now = &s.value;
+                    if now.status() == "FAILED" {
                         return Err(format!(
                             "private endpoint service {} FAILED: {}",
-                            s.id,
-                            s.error_message.as_deref().unwrap_or("no error message")
+                            now.id,
+                            now.error_message.as_deref().unwrap_or("no error message")
                         ));
                     }
                     if started.elapsed() >= timeout {
                         return Err(format!(
                             "private endpoint service {} is still {} after {} s (--wait-timeout)",
-                            s.id,
-                            s.status(),
+                            now.id,
+                            now.status(),
                             started.elapsed().as_secs()
                         ));
                     }
                     tokio::time::sleep(interval).await;
                     s = client
-                        .get_endpoint_service(project, provider, &s.id)
+                        .get_endpoint_service_raw(project, provider, &now.id)
                         .await
                         .map_err(|e| e.to_string())?;
                 }
@@ -296,7 +299,7 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
             let mut rows = Vec::new();
             for p in providers {
                 let list = client
-                    .list_endpoint_services(&a.project.project_id, p)
+                    .list_endpoint_services_raw(&a.project.project_id, p)
                     .await
                     .map_err(|e| e.to_string())?;
                 rows.extend(list.into_iter().map(|s| (p, s)));
@@ -309,7 +312,7 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
             let client = connect(&a.project)?;
             let provider = Provider::from(a.provider);
             let r = client
-                .get_endpoint_service(&a.project.project_id, provider, &a.service_id)
+                .get_endpoint_service_raw(&a.project.project_id, provider, &a.service_id)
                 .await;
             print_warnings(&client);
             let s = r.map_err(|e| e.to_string())?;
@@ -320,7 +323,7 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
             let client = connect(&a.project)?;
             let provider = Provider::from(a.provider);
             let r = client
-                .get_private_endpoint(
+                .get_private_endpoint_raw(
                     &a.project.project_id,
                     provider,
                     &a.service_id,
@@ -330,14 +333,12 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
             print_warnings(&client);
             let e = r.map_err(|e| e.to_string())?;
             match a.project.output {
-                Format::Json => table::print(
-                    &serde_json::to_value(&e).unwrap_or_default(),
+                Format::Json => table::print(&e.json, ENDPOINT_COLUMNS, Format::Json),
+                Format::Table => table::print(
+                    &endpoint_row(provider, &e.value),
                     ENDPOINT_COLUMNS,
-                    Format::Json,
+                    Format::Table,
                 ),
-                Format::Table => {
-                    table::print(&endpoint_row(provider, &e), ENDPOINT_COLUMNS, Format::Table)
-                }
             }
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! The direct commands of the kind (see `atlas_cedar_deploy::search`).
 
 use super::table::{self, Column, Format};
+use atlas_cedar_client::rest::raw_json;
 use clap::{Args, Subcommand};
 
 /// `atlas-cedar search-indexes …`
@@ -65,23 +66,21 @@ pub fn run(cmd: SearchIndexesCommand) -> std::process::ExitCode {
             SearchIndexesCommand::Get(a) => {
                 let (client, _) = a.conn.connect()?;
                 let i = client
-                    .get_search_index(&a.project_id, &a.cluster, &a.index_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .get_search_index_raw(&a.project_id, &a.cluster, &a.index_id)
+                    .await;
                 super::print_warnings(&client);
-                let v = serde_json::to_value(&i).map_err(|e| e.to_string())?;
-                table::print(&v, COLUMNS, a.output);
+                let i = i.map_err(|e| e.to_string())?;
+                table::print(&i.json, COLUMNS, a.output);
                 Ok(std::process::ExitCode::SUCCESS)
             }
             SearchIndexesCommand::List(a) => {
                 let (client, _) = a.conn.connect()?;
                 let list = client
-                    .list_search_indexes(&a.project_id, &a.cluster)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .list_search_indexes_raw(&a.project_id, &a.cluster)
+                    .await;
                 super::print_warnings(&client);
-                let v = serde_json::to_value(&list).map_err(|e| e.to_string())?;
-                table::print(&v, COLUMNS, a.output);
+                let list = list.map_err(|e| e.to_string())?;
+                table::print(&raw_json(&list), COLUMNS, a.output);
                 Ok(std::process::ExitCode::SUCCESS)
             }
         }

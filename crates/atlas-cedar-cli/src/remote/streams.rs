@@ -2,6 +2,7 @@
 
 use super::table::{self, Column, Format};
 use crate::remote::{print_warnings, ConnectionArgs};
+use atlas_cedar_client::rest::{raw_json, Raw};
 use atlas_cedar_client::streams::{self as api, StreamProcessor, StreamProcessorPatch};
 use atlas_cedar_client::Client;
 use atlas_cedar_deploy::streams::*;
@@ -149,12 +150,9 @@ fn wait_ctx(client: Arc<Client>, wait: &WaitArgs) -> Ctx {
     }
 }
 
-fn show(p: &StreamProcessor, format: Format) {
-    table::print(
-        &serde_json::to_value(p).unwrap_or(Value::Null),
-        COLUMNS,
-        format,
-    );
+/// Prints the processor as Atlas sent it.
+fn show(p: &Raw<StreamProcessor>, format: Format) {
+    table::print(&p.json, COLUMNS, format);
 }
 
 async fn run_async(cmd: StreamProcessorsCommand) -> Result<(), String> {
@@ -170,20 +168,14 @@ async fn run_async(cmd: StreamProcessorsCommand) -> Result<(), String> {
     let (g, t) = (at.project_id.as_str(), at.instance.as_str());
     let result = match &cmd {
         StreamProcessorsCommand::Get(a) => client
-            .get_stream_processor(g, t, &a.name)
+            .get_stream_processor_raw(g, t, &a.name)
             .await
             .map(|p| show(&p, at.output))
             .map_err(|e| e.to_string()),
         StreamProcessorsCommand::List(_) => client
-            .list_stream_processors(g, t)
+            .list_stream_processors_raw(g, t)
             .await
-            .map(|list| {
-                table::print(
-                    &serde_json::to_value(&list).unwrap_or(Value::Null),
-                    COLUMNS,
-                    at.output,
-                );
-            })
+            .map(|list| table::print(&raw_json(&list), COLUMNS, at.output))
             .map_err(|e| e.to_string()),
         StreamProcessorsCommand::Start(a) | StreamProcessorsCommand::Stop(a) => {
             let start = matches!(cmd, StreamProcessorsCommand::Start(_));
@@ -213,17 +205,25 @@ async fn start_stop(
         client.stop_stream_processor(g, t, name).await
     };
     sent.map_err(|e| e.to_string())?;
-    let p = if a.wait.no_wait {
-        client
-            .get_stream_processor(g, t, name)
+    if !a.wait.no_wait {
+        let ctx = wait_ctx(Arc::clone(&client), &a.wait);
+        let p = wait_state(&ctx, g, t, name, start)
             .await
-            .map_err(|e| e.to_string())?
-    } else {
-        let ctx = wait_ctx(client, &a.wait);
-        wait_state(&ctx, g, t, name, start)
-            .await
-            .map_err(step_message)?
-    };
+            .map_err(step_message)?;
+        if output == Format::Table {
+            table::print(
+                &serde_json::to_value(&p).unwrap_or(Value::Null),
+                COLUMNS,
+                output,
+            );
+            return Ok(());
+        }
+    }
+    // -o json: the processor as Atlas sends it, read once more after the wait.
+    let p = client
+        .get_stream_processor_raw(g, t, name)
+        .await
+        .map_err(|e| e.to_string())?;
     show(&p, output);
     Ok(())
 }
@@ -271,7 +271,7 @@ async fn update(
     })?;
     eprintln!("atlas-cedar: stream processor {final_name}: {done}");
     let after = client
-        .get_stream_processor(g, t, &final_name)
+        .get_stream_processor_raw(g, t, &final_name)
         .await
         .map_err(|e| e.to_string())?;
     show(&after, output);

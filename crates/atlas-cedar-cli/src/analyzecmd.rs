@@ -169,12 +169,18 @@ fn load(engine: &Engine, paths: &[String]) -> Result<Vec<LoadedPolicy>, String> 
     let mut errors = Vec::new();
     for f in files {
         let name = crate::inputs::display_path(&f);
-        match std::fs::read_to_string(&f) {
+        // Regular files only, within the size cap: a FIFO named `x.cedar`
+        // is refused rather than waited on.
+        let text = crate::inputs::read_file(&f).and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
+        });
+        match text {
             Ok(text) => match load_policies(engine, &name, &text) {
                 Ok(list) => out.extend(list),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(format!("{name}: {e}")),
+            Err(reason) => errors.push(format!("{name}: cannot read: {reason}")),
         }
     }
     if errors.is_empty() {

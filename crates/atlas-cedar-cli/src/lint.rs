@@ -193,16 +193,17 @@ fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<F
     };
     for (path, users) in refs {
         let name = inputs::display_path(&path);
-        let report = match std::fs::read(&path) {
+        // Checked like every input: a regular file within the size cap (a
+        // FIFO is refused, not waited on).
+        let report = match inputs::read_file(&path) {
             Ok(bytes) => atlas_cedar_core::check::with_stack(|| {
                 engine.check_referenced(&name, bytes, &users)
             }),
-            Err(e) => FileReport::io_error(
+            Err(reason) => FileReport::io_error(
                 &name,
                 format!(
-                    "cannot read `{name}`, the body of {}: {}",
+                    "cannot read `{name}`, the body of {}: {reason}",
                     users.join(", "),
-                    io_reason(&e)
                 ),
             ),
         };
@@ -213,14 +214,6 @@ fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<F
             Some(slot) => *slot = report,
             None => reports.push(report),
         }
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
     }
 }
 

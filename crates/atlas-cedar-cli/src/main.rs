@@ -16,6 +16,7 @@ mod lint;
 mod remote;
 mod remotediff;
 mod render;
+mod safe_write;
 mod settings;
 mod testcmd;
 

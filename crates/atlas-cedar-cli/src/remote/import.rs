@@ -11,6 +11,7 @@ use clap::Args;
 
 use super::manifest::MANIFEST_FILE;
 use super::{org_of, print_warnings, ConnectionArgs};
+use crate::safe_write::{self, Existing};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -47,31 +48,39 @@ async fn import_async(args: ImportArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let manifest_path = args.dir.join(MANIFEST_FILE);
-    let manifest_existed = manifest_path.is_file();
+    // Never read nor written through a symbolic link (checked below too).
+    let manifest_existed = std::fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file());
+    let mut manifest_before: Option<String> = None;
     // (file, is the manifest)
     let mut writes: Vec<(FileOut, bool)> = Vec::new();
     if args.terraform {
         let files = import::terraform_files(&list, &org).map_err(|e| e.to_string())?;
         writes.extend(files.into_iter().map(|f| (f, false)));
     } else {
-        let existing = if manifest_existed {
-            Some(
-                std::fs::read_to_string(&manifest_path)
-                    .map_err(|e| format!("{}: {e}", manifest_path.display()))?,
-            )
-        } else {
-            None
-        };
-        let (files, manifest) = import::cedar_files(&list, &org, existing.as_deref())
+        if manifest_existed {
+            manifest_before = Some(super::read_text(&manifest_path)?);
+        }
+        let (files, manifest) = import::cedar_files(&list, &org, manifest_before.as_deref())
             .map_err(|e| format!("{}: {e}", args.dir.display()))?;
         writes.extend(files.into_iter().map(|f| (f, false)));
         writes.push((manifest, true));
     }
-    let existing: Vec<String> = writes
-        .iter()
-        .filter(|(f, is_manifest)| !is_manifest && args.dir.join(&f.name).exists())
-        .map(|(f, _)| args.dir.join(&f.name).display().to_string())
-        .collect();
+    // Before anything is written: a symbolic link (even dangling) or
+    // anything but a regular file at a destination is refused, --force or
+    // not; an existing file needs --force (the manifest is appended to).
+    let mut refused = Vec::new();
+    let mut existing = Vec::new();
+    for (f, is_manifest) in &writes {
+        let path = args.dir.join(&f.name);
+        match safe_write::check_destination(&path, true) {
+            Err(why) => refused.push(format!("{} {why}", path.display())),
+            Ok(true) if !is_manifest => existing.push(path.display().to_string()),
+            Ok(_) => {}
+        }
+    }
+    if !refused.is_empty() {
+        return Err(format!("{}; nothing written", refused.join("; ")));
+    }
     if !existing.is_empty() && !args.force {
         return Err(format!(
             "would overwrite {}; nothing written (pass --force to overwrite, or import into an empty folder)",
@@ -85,7 +94,13 @@ async fn import_async(args: ImportArgs) -> Result<ExitCode, String> {
     for (f, is_manifest) in &writes {
         let path = args.dir.join(&f.name);
         if !args.dry_run {
-            std::fs::write(&path, &f.text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let how = match (is_manifest, &manifest_before) {
+                (true, Some(before)) => Existing::ReplaceIfUnchanged(before.as_bytes()),
+                (false, _) if args.force => Existing::Replace,
+                _ => Existing::Refuse,
+            };
+            safe_write::write_file(&path, f.text.as_bytes(), how)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let what = if *is_manifest {
             if manifest_existed {

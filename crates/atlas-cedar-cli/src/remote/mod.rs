@@ -250,6 +250,21 @@ pub(crate) fn org_of(
         })
 }
 
+/// Reads a user's text file through the checked reader
+/// ([`crate::inputs::read_file`]: regular files only, at most 256 MB, a FIFO
+/// is refused rather than waited on). The error names the file.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, String> {
+    let shown = path.display();
+    let bytes = crate::inputs::read_file(path)
+        .map_err(|reason| format!("{shown}: cannot read: {reason}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{shown}: cannot read: invalid UTF-8 at byte {}",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Prints what the client gathered (deprecation, retries) to stderr.
 pub(crate) fn print_warnings(client: &Client) {
     for w in client.take_warnings() {

@@ -530,8 +530,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
     let client = Arc::new(client);
     let mut plan = compute(org, desired, remote, args.prune, Arc::clone(&engine));
     if let Some(path) = plan.desired.manifest.clone() {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = super::read_text(&path)?;
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -279,7 +279,7 @@ async fn validate(
 ) -> Result<ExitCode, String> {
     let mut bodies = Vec::new();
     for f in files {
-        let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let src = super::read_text(f)?;
         for r in manifest::split_bodies(&src) {
             let text = src.get(r.clone()).unwrap_or("").to_owned();
             let line = src

@@ -158,7 +158,12 @@ fn show(p: &Raw<StreamProcessor>, format: Format) {
 async fn run_async(cmd: StreamProcessorsCommand) -> Result<(), String> {
     // Check the file before connecting: a bad file sends nothing.
     let patch = match &cmd {
-        StreamProcessorsCommand::Update(a) => Some(read_patch_file(&a.file)?),
+        StreamProcessorsCommand::Update(a) => {
+            // Regular files only, within the size cap: a FIFO is refused
+            // rather than waited on.
+            super::read_text(&a.file)?;
+            Some(read_patch_file(&a.file)?)
+        }
         _ => None,
     };
     let at = instance_of(&cmd);

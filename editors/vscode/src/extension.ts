@@ -11,6 +11,7 @@ import {
   ServerOptions,
   TransportKind,
 } from "vscode-languageclient/node";
+import { documentSelector } from "./selector";
 import { bundledServerPath, resolveServerCommand, serverVersion, ServerNotFoundError } from "./server";
 
 const CLIENT_ID = "atlasCedar"; // also the prefix of the `atlasCedar.trace.server` setting
@@ -38,7 +39,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (
         event.affectsConfiguration("atlasCedar.server.path") ||
-        event.affectsConfiguration("atlasCedar.server.args")
+        event.affectsConfiguration("atlasCedar.server.args") ||
+        event.affectsConfiguration("atlasCedar.terraform.enable")
       ) {
         await restart(context);
       }
@@ -110,11 +112,10 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
 
   const clientOptions: LanguageClientOptions = {
     // Formatting (and so format on save), diagnostics and every other feature
-    // apply to these documents through the server's capabilities.
-    documentSelector: [
-      { scheme: "file", language: "cedar" },
-      { scheme: "untitled", language: "cedar" },
-    ],
+    // apply to these documents through the server's capabilities. Terraform
+    // files (atlasCedar.terraform.enable): the server answers only inside
+    // policy bodies and never formats them.
+    documentSelector: documentSelector(config.get<boolean>("terraform.enable") ?? false),
     synchronize: {
       // The server honours the config file found for each document.
       fileEvents: vscode.workspace.createFileSystemWatcher("**/atlas-cedar.toml"),

@@ -14,7 +14,10 @@
 --   vim.g.atlas_cedar = {
 --     cmd = { "atlas-cedar", "lsp" },   -- server command; e.g. { "/path/to/atlas-cedar", "lsp" }
 --     root_markers = { "atlas-cedar.toml", ".git" },
---     format_on_save = false,           -- format through the server before each write
+--     format_on_save = false,           -- format through the server before each write (Cedar buffers)
+--     terraform = false,                -- also start it for `terraform` buffers (*.tf): findings
+--                                       -- and answers only inside mongodbatlas_resource_policy
+--                                       -- bodies; a .tf file is never formatted
 --   }
 --
 -- Or copy it to ~/.config/nvim/lua/atlas-cedar.lua and call
@@ -100,7 +103,8 @@ end
 local augroup_format = vim.api.nvim_create_augroup("AtlasCedarFormat", { clear = true })
 
 local function on_attach(client, bufnr)
-  if options.format_on_save then
+  -- Format on save is for Cedar buffers: the server never formats a Terraform file.
+  if options.format_on_save and vim.bo[bufnr].filetype == "cedar" then
     vim.api.nvim_clear_autocmds({ group = augroup_format, buffer = bufnr })
     vim.api.nvim_create_autocmd("BufWritePre", {
       group = augroup_format,
@@ -209,8 +213,11 @@ function M.setup(opts)
 
   -- Buffers already open when the file is sourced late (e.g. :source).
   for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].filetype == "cedar" then
-      M.start(buf)
+    if vim.api.nvim_buf_is_loaded(buf) then
+      local ft = vim.bo[buf].filetype
+      if ft == "cedar" or (options.terraform and ft == "terraform") then
+        M.start(buf)
+      end
     end
   end
 end

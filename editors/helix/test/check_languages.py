@@ -37,6 +37,29 @@ if langs:
     expect("atlas-cedar.toml" in lang.get("roots", []), "roots lacks atlas-cedar.toml")
     expect(lang.get("scope") == "source.cedar", "scope is not source.cedar")
 
+# The commented Terraform entry at the end: uncommented, it must be valid TOML that
+# adds atlas-cedar beside terraform-ls to `hcl`, never as its formatter.
+text = path.read_text(encoding="utf-8").splitlines()
+start = next((i for i, l in enumerate(text) if l.startswith("# [[language]]")), None)
+expect(start is not None, "the commented Terraform ([[language]] hcl) entry is missing")
+if start is not None:
+    uncommented = text[:start] + [l[2:] for l in text[start:] if l.startswith("# ")]
+    try:
+        with_tf = tomllib.loads("\n".join(uncommented))
+    except tomllib.TOMLDecodeError as e:
+        with_tf = {}
+        errors.append(f"the Terraform entry, uncommented, is not valid TOML: {e}")
+    hcl = [l for l in with_tf.get("language", []) if l.get("name") == "hcl"]
+    expect(len(hcl) == 1, "the Terraform entry is not one [[language]] named hcl")
+    if hcl:
+        servers = hcl[0].get("language-servers", [])
+        expect(servers[:1] == ["terraform-ls"], "terraform-ls is not the hcl entry's first server")
+        ours = [s for s in servers if isinstance(s, dict) and s.get("name") == "atlas-cedar"]
+        expect(
+            len(ours) == 1 and "format" in ours[0].get("except-features", []),
+            'atlas-cedar is not in the hcl entry with except-features = ["format"]',
+        )
+
 for e in errors:
     print(f"FAIL: {path.name}: {e}")
 print(f"helix languages.toml check: {'OK' if not errors else 'FAILED'}")

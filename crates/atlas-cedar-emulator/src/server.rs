@@ -1120,18 +1120,19 @@ fn validate(org: &str, body: &str) -> Answer {
         return a;
     }
     let now = now_iso();
-    Answer::json(
-        StatusCode::OK,
-        json!({
-            "orgId": org,
-            "name": input.name.unwrap_or_default(),
-            "description": input.description,
-            "version": "v1",
-            "createdDate": now,
-            "lastUpdatedDate": now,
-            "policies": new_bodies(policies),
-        }),
-    )
+    let mut out = json!({
+        "orgId": org,
+        "name": input.name.unwrap_or_default(),
+        "version": "v1",
+        "createdDate": now,
+        "lastUpdatedDate": now,
+        "policies": new_bodies(policies),
+    });
+    // The spec declares a string: no description is left out, not `null`.
+    if let (Some(d), Some(map)) = (input.description, out.as_object_mut()) {
+        map.insert("description".to_owned(), Value::String(d));
+    }
+    Answer::json(StatusCode::OK, out)
 }
 
 fn update(shared: &Shared, org: &str, id: &str, body: &str) -> Answer {
@@ -1188,5 +1189,6 @@ fn delete(shared: &Shared, org: &str, id: &str) -> Answer {
         return not_found(id);
     }
     shared.save(&st);
-    Answer::empty(StatusCode::NO_CONTENT)
+    // The spec declares 200 with no body (not 204) for this delete.
+    Answer::empty(StatusCode::OK)
 }

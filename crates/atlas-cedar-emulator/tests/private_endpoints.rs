@@ -132,10 +132,14 @@ async fn azure_service_and_endpoint_lifecycle() {
         Some(body.clone()),
     )
     .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 200);
     let e = json_of(r).await;
     assert_eq!(e["status"], "INITIATING");
     assert_eq!(e["privateEndpointResourceId"], az);
+    assert_eq!(
+        e["privateEndpointConnectionName"],
+        "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0%2Frg%2Fpe1"
+    );
     let r = send(
         &emu,
         Method::POST,
@@ -182,7 +186,8 @@ async fn azure_service_and_endpoint_lifecycle() {
     .await;
     assert_eq!(s["privateEndpoints"], json!([az]));
 
-    // a service with endpoints cannot be deleted; endpoints first
+    // a service with endpoints cannot be deleted; endpoints first (400: the
+    // spec declares no 409 for this delete)
     let r = send(
         &emu,
         Method::DELETE,
@@ -190,7 +195,11 @@ async fn azure_service_and_endpoint_lifecycle() {
         None,
     )
     .await;
-    assert_eq!(r.status(), 409);
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        json_of(r).await["errorCode"],
+        "CANNOT_DELETE_ENDPOINT_SERVICE_WITH_ENDPOINTS"
+    );
     let r = send(
         &emu,
         Method::DELETE,
@@ -272,7 +281,7 @@ async fn resource_policies_are_enforced_on_the_set_after_the_change() {
         Some(json!({"id": "vpce-0a1b2c3d4e5f60718"})),
     )
     .await;
-    assert_eq!(ok.status(), 201);
+    assert_eq!(ok.status(), 200);
     let e = json_of(ok).await;
     assert_eq!(e["connectionStatus"], "PENDING_ACCEPTANCE");
     assert_eq!(e["interfaceEndpointId"], "vpce-0a1b2c3d4e5f60718");

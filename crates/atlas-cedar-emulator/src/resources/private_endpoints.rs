@@ -16,6 +16,16 @@
 //! project after the change, as `aws:<vpce id>`, `azure:<resource id>`,
 //! `gcp:<endpoint group name>`. Deletions are immediate (Atlas passes through
 //! `DELETING`).
+//!
+//! Status codes are those the spec declares for each operation: creating an
+//! endpoint answers 200 (not 201); a second service for a provider and
+//! region, and deleting a service that still has endpoints, answer 400 (the
+//! spec declares no 409 for either). Generated values follow the spec's
+//! patterns: `endpointServiceName` `com.amazonaws.vpce.<region>.vpce-svc-<17
+//! hex>`, `privateLinkServiceName` `pls_<24 hex>`, `serviceAttachmentNames`
+//! full `https://www.googleapis.com/compute/v1/projects/…` URLs, and an Azure
+//! endpoint's `privateEndpointConnectionName`
+//! `<uuid>%2F<resource group>%2F<endpoint name>` ([`connection_name`]).
 
 use atlas_cedar_analysis::request::ResourceSpec;
 use hyper::{Method, StatusCode};
@@ -23,7 +33,7 @@ use serde_json::{json, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
-use crate::util::{decode_segment, object_id};
+use crate::util::{decode_segment, object_id, random_hex};
 
 const VERSION: &str = "2023-01-01";
 const ACTION: &str = "project.privateEndpoint.modify";
@@ -202,10 +212,10 @@ fn create_service(ctx: &Ctx<'_>, group: &str) -> Answer {
         .iter()
         .any(|s| str_of(s, "cloudProvider") == provider && str_of(s, "regionName") == region)
     {
-        return Answer::error(
-            StatusCode::CONFLICT,
+        // Atlas's code; the spec declares 400 (and no 409) for this create.
+        return bad_request(
             "PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION",
-            &format!("A private endpoint service for {provider} already exists in {region}."),
+            &format!("A private endpoint service already exists for {provider} region {region}."),
         );
     }
     if let Some(a) = enforce(ctx, group, endpoint_set(ctx, group)) {
@@ -275,7 +285,7 @@ fn advance_service(ctx: &Ctx<'_>, group: &str, s: &mut Value) {
                     map.insert(
                         "serviceAttachmentNames".to_owned(),
                         json!([format!(
-                            "projects/p-{hex}/regions/{code}/serviceAttachments/sa-{id}"
+                            "https://www.googleapis.com/compute/v1/projects/p-{hex}/regions/{code}/serviceAttachments/sa-{id}"
                         )]),
                     );
                 }
@@ -324,8 +334,8 @@ fn delete_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answe
         return service_not_found(id);
     }
     if !ctx.items(&endpoints_key(group, id)).is_empty() {
-        return Answer::error(
-            StatusCode::CONFLICT,
+        // The spec declares 400 (and no 409) for this delete.
+        return bad_request(
             "CANNOT_DELETE_ENDPOINT_SERVICE_WITH_ENDPOINTS",
             &format!(
                 "Private endpoint service {id} still has private endpoints; delete them first."
@@ -372,11 +382,10 @@ fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
             if ip.is_empty() {
                 return Err(missing("privateEndpointIPAddress"));
             }
-            let name = id.rsplit('/').next().unwrap_or("pe");
             Ok(json!({
                 "cloudProvider": "AZURE",
                 "deleteRequested": false,
-                "privateEndpointConnectionName": format!("{name}.{}", object_id()),
+                "privateEndpointConnectionName": connection_name(id),
                 "privateEndpointIPAddress": ip,
                 "privateEndpointResourceId": id,
                 "status": "INITIATING",
@@ -458,7 +467,75 @@ fn create_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str) ->
         list.push(endpoint.clone());
     });
     set_service_list(ctx, group, service, provider);
-    Answer::json(StatusCode::CREATED, endpoint).with_version(VERSION)
+    Answer::json(StatusCode::OK, endpoint).with_version(VERSION)
+}
+
+/// An Azure endpoint's `privateEndpointConnectionName` in the format the
+/// spec's pattern documents,
+/// `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}%2[fF]([-\w._()]+)%2[fF]([-\w._()]+)`:
+/// the subscription of the endpoint's resource id (a random UUID when that is
+/// not one), its resource group and its name, joined by `%2F` (characters
+/// the pattern does not allow become `_`).
+fn connection_name(resource_id: &str) -> String {
+    let segments: Vec<&str> = resource_id.split('/').filter(|s| !s.is_empty()).collect();
+    let after = |key: &str| {
+        segments
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(key))
+            .and_then(|i| segments.get(i + 1))
+            .copied()
+            .unwrap_or("")
+    };
+    let subscription = after("subscriptions");
+    let subscription = if is_uuid(subscription) {
+        subscription.to_ascii_lowercase()
+    } else {
+        random_uuid()
+    };
+    let clean = |s: &str, fallback: &str| {
+        let c: String = s
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.()".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if c.is_empty() {
+            fallback.to_owned()
+        } else {
+            c
+        }
+    };
+    format!(
+        "{subscription}%2F{}%2F{}",
+        clean(after("resourceGroups"), "rg"),
+        clean(segments.last().copied().unwrap_or(""), "pe")
+    )
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A random (version 4) UUID.
+fn random_uuid() -> String {
+    let variant = char::from(b"89ab".get(fastrand::usize(..4)).copied().unwrap_or(b'8'));
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        random_hex(8),
+        random_hex(4),
+        random_hex(3),
+        random_hex(3),
+        random_hex(12)
+    )
 }
 
 /// Rewrites the service's list of endpoint ids from the stored endpoints.
@@ -595,7 +672,7 @@ impl crate::EmulatorHandle {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::indexing_slicing)]
+    #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -619,6 +696,20 @@ mod tests {
         );
         assert_eq!(region_name("AWS", "mars-1"), None);
         assert_eq!(native_code("AWS", "US_EAST_1"), "us-east-1");
+    }
+
+    #[test]
+    fn azure_connection_names_follow_the_spec() {
+        assert_eq!(
+            connection_name("/subscriptions/0B1C2D3E-4f50-6172-8394-a5b6c7d8e9f0/resourceGroups/rg-app/providers/Microsoft.Network/privateEndpoints/pe-atlas"),
+            "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0%2Frg-app%2Fpe-atlas"
+        );
+        let odd = connection_name("/subscriptions/0/resourcegroups/rg 1/providers/Microsoft.Network/privateEndpoints/pe 1");
+        let (uuid, rest) = odd.split_once("%2F").unwrap();
+        assert!(is_uuid(uuid), "{odd}");
+        assert_eq!(rest, "rg_1%2Fpe_1");
+        assert!(is_uuid(&random_uuid()));
+        assert!(!is_uuid("0b1c2d3e-4f50-6172-8394"));
     }
 
     #[test]

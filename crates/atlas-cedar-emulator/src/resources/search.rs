@@ -327,9 +327,11 @@ fn version_of(n: u64) -> Value {
     json!({"createdAt": now_iso(), "version": n})
 }
 
+/// A host's build of `definition` (the whole definition: the spec declares
+/// the type's definition here, which for a search index requires `mappings`).
 fn build_entry(definition: &Value, version: &Value) -> Value {
     json!({
-        "definition": {"numPartitions": definition.get("numPartitions").cloned().unwrap_or(json!(1))},
+        "definition": definition,
         "definitionVersion": version,
         "queryable": false,
         "status": "PENDING",

@@ -16,8 +16,10 @@
 //!   STOPPED"). Atlas's documentation says a processor must be stopped
 //!   before it is modified; the API pages give no error code for it, so the
 //!   emulator uses the 400 code the pages show.
-//! - A name already used in the instance (create or rename): 409
-//!   `DUPLICATE_STREAM_PROCESSOR_NAME` (the emulator's code).
+//! - A name already used in the instance: 409
+//!   `DUPLICATE_STREAM_PROCESSOR_NAME` (the emulator's code) for a create;
+//!   400 with the same code for a rename (PATCH), since the spec declares no
+//!   409 for that operation.
 //! - Failure hook for tests: a pipeline stage `{"$emulatorFail": "message"}`
 //!   makes `:start` end in `FAILED` with `errorMsg` = the message.
 //! - PATCH `options.dlq: {}` removes the dead letter queue;
@@ -207,9 +209,9 @@ fn field_error(field: &str, why: &str) -> Answer {
     a
 }
 
-fn duplicate(name: &str, tenant: &str) -> Answer {
+fn duplicate(status: StatusCode, name: &str, tenant: &str) -> Answer {
     Answer::error(
-        StatusCode::CONFLICT,
+        status,
         "DUPLICATE_STREAM_PROCESSOR_NAME",
         &format!("A stream processor named {name} already exists in stream instance {tenant}."),
     )
@@ -252,7 +254,7 @@ fn create(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
     if created {
         Answer::json(StatusCode::OK, out)
     } else {
-        duplicate(&name, tenant)
+        duplicate(StatusCode::CONFLICT, &name, tenant)
     }
 }
 
@@ -417,7 +419,7 @@ fn patch(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     match outcome {
         PatchOutcome::Done(p) => Answer::json(StatusCode::OK, p),
         PatchOutcome::Missing => missing(key),
-        PatchOutcome::Duplicate(n) => duplicate(&n, key.tenant),
+        PatchOutcome::Duplicate(n) => duplicate(StatusCode::BAD_REQUEST, &n, key.tenant),
         PatchOutcome::Running => bad_request(
             "VALIDATION_ERROR",
             &format!(

@@ -80,12 +80,16 @@ pub fn safe_stem(name: &str) -> String {
 /// keeps the plain name never depends on the order Atlas lists them in, and
 /// a re-import names the files the same way.
 fn claim_order(policies: &[ResourcePolicy], bases: &[String]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..policies.len()).collect();
-    order.sort_by_key(|&i| {
-        let p = &policies[i];
-        (bases.get(i) != Some(&p.name), p.name.as_str(), p.id.as_str())
-    });
-    order
+    let mut order: Vec<(bool, &str, &str, usize)> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let plain = bases.get(i) == Some(&p.name);
+            (!plain, p.name.as_str(), p.id.as_str(), i)
+        })
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, _, _, i)| i).collect()
 }
 
 /// Distinct names for `bases` (one per policy), claimed in `claim_order`:

@@ -212,7 +212,15 @@ async fn fuzz_the_language_server() {
     let mut rng = fastrand::Rng::with_seed(run.seed ^ 0x15);
     for utf8 in [false, true] {
         let (child, mut c) = spawn_server();
-        c.initialize(utf8, json!({})).await;
+        let init = c.initialize(utf8, json!({})).await;
+        let encoding = if utf8 { "utf-8" } else { "utf-16" };
+        assert_eq!(
+            init["capabilities"]["positionEncoding"]
+                .as_str()
+                .unwrap_or("utf-16"),
+            encoding,
+            "{init}"
+        );
         let uri = format!("file:///nonexistent/fuzz-{utf8}.cedar");
         let mut text = seeds[rng.usize(..seeds.len())].text.clone();
         c.open(&uri, &text).await;
@@ -275,14 +283,32 @@ async fn fuzz_the_language_server() {
                 c.response(json!("m")).await;
             }
         }
-        // The server's copy matches ours: formatting answers for the current text.
-        let r = c
-            .request_raw(
-                "textDocument/documentSymbol",
-                json!({"textDocument": {"uri": uri}}),
-            )
-            .await;
-        assert!(r.get("result").is_some(), "{r}");
+        // The server's copy matches ours: a document opened fresh with the text we
+        // think it holds gets the same symbols and the same formatting answer as
+        // the one edited step by step (both depend on the text alone).
+        let fresh = format!("file:///nonexistent/fresh-{utf8}.cedar");
+        c.open(&fresh, &text).await;
+        for (method, extra) in [
+            ("textDocument/documentSymbol", json!({})),
+            (
+                "textDocument/formatting",
+                json!({"options": {"tabSize": 2, "insertSpaces": true}}),
+            ),
+        ] {
+            let ask = |u: &str| {
+                let mut p = extra.clone();
+                p["textDocument"] = json!({"uri": u});
+                p
+            };
+            let edited = c.request_raw(method, ask(&uri)).await;
+            let opened = c.request_raw(method, ask(&fresh)).await;
+            let edited = edited["result"].to_string().replace(&uri, "URI");
+            let opened = opened["result"].to_string().replace(&fresh, "URI");
+            assert_eq!(
+                edited, opened,
+                "{method}: the server's text differs from ours"
+            );
+        }
         ends_cleanly(child, c).await;
     }
     eprintln!(

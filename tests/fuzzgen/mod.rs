@@ -419,7 +419,10 @@ impl Watchdog {
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 if start.elapsed() > limit {
                     let path = save_failure(&name, &text);
-                    eprintln!("hang: a case ran past {limit:?}; its input: {}", path.display());
+                    eprintln!(
+                        "hang: a case ran past {limit:?}; its input: {}",
+                        path.display()
+                    );
                     std::process::abort();
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));

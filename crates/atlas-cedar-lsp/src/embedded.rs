@@ -102,7 +102,7 @@ impl Embedded {
     }
 
     /// The file offsets the body spans: from its first character to just after its
-    /// last (inclusive at both ends, as a cursor may stand there).
+    /// last.
     pub fn file_span(&self) -> (usize, usize) {
         (
             self.body.map_offset(0),
@@ -110,10 +110,9 @@ impl Embedded {
         )
     }
 
-    /// Whether the file offset `at` is inside this body.
+    /// Whether the file offset `at` is inside this body (see [`body_offset`]).
     pub fn contains(&self, at: usize) -> bool {
-        let (lo, hi) = self.file_span();
-        lo <= at && at <= hi
+        body_offset(&self.body, &self.body.text, at).is_some()
     }
 
     /// The body's text with positions in `file` (whose line index is `index`).
@@ -169,9 +168,13 @@ pub fn extract(text: &str, kind: InputKind) -> Vec<Embedded> {
 
 /// The body offset of the file offset `at`, `None` outside the body: the last body
 /// character that starts at or before `at` (`map_offset` never decreases), so a
-/// position inside an escape is the escaped character's.
+/// position inside an escape is the escaped character's. Just after the last
+/// character is inside (the cursor at the end of a quoted body), unless that is a
+/// line break: then it is the start of the heredoc's closing marker's line, or of
+/// the YAML line after a block scalar.
 pub fn body_offset(body: &PayloadBody, text: &str, at: usize) -> Option<usize> {
-    if at < body.map_offset(0) || at > body.map_offset(text.len()) {
+    let end = body.map_offset(text.len());
+    if at < body.map_offset(0) || at > end || (at == end && text.ends_with('\n')) {
         return None;
     }
     // Invariant: map_offset(lo) <= at, and the answer is in lo..=hi.
@@ -186,6 +189,11 @@ pub fn body_offset(body: &PayloadBody, text: &str, at: usize) -> Option<usize> {
     }
     while !text.is_char_boundary(lo) {
         lo -= 1;
+    }
+    // In indentation the body does not have (a `<<-` heredoc's, a YAML block's): at
+    // the start of the line's text, not the end of the line before.
+    if body.map_offset(lo) < at && text.get(lo..).is_some_and(|t| t.starts_with('\n')) {
+        return Some(lo + 1);
     }
     Some(lo)
 }
@@ -242,6 +250,13 @@ mod tests {
         assert_eq!(
             body_offset(&quoted.body, &quoted.body.text, esc + 1),
             Some(q)
+        );
+        // In the stripped indentation: the start of the line's text.
+        let when = heredoc.body.text.find("when").unwrap();
+        let indent = TF.find("        when").unwrap() + 3;
+        assert_eq!(
+            body_offset(&heredoc.body, &heredoc.body.text, indent),
+            Some(when)
         );
         // Outside every body.
         for word in ["resource", "policies", "body =", "EOF\n    }"] {

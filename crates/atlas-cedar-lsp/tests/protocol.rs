@@ -1049,6 +1049,74 @@ async fn terraform_requests_answer_only_inside_policy_bodies() {
     c.shutdown().await;
 }
 
+/// Hover, completion and definition at every position of a Terraform file, in UTF-16
+/// and UTF-8 (a multi-byte comment in the heredoc): never an error, nothing on the
+/// lines that are HCL only, and every range answered lies inside a body's lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_position_of_a_terraform_file_is_answered_or_null() {
+    let text = TF_TWO_BODIES.replacen("// only", "// only régions 😀 ok", 1);
+    // Lines (0-based) holding policy text: the heredoc's 6..=14 and the quoted 17.
+    let body_lines = |l: u64| (6..=14).contains(&l) || l == 17;
+    for utf8 in [false, true] {
+        let mut c = started(utf8).await;
+        let uri = "file:///nonexistent/every.tf";
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+        )
+        .await;
+        c.diagnostics(uri, 1).await;
+        let mut answered = 0;
+        for (at, _) in text.char_indices() {
+            let before = &text[..at];
+            let line = before.matches('\n').count() as u64;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = if utf8 {
+                before.len() - start
+            } else {
+                before[start..].encode_utf16().count()
+            };
+            let p =
+                json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col}});
+            for method in [
+                "textDocument/hover",
+                "textDocument/completion",
+                "textDocument/definition",
+            ] {
+                let r = c.request_raw(method, p.clone()).await;
+                assert!(r.get("error").is_none(), "{method} at {line}:{col}: {r}");
+                let r = &r["result"];
+                if !body_lines(line) {
+                    assert!(r.is_null(), "{method} at HCL {line}:{col}: {r}");
+                    continue;
+                }
+                if r.is_null() {
+                    continue;
+                }
+                answered += 1;
+                let ranges: Vec<&Value> = match method {
+                    "textDocument/hover" => vec![&r["range"]],
+                    "textDocument/completion" => r
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| &i["textEdit"]["range"])
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for range in ranges {
+                    for end in ["start", "end"] {
+                        let l = range[end]["line"].as_u64().unwrap();
+                        assert!(body_lines(l), "{method} at {line}:{col}: {range}");
+                    }
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
+        c.shutdown().await;
+    }
+}
+
 /// CloudFormation templates and payloads: the same, inside `Body` / `body` only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_and_payloads_answer_only_inside_policy_bodies() {

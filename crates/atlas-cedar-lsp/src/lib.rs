@@ -1,6 +1,8 @@
 //! `atlas-cedar lsp`: the language server. Live Atlas diagnostics (the `lint` rules,
 //! re-checked per changed policy), quick fixes, formatting, completion, hover,
-//! document symbols, folding and go to definition into the schema.
+//! document symbols, folding and go to definition into the schema. In Terraform,
+//! CloudFormation and payload documents all of it applies inside the policy bodies
+//! only, at the host file's positions ([`embedded`]).
 //!
 //! Threads: the protocol runs on a small tokio runtime; every check and format runs on
 //! one checker thread with the core's large stack (Cedar's parser is recursive).

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${BENCH_DIR:-/tmp/atlas-cedar-bench}
 mkdir -p "$work"
-cargo build --release -p atlas-cedar-cli >/dev/null
+cargo build --release -p atlas-cedar >/dev/null
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/atlas-cedar
 before=${BEFORE:-}
 # 200 policies: the first 200 of the lint corpus (20 files of 10).

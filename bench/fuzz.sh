@@ -16,9 +16,9 @@ lsp_cases=$(( cases / 20 ))
 echo "seed $seed: core $cases cases, cli $cli_cases, lsp $lsp_cases edits per session"
 start=$(date +%s)
 ATLAS_CEDAR_FUZZ_CASES=$cases ATLAS_CEDAR_FUZZ_SEED=$seed \
-  cargo test -q -p atlas-cedar-core --test fuzz -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
+  cargo test -q --workspace --test fuzz -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
 ATLAS_CEDAR_FUZZ_CASES=$cli_cases ATLAS_CEDAR_FUZZ_SEED=$seed \
-  cargo test -q -p atlas-cedar-cli --test fuzz_cli -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
+  cargo test -q --workspace --test fuzz_cli -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
 ATLAS_CEDAR_FUZZ_CASES=$lsp_cases ATLAS_CEDAR_FUZZ_SEED=$seed \
-  cargo test -q -p atlas-cedar-cli --test lsp -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
+  cargo test -q --workspace --test lsp -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
 echo "done in $(( $(date +%s) - start ))s"

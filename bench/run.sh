@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 work=${BENCH_DIR:-/tmp/atlas-cedar-bench}
 runs=${RUNS:-10}
 mkdir -p "$work"
-[ -n "${NO_BUILD:-}" ] || cargo build --release -p atlas-cedar-cli >/dev/null
+[ -n "${NO_BUILD:-}" ] || cargo build --release -p atlas-cedar >/dev/null
 bin=$PWD/target/release/atlas-cedar
 before=${BEFORE:-}
 cedar=${CEDAR:-/tmp/tools/bin/cedar}

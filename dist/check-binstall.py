@@ -2,7 +2,12 @@
 archive: the URL template must name the archive dist/archive.sh made, and the
 bin-dir template the binary inside it, as cargo-binstall expands them.
 
-    python3 dist/check-binstall.py ARCHIVE
+    python3 dist/check-binstall.py ARCHIVE [CRATE]
+
+CRATE is the packaged crate (`cargo package`'s target/package/atlas-cedar-X.crate):
+its normalized Cargo.toml is what crates.io serves and cargo-binstall reads, so
+when given, that one is checked, and its name must be `atlas-cedar` (the name
+`cargo binstall atlas-cedar` looks up).
 """
 import os
 import re
@@ -15,8 +20,17 @@ archive = sys.argv[1]
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 with open(os.path.join(root, "Cargo.toml"), "rb") as f:
     workspace = tomllib.load(f)["workspace"]["package"]
-with open(os.path.join(root, "crates", "atlas-cedar-cli", "Cargo.toml"), "rb") as f:
-    cli = tomllib.load(f)
+if len(sys.argv) > 2:
+    with tarfile.open(sys.argv[2], "r:gz") as crate:
+        member = next(m for m in crate.getmembers() if m.name.count("/") == 1 and m.name.endswith("/Cargo.toml"))
+        cli = tomllib.loads(crate.extractfile(member).read().decode())
+    if cli["package"]["name"] != "atlas-cedar":
+        sys.exit(f"check-binstall: the packaged crate is {cli['package']['name']}, not atlas-cedar")
+    if cli["package"].get("repository") != workspace["repository"]:
+        sys.exit("check-binstall: the packaged crate has no repository (binstall's { repo })")
+else:
+    with open(os.path.join(root, "crates", "atlas-cedar-cli", "Cargo.toml"), "rb") as f:
+        cli = tomllib.load(f)
 meta = cli["package"]["metadata"]["binstall"]
 name = os.path.basename(archive)
 m = re.fullmatch(r"atlas-cedar-(.+?)-([^-]+-[^-]+-[^-]+(?:-[^-]+)?)\.(tar\.gz|zip)", name)

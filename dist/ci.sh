@@ -54,7 +54,10 @@ bash "$here/build.sh" "$target" "$out" --compatibility linux
 version=$(bash "$here/version.sh")
 archive="$out/atlas-cedar-$version-$target.tar.gz"
 bash "$here/check-archive.sh" --run "$archive"
-python3 "$here/check-binstall.py" "$archive"
+# The crates as crates.io would get them (release.yml's crates-io job publishes
+# them): binstall reads the packaged atlas-cedar crate's metadata.
+(cd "$repo" && cargo package --workspace --no-verify --locked --allow-dirty --quiet)
+python3 "$here/check-binstall.py" "$archive" "$repo/target/package/atlas-cedar-$version.crate"
 ls -l "$out/wheels" "$out/bin"
 
 say "dist/test-install.sh (the Action's install step)"

@@ -21,6 +21,21 @@ pub fn split_text(src: &str) -> Vec<Range<usize>> {
     split_iter(src, crate::lexer::Lexer::new(src))
 }
 
+/// [`split_text`], also keeping the comment tokens (for suppressions): one lexing
+/// pass, and only the comments held.
+pub fn split_text_with_comments(src: &str) -> (Vec<Range<usize>>, Vec<Token>) {
+    let mut comments = Vec::new();
+    let spans = split_iter(
+        src,
+        crate::lexer::Lexer::new(src).inspect(|t| {
+            if t.kind == TokenKind::Comment {
+                comments.push(t.clone());
+            }
+        }),
+    );
+    (spans, comments)
+}
+
 fn split_iter(src: &str, tokens: impl Iterator<Item = Token>) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;

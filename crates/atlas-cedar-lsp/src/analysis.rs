@@ -9,12 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::SystemTime;
 
-use atlas_cedar_core::check::{mark_duplicates, Body, STACK_SIZE};
+use atlas_cedar_core::check::{BodyCache, STACK_SIZE};
 use atlas_cedar_core::config::{find_config, Config};
 use atlas_cedar_core::fs::RealFs;
-use atlas_cedar_core::lexer::lex;
 use atlas_cedar_core::rules;
-use atlas_cedar_core::split::split_policies;
 use atlas_cedar_core::{Diagnostic, Engine, FileReport, InputKind};
 
 /// Above this size a document is not checked live (every other feature still works).
@@ -155,24 +153,19 @@ impl Engines {
     }
 }
 
-/// One body's findings (body-relative spans, severities already applied).
-#[derive(Debug)]
-pub struct CachedBody {
-    diagnostics: Vec<Diagnostic>,
-    fingerprint: Option<u64>,
-}
-
-/// Earlier results by body text, valid for one engine.
+/// A document's cache: the core's [`BodyCache`], kept across edits for one engine,
+/// holding only the bodies of the last analysis.
 #[derive(Debug, Default)]
-pub struct BodyCache {
+pub struct DocumentCache {
     /// Held so that the address cannot be reused by another engine.
     engine: Option<Arc<Engine>>,
-    bodies: HashMap<String, Arc<CachedBody>>,
+    bodies: BodyCache,
     /// How many bodies the last analysis had to check (for tests and the benchmark).
     pub last_checked: usize,
 }
 
-impl BodyCache {
+impl DocumentCache {
+    /// How many distinct bodies are cached (at most those of the last analysis).
     pub fn len(&self) -> usize {
         self.bodies.len()
     }
@@ -182,15 +175,14 @@ impl BodyCache {
     }
 }
 
-/// Checks a document the way `lint` checks a file, reusing the results of bodies
-/// whose text has not changed. The result equals `check_source` then
-/// `mark_duplicates` on the same text.
+/// Checks a document the way `lint` checks a file ([`Engine::check_alone`]), reusing
+/// the results of bodies whose text has not changed.
 pub fn analyze(
     engine: &Arc<Engine>,
     name: &str,
     text: String,
     kind: InputKind,
-    cache: &Mutex<BodyCache>,
+    cache: &Mutex<DocumentCache>,
 ) -> FileReport {
     if text.len() > MAX_LIVE_CHECK_BYTES {
         let first_line = text.find('\n').unwrap_or(text.len()).min(200);
@@ -213,47 +205,21 @@ pub fn analyze(
             suppressions: Vec::new(),
         };
     }
-    if kind.is_embedded() {
-        // Terraform and CloudFormation: only the policy bodies' ranges get findings.
-        // A file with no Atlas resource policy is not ours, and its syntax errors
-        // are the host language server's to report.
-        let ours = text.contains(atlas_cedar_core::iac::TF_TYPE)
-            || atlas_cedar_core::iac::looks_like_cloudformation(&text);
-        let mut reports = [if ours {
-            engine.check_source(name, text, kind)
-        } else {
-            FileReport {
-                name: name.to_owned(),
-                text,
-                kind,
-                bodies: Vec::new(),
-                diagnostics: Vec::new(),
-                suppressions: Vec::new(),
-            }
-        }];
-        mark_duplicates(engine, &mut reports);
-        let [mut report] = reports;
-        report
-            .diagnostics
-            .retain(|d| !std::ptr::eq(d.rule, &rules::INVALID_IAC));
-        return report;
-    }
-    if kind != InputKind::Cedar {
-        let mut reports = [engine.check_source(name, text, kind)];
-        mark_duplicates(engine, &mut reports);
-        let [report] = reports;
-        return report;
-    }
-    let tokens = lex(&text);
-    let spans = split_policies(&text, &tokens);
-    let mut diagnostics = Vec::new();
-    if spans.is_empty() {
-        diagnostics.push(
-            Diagnostic::new(&rules::EMPTY_BODY, 0..0, "the file holds no policy")
-                .with_detail("body must not be empty")
-                .with_help("write a `forbid (principal, action, resource) when { … };` policy"),
-        );
-        engine.apply_settings(&mut diagnostics);
+    // Terraform and CloudFormation: only the policy bodies' ranges get findings. A
+    // file with no Atlas resource policy is not ours, and its syntax errors are the
+    // host language server's to report.
+    if kind.is_embedded()
+        && !text.contains(atlas_cedar_core::iac::TF_TYPE)
+        && !atlas_cedar_core::iac::looks_like_cloudformation(&text)
+    {
+        return FileReport {
+            name: name.to_owned(),
+            text,
+            kind,
+            bodies: Vec::new(),
+            diagnostics: Vec::new(),
+            suppressions: Vec::new(),
+        };
     }
     let mut guard = match cache.lock() {
         Ok(g) => g,
@@ -264,67 +230,20 @@ pub fn analyze(
         .as_ref()
         .is_some_and(|e| Arc::ptr_eq(e, engine))
     {
-        guard.bodies.clear();
-        guard.engine = Some(Arc::clone(engine));
-    }
-    let mut fresh: HashMap<String, Arc<CachedBody>> = HashMap::with_capacity(spans.len());
-    let mut bodies = Vec::with_capacity(spans.len());
-    let mut checked = 0;
-    for (i, span) in spans.into_iter().enumerate() {
-        let body = text.get(span.clone()).unwrap_or("");
-        let entry = match guard
-            .bodies
-            .remove(body)
-            .or_else(|| fresh.get(body).cloned())
-        {
-            Some(e) => e,
-            None => {
-                checked += 1;
-                let c = engine.check_body(body);
-                let mut ds = c.diagnostics;
-                engine.apply_settings(&mut ds);
-                Arc::new(CachedBody {
-                    diagnostics: ds,
-                    fingerprint: c.fingerprint,
-                })
-            }
+        *guard = DocumentCache {
+            engine: Some(Arc::clone(engine)),
+            ..DocumentCache::default()
         };
-        for d in &entry.diagnostics {
-            let mut d = d.clone();
-            d.shift(span.start);
-            d.body = Some(i);
-            diagnostics.push(d);
-        }
-        bodies.push(Body {
-            text: body.to_owned(),
-            span,
-            fingerprint: entry.fingerprint,
-        });
-        fresh.insert(body.to_owned(), entry);
     }
-    guard.bodies = fresh;
-    guard.last_checked = checked;
+    let before = guard.bodies.checked();
+    let mut report = engine.check_alone(name, text, kind, &guard.bodies);
+    guard.last_checked = guard.bodies.checked() - before;
+    guard.bodies.evict_unused();
     drop(guard);
-    let mut file_level = Vec::new();
-    let mut suppressions = atlas_cedar_core::suppress::parse(
-        &text,
-        &tokens,
-        &bodies.iter().map(|b| b.span.clone()).collect::<Vec<_>>(),
-        &mut file_level,
-    );
-    engine.apply_settings(&mut file_level);
-    diagnostics.extend(file_level);
-    atlas_cedar_core::suppress::apply(&mut suppressions, &mut diagnostics);
-    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    let mut reports = [FileReport {
-        name: name.to_owned(),
-        text,
-        kind,
-        bodies,
-        diagnostics,
-        suppressions,
-    }];
-    mark_duplicates(engine, &mut reports);
-    let [report] = reports;
+    if kind.is_embedded() {
+        report
+            .diagnostics
+            .retain(|d| !std::ptr::eq(d.rule, &rules::INVALID_IAC));
+    }
     report
 }

@@ -13,7 +13,7 @@ use atlas_cedar_core::text::{ColumnUnit, LineCol, LineIndex};
 use atlas_cedar_core::InputKind;
 use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent};
 
-use crate::analysis::{BodyCache, Resolved};
+use crate::analysis::{DocumentCache, Resolved};
 use crate::embedded::Embedded;
 
 /// The position encoding agreed with the client.
@@ -147,7 +147,7 @@ pub struct Document {
     /// editor's until the next full-text change or reopen.
     pub desync: Option<String>,
     /// Per-body results of earlier checks, reused for unchanged policies.
-    pub cache: Arc<Mutex<BodyCache>>,
+    pub cache: Arc<Mutex<DocumentCache>>,
     /// The engine of the last check (for completion and hover).
     pub resolved: Option<Resolved>,
     /// A Terraform, CloudFormation or payload document's policy bodies, found on
@@ -164,7 +164,7 @@ impl Document {
             kind,
             path,
             desync: None,
-            cache: Arc::new(Mutex::new(BodyCache::default())),
+            cache: Arc::new(Mutex::new(DocumentCache::default())),
             resolved: None,
             embedded: None,
         }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use atlas_cedar_core::check::{mark_duplicates, with_stack};
 use atlas_cedar_core::{Engine, InputKind};
-use atlas_cedar_lsp::analysis::{analyze, BodyCache};
+use atlas_cedar_lsp::analysis::{analyze, DocumentCache};
 
 fn full(
     engine: &Engine,
@@ -38,7 +38,7 @@ fn same_findings_as_lint_on_the_fixture_corpus() {
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            let cache = Mutex::new(BodyCache::default());
+            let cache = Mutex::new(DocumentCache::default());
             let expected = full(&engine, &name, &text, kind);
             let first = analyze(&engine, &name, text.clone(), kind, &cache);
             assert_eq!(first.diagnostics, expected, "{name}");
@@ -63,9 +63,12 @@ fn an_edit_rechecks_only_the_policy_it_touches() {
         };
         let mut text: String = (0..200).map(policy).collect();
         text.push_str(&policy(7)); // a duplicate of policy 7
-        let cache = Mutex::new(BodyCache::default());
+        let cache = Mutex::new(DocumentCache::default());
         let r = analyze(&engine, "a.cedar", text.clone(), InputKind::Cedar, &cache);
-        assert_eq!(cache.lock().unwrap().last_checked, 200);
+        // The duplicate is in another batch: checked once more if the two batches
+        // run at the same time.
+        assert!((200..=201).contains(&cache.lock().unwrap().last_checked));
+        assert_eq!(cache.lock().unwrap().len(), 200);
         assert_eq!(
             r.diagnostics,
             full(&engine, "a.cedar", &text, InputKind::Cedar)
@@ -80,5 +83,42 @@ fn an_edit_rechecks_only_the_policy_it_touches() {
         );
         assert!(r.diagnostics.iter().any(|d| d.rule.code == "AC101"));
         assert!(r.diagnostics.iter().any(|d| d.rule.code == "AC504"));
+    });
+}
+
+/// A long editing session: every edit makes a new body, and the cache still holds
+/// only the bodies of the latest text.
+#[test]
+fn the_cache_does_not_grow_over_an_editing_session() {
+    with_stack(|| {
+        let engine = Arc::new(Engine::builtin().unwrap());
+        let policy = |i: usize| {
+            format!("forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource) when {{ context.cluster.maxShardCount > {i} }};\n")
+        };
+        let text: String = (0..100).map(policy).collect();
+        let cache = Mutex::new(DocumentCache::default());
+        analyze(&engine, "a.cedar", text.clone(), InputKind::Cedar, &cache);
+        assert_eq!(cache.lock().unwrap().len(), 100);
+        for n in 0..300 {
+            // Type a digit into policy 50's bound.
+            let edited = text.replacen("> 50 }", &format!("> 50{n} }}"), 1);
+            let r = analyze(&engine, "a.cedar", edited.clone(), InputKind::Cedar, &cache);
+            let c = cache.lock().unwrap();
+            assert_eq!(c.last_checked, 1, "edit {n}");
+            assert_eq!(c.len(), 100, "edit {n}");
+            drop(c);
+            if n % 100 == 0 {
+                assert_eq!(
+                    r.diagnostics,
+                    full(&engine, "a.cedar", &edited, InputKind::Cedar)
+                );
+            }
+        }
+        // Another engine (a config change): the old results are dropped.
+        let other = Arc::new(Engine::builtin().unwrap());
+        analyze(&other, "a.cedar", text, InputKind::Cedar, &cache);
+        let c = cache.lock().unwrap();
+        assert_eq!(c.last_checked, 100);
+        assert_eq!(c.len(), 100);
     });
 }

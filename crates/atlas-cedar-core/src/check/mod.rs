@@ -102,12 +102,24 @@ const BATCH: usize = 64;
 /// checked once and each occurrence gets the same findings. Keyed by two hashes of
 /// the text with keys chosen at random per cache (128 bits: no practical collision,
 /// and none that input can be crafted for), so the texts themselves are not kept.
+///
+/// A cache may also live across runs of one engine (the language server keeps one
+/// per open document, so an edit re-checks only the bodies it changed): calling
+/// [`BodyCache::evict_unused`] after each run keeps only the bodies that run used,
+/// so the cache never outgrows the latest text.
 #[derive(Debug, Default)]
 pub struct BodyCache {
     hashers: (RandomState, RandomState),
-    map: Mutex<HashMap<(u64, u64), Arc<BodyCheck>>>,
+    map: Mutex<HashMap<(u64, u64), CacheEntry>>,
     checked: AtomicUsize,
     batched: AtomicUsize,
+}
+
+/// A cached result, and whether a run used it since the last eviction.
+#[derive(Debug)]
+struct CacheEntry {
+    check: Arc<BodyCheck>,
+    used: bool,
 }
 
 impl BodyCache {
@@ -129,7 +141,26 @@ impl BodyCache {
         (self.hashers.0.hash_one(body), self.hashers.1.hash_one(body))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), Arc<BodyCheck>>> {
+    /// How many distinct bodies the cache holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Drops the results no check used since the previous call (or since the cache
+    /// was made) and returns how many were dropped. For a cache that lives across
+    /// runs: call it after each run, and the cache holds only that run's bodies.
+    pub fn evict_unused(&self) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, e| std::mem::replace(&mut e.used, false));
+        before - map.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), CacheEntry>> {
         match self.map.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -347,12 +378,26 @@ impl Engine {
         report
     }
 
+    /// A file checked on its own, as `lint` checks a run of that one file: the checks
+    /// of [`Engine::check_source_cached`], then the file-level pass of
+    /// [`mark_duplicates`] (duplicate bodies, suppression bookkeeping). The language
+    /// server checks its documents with this, each with a [`BodyCache`] of its own.
+    pub fn check_alone(
+        &self,
+        name: &str,
+        text: String,
+        kind: InputKind,
+        cache: &BodyCache,
+    ) -> FileReport {
+        let mut reports = [self.check_source_cached(name, text, kind, cache)];
+        mark_duplicates(self, &mut reports);
+        let [report] = reports;
+        report
+    }
+
     fn check_cedar(&self, text: &str, report: &mut FileReport, cache: &BodyCache) {
         // Stream the file's tokens: a 50 MB file would otherwise hold ~10 M tokens.
-        let spans = crate::split::split_text(text);
-        let comments: Vec<Token> = crate::lexer::Lexer::new(text)
-            .filter(|t| t.kind == TokenKind::Comment)
-            .collect();
+        let (spans, comments) = crate::split::split_text_with_comments(text);
         let mut diagnostics = Vec::new();
         let mut bodies = Vec::new();
         if spans.is_empty() {
@@ -546,8 +591,15 @@ impl Engine {
     fn check_batch(&self, bodies: &[&str], cache: &BodyCache) -> Vec<Arc<BodyCheck>> {
         let keys: Vec<(u64, u64)> = bodies.iter().map(|b| cache.key(b)).collect();
         let mut out: Vec<Option<Arc<BodyCheck>>> = {
-            let map = cache.lock();
-            keys.iter().map(|k| map.get(k).cloned()).collect()
+            let mut map = cache.lock();
+            keys.iter()
+                .map(|k| {
+                    map.get_mut(k).map(|e| {
+                        e.used = true;
+                        Arc::clone(&e.check)
+                    })
+                })
+                .collect()
         };
         // The first occurrence in this batch of each body not in the cache; later
         // ones take its result.
@@ -594,7 +646,13 @@ impl Engine {
             let mut map = cache.lock();
             for i in fresh {
                 if let (Some(key), Some(Some(c))) = (keys.get(i), out.get(i)) {
-                    map.insert(*key, Arc::clone(c));
+                    map.insert(
+                        *key,
+                        CacheEntry {
+                            check: Arc::clone(c),
+                            used: true,
+                        },
+                    );
                 }
             }
         }
@@ -953,6 +1011,44 @@ mod tests {
         assert!(report.diagnostics.windows(2).all(
             |w| matches!(w, [a, b] if (a.span.start, a.span.end) <= (b.span.start, b.span.end))
         ));
+    }
+
+    #[test]
+    fn a_cache_kept_across_runs_holds_only_the_last_runs_bodies() {
+        let engine = engine();
+        let cache = BodyCache::new();
+        let bodies = varied(200);
+        let text = bodies.join("\n");
+        let first = engine.check_alone("f.cedar", text.clone(), InputKind::Cedar, &cache);
+        assert_eq!(cache.evict_unused(), 0);
+        let distinct = cache.len();
+        // Each run replaces one body (one not repeated elsewhere) by a new one: the
+        // old one is evicted.
+        let mut edited = bodies.clone();
+        for k in (0..200).step_by(10) {
+            if let Some(b) = edited.get_mut(k) {
+                *b = format!("forbid (principal, action, resource) when {{ context.cluster.minShardCount > {} }};", 1000 + k);
+            }
+            let text = edited.join("\n");
+            let before = cache.checked();
+            let r = engine.check_alone("f.cedar", text.clone(), InputKind::Cedar, &cache);
+            assert_eq!(cache.checked() - before, 1, "run {k}");
+            cache.evict_unused();
+            assert_eq!(cache.len(), distinct, "run {k}");
+            let fresh = engine.check_alone("f.cedar", text, InputKind::Cedar, &BodyCache::new());
+            assert_eq!(
+                format!("{:?}", r.diagnostics),
+                format!("{:?}", fresh.diagnostics)
+            );
+        }
+        // Back to the first text: the bodies edited away are checked again.
+        let before = cache.checked();
+        let again = engine.check_alone("f.cedar", text, InputKind::Cedar, &cache);
+        assert_eq!(cache.checked() - before, 20);
+        assert_eq!(
+            format!("{:?}", again.diagnostics),
+            format!("{:?}", first.diagnostics)
+        );
     }
 
     #[test]

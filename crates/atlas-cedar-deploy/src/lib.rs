@@ -19,13 +19,19 @@
 //! - what its direct commands (`atlas-cedar search-indexes get …`, in the
 //!   CLI) share with the plan.
 //!
-//! [`apply`] runs the steps after the resource policies, phase by phase
-//! (network, then indexes, then the rest); a failed step stops the steps that
-//! depend on it, and the report says what was and was not done.
+//! Resource policies are a kind like the others ([`policies`]), planned
+//! from the manifest's `[[resource_policy]]` tables (or `.cedar` files) and
+//! applied first.
+//!
+//! [`apply`] runs the steps phase by phase (resource policies, network, then
+//! indexes, then the rest); a failed step stops the steps that depend on it,
+//! a failed resource policy stops every other kind, and the report says what
+//! was and was not done.
 
 pub mod import;
 pub mod jsondiff;
 pub mod manifest;
+pub mod policies;
 
 pub mod api_keys;
 pub mod export_buckets;
@@ -230,11 +236,12 @@ impl Action {
     }
 }
 
-/// Order of application: resource policies come first (they are applied by
-/// `push` itself), then these phases.
+/// Order of application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Resource policies: they govern every other change.
+    Policies,
     /// Private endpoint services and endpoints, data-federation endpoints.
     Network,
     /// Search indexes.
@@ -295,6 +302,10 @@ pub struct Step {
     /// The requests `push --dry-run` prints (`POST /api/atlas/v2/…` and bodies).
     #[serde(skip)]
     pub requests: Vec<String>,
+    /// A unified diff of the object's text (resource policies: the bodies),
+    /// for front ends that show it apart (the Markdown plan).
+    #[serde(skip)]
+    pub diff: Option<String>,
     #[serde(skip)]
     pub op: Option<Box<dyn Apply>>,
 }
@@ -313,7 +324,18 @@ impl Step {
             phase,
             after: Vec::new(),
             requests: Vec::new(),
+            diff: None,
             op: None,
+        }
+    }
+
+    /// How messages name the step: `kind key`; a resource policy by its
+    /// name alone.
+    pub fn label(&self) -> String {
+        if self.kind == policies::KIND {
+            self.key.clone()
+        } else {
+            format!("{} {}", self.kind, self.key)
         }
     }
 
@@ -490,12 +512,24 @@ pub struct ApplyReport {
     /// Steps not attempted because a step they depend on failed.
     pub not_done: Vec<String>,
     pub unchanged: usize,
+    /// The resource policies, apart (push counts them by what was done).
+    #[serde(skip)]
+    pub policies: PolicyReport,
+}
+
+/// What `push` did with the resource policies.
+#[derive(Debug, Default)]
+pub struct PolicyReport {
+    /// Name, and what was done: `created`, `adopted`, `updated`, `deleted`.
+    pub done: Vec<(String, String)>,
+    pub unchanged: Vec<String>,
+    pub failed: Vec<String>,
 }
 
 /// The message for a failed step; Atlas's resource-policy 403 names the
 /// policies that forbid the change locally.
 fn failure(step: &Step, e: StepError) -> String {
-    let what = format!("{} {}", step.kind, step.key);
+    let what = step.label();
     match e {
         StepError::Api(e)
             if e.error_code() == Some("ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED") =>
@@ -543,23 +577,36 @@ pub async fn apply(ctx: &Ctx, steps: &[Step]) -> ApplyReport {
     let mut broken: Vec<String> = Vec::new();
     let mut i = 0;
     while let Some(first) = steps.get(i) {
-        let len = if first.phase == Phase::Indexes {
+        let parallel = matches!(first.phase, Phase::Policies | Phase::Indexes);
+        if first.phase != Phase::Policies && !report.policies.failed.is_empty() {
+            // The resource policies govern the rest: nothing else is applied
+            // on top of a half-pushed set.
+            for s in steps.iter().skip(i).filter(|s| s.action.is_change()) {
+                let reason = "the resource policies were not all pushed".to_owned();
+                report
+                    .not_done
+                    .push(format!("{}: not attempted: {reason}", s.label()));
+                ctx.events.event(Event::StepSkipped {
+                    kind: s.kind,
+                    key: s.key.clone(),
+                    reason,
+                });
+            }
+            break;
+        }
+        let len = if parallel {
             steps
                 .get(i..)
                 .unwrap_or_default()
                 .iter()
-                .take_while(|s| s.phase == Phase::Indexes)
+                .take_while(|s| s.phase == first.phase)
                 .count()
         } else {
             1
         };
         let batch: Vec<&Step> = steps.iter().skip(i).take(len.max(1)).collect();
         i += len.max(1);
-        let width = if first.phase == Phase::Indexes {
-            ctx.concurrency.max(1)
-        } else {
-            1
-        };
+        let width = if parallel { ctx.concurrency.max(1) } else { 1 };
         apply_batch(ctx, batch, width, &mut report, &mut broken).await;
     }
     report
@@ -578,6 +625,8 @@ async fn apply_batch(
     for step in batch {
         if step.action.is_change() {
             pending.push(step);
+        } else if step.kind == policies::KIND {
+            report.policies.unchanged.push(step.key.clone());
         } else {
             report.unchanged += 1;
         }
@@ -597,10 +646,9 @@ async fn apply_batch(
             for step in chunk {
                 if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
                     let reason = format!("{dep} failed");
-                    report.not_done.push(format!(
-                        "{} {}: not attempted: {reason}",
-                        step.kind, step.key
-                    ));
+                    report
+                        .not_done
+                        .push(format!("{}: not attempted: {reason}", step.label()));
                     ctx.events.event(Event::StepSkipped {
                         kind: step.kind,
                         key: step.key.clone(),
@@ -620,9 +668,11 @@ async fn apply_batch(
             for (step, result) in who.into_iter().zip(results) {
                 match result {
                     Ok(done) => {
-                        report
-                            .done
-                            .push(format!("{} {}: {done}", step.kind, step.key));
+                        if step.kind == policies::KIND {
+                            report.policies.done.push((step.key.clone(), done.clone()));
+                        } else {
+                            report.done.push(format!("{}: {done}", step.label()));
+                        }
                         ctx.events.event(Event::StepDone {
                             kind: step.kind,
                             key: step.key.clone(),
@@ -632,7 +682,11 @@ async fn apply_batch(
                     }
                     Err(e) => {
                         let message = failure(step, e);
-                        report.failed.push(message.clone());
+                        if step.kind == policies::KIND {
+                            report.policies.failed.push(message.clone());
+                        } else {
+                            report.failed.push(message.clone());
+                        }
                         ctx.events.event(Event::StepFailed {
                             kind: step.kind,
                             key: step.key.clone(),
@@ -670,7 +724,7 @@ async fn join_all<'a, T>(mut futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
 }
 
 /// `(create, update, replace, delete)` counts; stop-patch-start counts as an update.
-pub fn counts(steps: &[Step]) -> (usize, usize, usize, usize) {
+pub fn counts<'a>(steps: impl IntoIterator<Item = &'a Step>) -> (usize, usize, usize, usize) {
     let mut c = (0, 0, 0, 0);
     for s in steps {
         match s.action {

@@ -6,18 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use atlas_cedar_client::{
-    Client, CreateOutcome, ResourcePolicy, ResourcePolicyInput, ResourcePolicyPatch,
-};
+use atlas_cedar_client::Client;
 use clap::Args;
 use serde::Serialize;
 
 use super::manifest::{self, Desired, LocalBody, LocalPolicy};
-use super::policies::{describe_invalid, report_invalid, LintNotes};
+use super::policies::{report_invalid, LintNotes};
 use super::steps::StderrEvents;
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
-use atlas_cedar_deploy::{self as resources, Step, WaitOptions};
+use atlas_cedar_deploy::{self as resources, policies, Action, Step, WaitOptions};
+use policies::input_of;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -81,82 +80,37 @@ pub struct PushArgs {
     poll_interval: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-enum Change {
-    Create {
-        name: String,
-        bodies: usize,
-    },
-    Update {
-        name: String,
-        id: String,
-        diff: String,
-    },
-    Delete {
-        name: String,
-        id: String,
-    },
-    Unchanged {
-        name: String,
-        id: String,
-    },
-}
-
-impl Change {
-    fn is_change(&self) -> bool {
-        !matches!(self, Change::Unchanged { .. })
-    }
-}
-
 #[derive(Debug)]
 struct Plan {
     org: String,
-    changes: Vec<Change>,
     desired: Desired,
-    remote: Vec<ResourcePolicy>,
-    /// The other resources of the manifest, in application order.
+    /// Every step, the resource policies first, in application order.
     steps: Vec<Step>,
-    ctx: Option<resources::Ctx>,
-    /// The run's engine (the user's schema, entities and size limit): the one
-    /// that linted the files judges the policy verdicts.
-    engine: Arc<atlas_cedar_core::Engine>,
+    /// The organization's resource policies the manifest does not name
+    /// (what `--prune` would delete).
+    unmanaged: usize,
+    ctx: resources::Ctx,
 }
 
 impl Plan {
-    fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for ch in &self.changes {
-            match ch {
-                Change::Create { .. } => c.0 += 1,
-                Change::Update { .. } => c.1 += 1,
-                Change::Delete { .. } => c.2 += 1,
-                Change::Unchanged { .. } => {}
-            }
-        }
-        c
+    fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.action.is_change())
     }
 
-    fn has_changes(&self) -> bool {
-        self.changes.iter().any(Change::is_change)
-            || self.steps.iter().any(|s| s.action.is_change())
+    /// The resource-policy steps and the others.
+    fn split(&self) -> (Vec<&Step>, Vec<&Step>) {
+        self.steps.iter().partition(|s| s.kind == policies::KIND)
     }
 
     /// `Plan: …` with the resource policies and the other resources together.
     fn summary(&self) -> String {
-        let (c, u, d) = self.counts();
-        let (rc, ru, rr, rd) = resources::counts(&self.steps);
-        let replace = if rr > 0 {
-            format!(" {rr} to replace,")
+        let (c, u, r, d) = resources::counts(&self.steps);
+        let replace = if r > 0 {
+            format!(" {r} to replace,")
         } else {
             String::new()
         };
-        format!(
-            "{} to create, {} to update,{replace} {} to delete.",
-            c + rc,
-            u + ru,
-            d + rd
-        )
+        format!("{c} to create, {u} to update,{replace} {d} to delete.")
     }
 
     fn local(&self, name: &str) -> Option<&LocalPolicy> {
@@ -164,204 +118,32 @@ impl Plan {
     }
 }
 
-fn input_of(p: &LocalPolicy) -> ResourcePolicyInput {
-    let bodies: Vec<&str> = p.bodies.iter().map(|b| b.text.as_str()).collect();
-    ResourcePolicyInput::new(&p.name, p.description.as_deref(), &bodies)
-}
-
-fn render(description: Option<&str>, bodies: &[&str]) -> String {
-    let mut s = String::new();
-    if let Some(d) = description.filter(|d| !d.is_empty()) {
-        s.push_str(&format!("# description: {d}\n"));
-    }
-    for (i, b) in bodies.iter().enumerate() {
-        if i > 0 {
-            s.push('\n');
+/// A resource-policy step as `plan -o json` has always shown it.
+fn change_json(s: &Step) -> serde_json::Value {
+    use serde_json::json;
+    match s.action {
+        Action::Create => json!({"action": "create", "name": s.key, "bodies": s.details.len()}),
+        Action::Update => {
+            json!({"action": "update", "name": s.key, "id": s.reason, "diff": s.diff})
         }
-        s.push_str(b);
-        if !b.ends_with('\n') {
-            s.push('\n');
-        }
-    }
-    s
-}
-
-/// What an update does to behaviour, from `atlas-cedar diff`'s analysis: whether the
-/// edit is cosmetic or which request it newly forbids or allows.
-fn behaviour_lines(plan: &Plan, name: &str) -> Vec<String> {
-    use atlas_cedar_analysis::policies::load_policies;
-    use atlas_cedar_analysis::semantics::diff as semantic_diff;
-    use atlas_cedar_analysis::space::DEFAULT_CAP;
-    let engine = plan.engine.as_ref();
-    let (Some(remote), Some(local)) = (
-        plan.remote.iter().find(|r| r.name == name),
-        plan.local(name),
-    ) else {
-        return Vec::new();
-    };
-    let old_text = remote.bodies().join("\n");
-    let new_text = local
-        .bodies
-        .iter()
-        .map(|b| b.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    atlas_cedar_core::check::with_stack(|| {
-        let (Ok(old), Ok(mut new)) = (
-            load_policies(engine, name, &old_text),
-            load_policies(engine, name, &new_text),
-        ) else {
-            return vec!["behaviour: not analysed (a body does not load)".to_owned()];
-        };
-        for (o, n) in old.iter().zip(new.iter_mut()) {
-            if n.annotation_id.is_none() || n.annotation_id == o.annotation_id {
-                n.rename(&o.id);
-            }
-        }
-        let report = semantic_diff(engine, &old, &new, DEFAULT_CAP);
-        let method = report
-            .method
-            .as_ref()
-            .map(|m| format!("{m:?}").to_lowercase())
-            .unwrap_or_default();
-        if report.same_behaviour == Some(true) {
-            return vec![format!(
-                "behaviour: unchanged, the edit is cosmetic ({method})"
-            )];
-        }
-        let mut lines = Vec::new();
-        for c in report
-            .changes
-            .iter()
-            .filter(|c| c.kind != "unchanged" && c.kind != "cosmetic")
-        {
-            let what = c
-                .message
-                .strip_prefix("behavioural: ")
-                .map_or_else(|| c.message.clone(), |m| format!("behaviour changes: {m}"));
-            lines.push(format!("{what} ({method})"));
-            if let Some(e) = &c.now_forbidden {
-                lines.push(format!("  now forbidden: {} {}", e.action, e.values));
-            }
-            if let Some(e) = &c.now_allowed {
-                lines.push(format!("  now allowed:   {} {}", e.action, e.values));
-            }
-        }
-        lines
-    })
-}
-
-fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
-    let old = render(remote.description.as_deref(), &remote.bodies());
-    let local_bodies: Vec<&str> = local.bodies.iter().map(|b| b.text.as_str()).collect();
-    let new = render(local.description.as_deref(), &local_bodies);
-    similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(3)
-        .header(
-            &format!("atlas: {}", remote.name),
-            &format!("local: {}", local.name),
-        )
-        .to_string()
-}
-
-fn compute(
-    org: String,
-    desired: Desired,
-    remote: Vec<ResourcePolicy>,
-    prune: bool,
-    engine: Arc<atlas_cedar_core::Engine>,
-) -> Plan {
-    let mut changes = Vec::new();
-    for local in &desired.policies {
-        let input = input_of(local);
-        match remote.iter().find(|r| r.name == local.name) {
-            None => changes.push(Change::Create {
-                name: local.name.clone(),
-                bodies: local.bodies.len(),
-            }),
-            Some(r) if r.matches(&input) => {
-                changes.push(Change::Unchanged {
-                    name: r.name.clone(),
-                    id: r.id.clone(),
-                });
-            }
-            Some(r) => changes.push(Change::Update {
-                name: r.name.clone(),
-                id: r.id.clone(),
-                diff: diff(r, local),
-            }),
-        }
-    }
-    if prune {
-        for r in &remote {
-            if !desired.policies.iter().any(|l| l.name == r.name) {
-                changes.push(Change::Delete {
-                    name: r.name.clone(),
-                    id: r.id.clone(),
-                });
-            }
-        }
-    }
-    Plan {
-        org,
-        changes,
-        desired,
-        remote,
-        steps: Vec::new(),
-        ctx: None,
-        engine,
+        Action::Delete => json!({"action": "delete", "name": s.key, "id": s.reason}),
+        _ => json!({"action": "unchanged", "name": s.key, "id": s.reason}),
     }
 }
 
 fn print_plan(plan: &Plan, prune: bool) {
-    for ch in &plan.changes {
-        match ch {
-            Change::Create { name, bodies } => {
-                println!(
-                    "+ create {name} ({bodies} {})",
-                    if *bodies == 1 { "policy" } else { "policies" }
-                );
-                if let Some(local) = plan.local(name) {
-                    for b in &local.bodies {
-                        println!("    {}:{}", b.file.display(), b.line);
-                    }
-                }
-            }
-            Change::Update { name, id, diff } => {
-                println!("~ update {name} ({id})");
-                for line in diff.lines() {
-                    println!("    {line}");
-                }
-                for line in behaviour_lines(plan, name) {
-                    println!("    {line}");
-                }
-            }
-            Change::Delete { name, id } => println!("- delete {name} ({id})"),
-            Change::Unchanged { name, .. } => println!("  unchanged {name}"),
-        }
+    let (policies, others) = plan.split();
+    print!("{}", super::steps::render(policies));
+    if !prune && plan.unmanaged > 0 {
+        let extra = plan.unmanaged;
+        println!(
+            "  ({extra} resource {} in Atlas not managed here; --prune would delete {})",
+            if extra == 1 { "policy" } else { "policies" },
+            if extra == 1 { "it" } else { "them" }
+        );
     }
-    if !prune {
-        let extra = unmanaged(plan);
-        if extra > 0 {
-            println!(
-                "  ({extra} resource {} in Atlas not managed here; --prune would delete {})",
-                if extra == 1 { "policy" } else { "policies" },
-                if extra == 1 { "it" } else { "them" }
-            );
-        }
-    }
-    print!("{}", super::steps::render(&plan.steps));
+    print!("{}", super::steps::render(others));
     println!("Plan: {}", plan.summary());
-}
-
-/// How many of the org's resource policies the manifest does not name (what
-/// `--prune` would delete).
-fn unmanaged(plan: &Plan) -> usize {
-    plan.remote
-        .iter()
-        .filter(|r| !plan.desired.policies.iter().any(|l| l.name == r.name))
-        .count()
 }
 
 /// The plan as Markdown: a summary line, a table of the changes, and each update's
@@ -371,22 +153,23 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
     let mut out = String::from("### atlas-cedar plan\n\n");
     let _ = writeln!(out, "**{}**\n", plan.summary());
     out.push_str("| change | resource policy | details |\n| --- | --- | --- |\n");
-    for ch in &plan.changes {
-        let row = match ch {
-            Change::Create { name, bodies } => format!(
-                "| ➕ create | `{name}` | {bodies} {} |",
-                if *bodies == 1 { "policy" } else { "policies" }
-            ),
-            Change::Update { name, id, .. } => format!("| ✏️ update | `{name}` | `{id}` |"),
-            Change::Delete { name, id } => format!("| 🗑️ delete | `{name}` | `{id}` |"),
-            Change::Unchanged { name, .. } => format!("| unchanged | `{name}` | |"),
-        };
-        out.push_str(&row);
-        out.push('\n');
+    let (policies, others) = plan.split();
+    for s in &policies {
+        let (name, id) = (&s.key, &s.reason);
+        let _ = writeln!(
+            out,
+            "{}",
+            match s.action {
+                Action::Create => format!("| ➕ create | `{name}` | {id} |"),
+                Action::Update => format!("| ✏️ update | `{name}` | `{id}` |"),
+                Action::Delete => format!("| 🗑️ delete | `{name}` | `{id}` |"),
+                _ => format!("| unchanged | `{name}` | |"),
+            }
+        );
     }
-    if !plan.steps.is_empty() {
+    if !others.is_empty() {
         out.push_str("\n| change | resource | details |\n| --- | --- | --- |\n");
-        for s in &plan.steps {
+        for s in &others {
             let mut details: Vec<String> = Vec::new();
             if !s.reason.is_empty() {
                 details.push(s.reason.clone());
@@ -402,17 +185,18 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
             );
         }
     }
-    for ch in &plan.changes {
-        if let Change::Update { name, diff, .. } = ch {
+    for s in &policies {
+        if let Some(diff) = &s.diff {
             let _ = write!(
                 out,
-                "\n<details><summary>diff of <code>{name}</code></summary>\n\n```diff\n{}\n```\n</details>\n",
+                "\n<details><summary>diff of <code>{}</code></summary>\n\n```diff\n{}\n```\n</details>\n",
+                s.key,
                 diff.trim_end().replace("```", "ʼʼʼ")
             );
         }
     }
     if !prune {
-        let extra = unmanaged(plan);
+        let extra = plan.unmanaged;
         if extra > 0 {
             let _ = writeln!(
                 out,
@@ -528,37 +312,42 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         .await
         .map_err(|e| e.to_string())?;
     let client = Arc::new(client);
-    let mut plan = compute(org, desired, remote, args.prune, Arc::clone(&engine));
-    if let Some(path) = plan.desired.manifest.clone() {
-        let text = super::read_text(&path)?;
+    let ctx = resources::Ctx {
+        client: Arc::clone(&client),
+        org,
+        policies: desired
+            .policies
+            .iter()
+            .map(|p| atlas_cedar_analysis::govern::NamedPolicy {
+                name: p.name.clone(),
+                bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
+            })
+            .collect(),
+        engine: Some(engine),
+        wait: WaitOptions {
+            timeout: std::time::Duration::from_secs(1800),
+            interval: std::time::Duration::from_secs(10),
+        },
+        events: Arc::new(StderrEvents::new(true)),
+        concurrency: 4,
+    };
+    let mut steps = policies::plan(&ctx, &desired, &remote, args.prune);
+    if let Some(path) = &desired.manifest {
+        let text = super::read_text(path)?;
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let ctx = resources::Ctx {
-            client: Arc::clone(&client),
-            org: plan.org.clone(),
-            policies: plan
-                .desired
-                .policies
-                .iter()
-                .map(|p| atlas_cedar_analysis::govern::NamedPolicy {
-                    name: p.name.clone(),
-                    bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
-                })
-                .collect(),
-            engine: Some(Arc::clone(&engine)),
-            wait: WaitOptions {
-                timeout: std::time::Duration::from_secs(1800),
-                interval: std::time::Duration::from_secs(10),
-            },
-            events: Arc::new(StderrEvents { progress: true }),
-            concurrency: 4,
-        };
-        let m = resources::Manifest::new(&path, &root, &text)?;
-        plan.steps = resources::plan(&ctx, &m, args.prune).await?;
-        plan.ctx = Some(ctx);
+        let m = resources::Manifest::new(path, &root, &text)?;
+        steps.extend(resources::plan(&ctx, &m, args.prune).await?);
     }
+    let plan = Plan {
+        org: ctx.org.clone(),
+        unmanaged: policies::unmanaged(&desired, &remote),
+        desired,
+        steps,
+        ctx,
+    };
     Ok(Prepared {
         client,
         plan,
@@ -574,12 +363,11 @@ async fn remote_validate(
     notes: Option<&LintNotes>,
 ) -> Result<bool, String> {
     let mut ok = true;
-    for ch in &plan.changes {
-        let name = match ch {
-            Change::Create { name, .. } | Change::Update { name, .. } => name,
-            _ => continue,
-        };
-        let Some(local) = plan.local(name) else {
+    for s in plan.split().0 {
+        if !matches!(s.action, Action::Create | Action::Update) {
+            continue;
+        }
+        let Some(local) = plan.local(&s.key) else {
             continue;
         };
         if let Err(e) = client.validate_policy(&plan.org, &input_of(local)).await {
@@ -629,12 +417,12 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
             PlanOutput::Text => print_plan(&plan, args.prune),
             PlanOutput::Markdown => print!("{}", plan_markdown(&plan, args.prune)),
             PlanOutput::Json => {
-                let (c, u, d) = plan.counts();
-                let (rc, ru, rr, rd) = resources::counts(&plan.steps);
+                let (c, u, r, d) = resources::counts(&plan.steps);
+                let (policies, others) = plan.split();
+                let changes: Vec<_> = policies.into_iter().map(change_json).collect();
                 let v = serde_json::json!({
-                    "org": plan.org, "changes": plan.changes,
-                    "resources": plan.steps,
-                    "create": c + rc, "update": u + ru, "replace": rr, "delete": d + rd,
+                    "org": plan.org, "changes": changes, "resources": others,
+                    "create": c, "update": u, "replace": r, "delete": d,
                     "requests": client.requests_sent(),
                 });
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -670,31 +458,6 @@ struct PushResult {
 }
 
 fn print_dry_run(plan: &Plan) {
-    let base = format!("/api/atlas/v2/orgs/{}/resourcePolicies", plan.org);
-    for ch in &plan.changes {
-        match ch {
-            Change::Create { name, .. } => {
-                let body = plan.local(name).map(input_of);
-                println!("would POST {base}");
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&body).unwrap_or_default()
-                );
-            }
-            Change::Update { name, id, .. } => {
-                let body = plan
-                    .local(name)
-                    .map(|l| ResourcePolicyPatch::from(&input_of(l)));
-                println!("would PATCH {base}/{id}");
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&body).unwrap_or_default()
-                );
-            }
-            Change::Delete { id, .. } => println!("would DELETE {base}/{id}"),
-            Change::Unchanged { .. } => {}
-        }
-    }
     for s in &plan.steps {
         for r in &s.requests {
             println!("{r}");
@@ -730,18 +493,24 @@ async fn push(args: PushArgs) -> ExitCode {
     if !json {
         print_plan(&plan, args.plan.prune);
     }
-    if let Some(ctx) = plan.ctx.as_mut() {
-        ctx.wait = WaitOptions {
-            timeout: std::time::Duration::from_secs(args.wait_timeout),
-            interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
-        };
-        ctx.events = Arc::new(StderrEvents { progress: !json });
-        ctx.concurrency = args.concurrency.max(1);
-    }
-    let (_, _, policy_deletes) = plan.counts();
+    let (policies, others) = plan.split();
+    let policy_writes = policies.iter().filter(|s| s.action.is_change()).count();
+    let (_, _, _, policy_deletes) = resources::counts(policies.iter().copied());
     // A replace deletes the object it replaces: it is confirmed like a delete.
-    let (_, _, resource_replaces, resource_deletes) = resources::counts(&plan.steps);
+    let (_, _, resource_replaces, resource_deletes) = resources::counts(others.iter().copied());
     let deletes = policy_deletes + resource_deletes + resource_replaces;
+    let ctx = &mut plan.ctx;
+    ctx.wait = WaitOptions {
+        timeout: std::time::Duration::from_secs(args.wait_timeout),
+        interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
+    };
+    // A one-line progress bar on a terminal, plain lines otherwise (CI).
+    let bar = std::io::stderr().is_terminal() && !json && policy_writes > 0;
+    ctx.events = Arc::new(StderrEvents {
+        progress: !json,
+        bar: bar.then(|| (policy_writes, Default::default())),
+    });
+    ctx.concurrency = args.concurrency.max(1);
     if args.dry_run {
         print_dry_run(&plan);
         print_warnings(&client);
@@ -783,71 +552,20 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     }
 
-    let mut result = PushResult::default();
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for ch in plan.changes.iter().cloned() {
-        if let Change::Unchanged { name, .. } = &ch {
-            result.unchanged.push(name.clone());
-            continue;
-        }
-        let local = match &ch {
-            Change::Create { name, .. } | Change::Update { name, .. } => plan.local(name).cloned(),
-            _ => None,
-        };
-        let client = Arc::clone(&client);
-        let semaphore = Arc::clone(&semaphore);
-        let org = plan.org.clone();
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            apply(&client, &org, ch, local).await
-        });
-    }
-    // A one-line progress bar on a terminal, plain lines otherwise (CI).
-    let total = tasks.len();
-    let bar = std::io::stderr().is_terminal() && !json;
-    let mut done = 0usize;
-    while let Some(joined) = tasks.join_next().await {
-        done += 1;
-        match joined {
-            Ok(Ok((kind, name))) => {
-                if bar {
-                    eprint!("\r\x1b[2K{} {kind} {name}", progress(done, total));
-                } else if !json {
-                    eprintln!("{kind} {name}");
-                }
-                match kind {
-                    "created" => result.created.push(name),
-                    "adopted" => result.adopted.push(name),
-                    "updated" => result.updated.push(name),
-                    _ => result.deleted.push(name),
-                }
-            }
-            Ok(Err(e)) => {
-                if bar {
-                    eprint!("\r\x1b[2K");
-                }
-                eprintln!("error: {e}");
-                result.errors.push(e);
-            }
-            Err(e) => result.errors.push(format!("task failed: {e}")),
-        }
-    }
-    if bar && total > 0 {
-        eprintln!();
-    }
-    if let Some(ctx) = &plan.ctx {
-        if result.errors.is_empty() {
-            result.resources = resources::apply(ctx, &plan.steps).await;
-        } else if plan.steps.iter().any(|s| s.action.is_change()) {
-            // The resource policies govern the rest: nothing else is applied
-            // on top of a half-pushed set.
-            for s in plan.steps.iter().filter(|s| s.action.is_change()) {
-                result.resources.not_done.push(format!(
-                    "{} {}: not attempted: the resource policies were not all pushed",
-                    s.kind, s.key
-                ));
-            }
+    let mut report = resources::apply(&plan.ctx, &plan.steps).await;
+    let policies = std::mem::take(&mut report.policies);
+    let mut result = PushResult {
+        unchanged: policies.unchanged,
+        errors: policies.failed,
+        resources: report,
+        ..PushResult::default()
+    };
+    for (name, done) in policies.done {
+        match done.as_str() {
+            "created" => result.created.push(name),
+            "adopted" => result.adopted.push(name),
+            "updated" => result.updated.push(name),
+            _ => result.deleted.push(name),
         }
     }
     result.requests = client.requests_sent();
@@ -896,53 +614,4 @@ async fn push(args: PushArgs) -> ExitCode {
     }
 }
 
-/// `[#####-----] 5/10`
-fn progress(done: usize, total: usize) -> String {
-    const WIDTH: usize = 20;
-    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
-    format!(
-        "[{}{}] {done}/{total}",
-        "#".repeat(filled),
-        "-".repeat(WIDTH.saturating_sub(filled))
-    )
-}
 
-async fn apply(
-    client: &Client,
-    org: &str,
-    change: Change,
-    local: Option<LocalPolicy>,
-) -> Result<(&'static str, String), String> {
-    let input = local.as_ref().map(input_of);
-    let fail = |name: &str, e: atlas_cedar_client::Error| {
-        let bodies: Vec<&LocalBody> = local.iter().flat_map(|l| l.bodies.iter()).collect();
-        match describe_invalid(&e, &bodies, None) {
-            Some(lines) => format!("{name}: Atlas rejected the bodies:\n{}", lines.join("\n")),
-            None => format!("{name}: {e}"),
-        }
-    };
-    match change {
-        Change::Create { name, .. } => {
-            let input = input.ok_or_else(|| format!("{name}: no local policy"))?;
-            match client.create_policy_or_adopt(org, &input).await {
-                Ok(CreateOutcome::Created(_)) => Ok(("created", name)),
-                Ok(CreateOutcome::Adopted(_)) => Ok(("adopted", name)),
-                Err(e) => Err(fail(&name, e)),
-            }
-        }
-        Change::Update { name, id, .. } => {
-            let input = input.ok_or_else(|| format!("{name}: no local policy"))?;
-            client
-                .update_policy(org, &id, &ResourcePolicyPatch::from(&input))
-                .await
-                .map(|_| ("updated", name.clone()))
-                .map_err(|e| fail(&name, e))
-        }
-        Change::Delete { name, id } => client
-            .delete_policy(org, &id)
-            .await
-            .map(|()| ("deleted", name.clone()))
-            .map_err(|e| format!("{name}: {e}")),
-        Change::Unchanged { name, .. } => Ok(("unchanged", name)),
-    }
-}

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use atlas_cedar_client::rest::Raw;
 use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
+pub(crate) use atlas_cedar_deploy::policies::LintNotes;
+use atlas_cedar_deploy::policies::describe_invalid;
 use clap::{Args, Subcommand};
 
 use super::manifest::{self, LocalBody};
@@ -203,54 +205,6 @@ async fn delete(client: &Client, org: &str, target: &str, yes: bool) -> Result<E
         .map_err(|e| e.to_string())?;
     println!("Deleted resource policy {} ({}).", p.name, p.id);
     Ok(ExitCode::SUCCESS)
-}
-
-/// What local lint said about each body (by body text), to show next to
-/// Atlas's verdict; `None` when lint did not run.
-pub(crate) type LintNotes = std::collections::HashMap<String, Vec<String>>;
-
-/// Atlas's policy errors as `file:line: Atlas TYPE: detail` lines, each
-/// body found among `bodies` by its exact text, followed by what local lint
-/// said about that body; `None` for other errors.
-pub(crate) fn describe_invalid(
-    err: &Error,
-    bodies: &[&LocalBody],
-    notes: Option<&LintNotes>,
-) -> Option<Vec<String>> {
-    let Error::InvalidPolicies { envelope, .. } = err else {
-        return None;
-    };
-    let mut lines = Vec::new();
-    for bad in &envelope.invalid_policies {
-        let place = bodies
-            .iter()
-            .find(|b| b.text == bad.body)
-            .map(|b| format!("{}:{}", b.file.display(), b.line))
-            .unwrap_or_else(|| "<unknown body>".to_owned());
-        for e in &bad.errors {
-            lines.push(format!(
-                "{place}: Atlas {}: {}",
-                envelope.error_type, e.detail
-            ));
-        }
-        if bad.errors.is_empty() {
-            lines.push(format!("{place}: Atlas {}", envelope.error_type));
-        }
-        if let Some(notes) = notes {
-            match notes.get(&bad.body) {
-                Some(found) if !found.is_empty() => {
-                    for n in found {
-                        lines.push(format!("{place}:   local lint: {n}"));
-                    }
-                }
-                _ => lines.push(format!(
-                    "{place}:   local lint: no finding for this body (Atlas and the local \
-                     check disagree; please report it)"
-                )),
-            }
-        }
-    }
-    Some(lines)
 }
 
 /// Prints Atlas's policy errors next to the file and line of each body;

@@ -145,7 +145,7 @@ fn wait_ctx(client: Arc<Client>, wait: &WaitArgs) -> Ctx {
             timeout: Duration::from_secs(wait.wait_timeout),
             interval: Duration::from_secs_f64(wait.poll_interval.clamp(0.0, 3600.0)),
         },
-        events: Arc::new(super::steps::StderrEvents { progress: true }),
+        events: Arc::new(super::steps::StderrEvents::new(true)),
         concurrency: 1,
     }
 }

@@ -1,0 +1,295 @@
+//! Resource policies as a kind: the organization's policies against the
+//! manifest's (`[[resource_policy]]`, or one policy per `.cedar` file), one
+//! [`Step`] per policy, applied first (phase [`Phase::Policies`]) because
+//! they govern every other change.
+//!
+//! A step shows the policy by name alone: `+ create <name> (N policies)` with
+//! the file and line of each body, `~ update <name> (<id>)` with a unified
+//! diff of the bodies and what the edit does to behaviour, `- delete <name>
+//! (<id>)` (with `--prune`), `unchanged <name>`.
+
+use atlas_cedar_client::{
+    CreateOutcome, Error, ResourcePolicy, ResourcePolicyInput, ResourcePolicyPatch,
+};
+
+use crate::manifest::{Desired, LocalBody, LocalPolicy};
+use crate::{Action, Apply, BoxFuture, Ctx, Phase, Step, StepError};
+
+/// [`Step::kind`] of a resource policy.
+pub const KIND: &str = "resource policy";
+
+/// The policy as Atlas's create and `:validate` take it.
+pub fn input_of(p: &LocalPolicy) -> ResourcePolicyInput {
+    let bodies: Vec<&str> = p.bodies.iter().map(|b| b.text.as_str()).collect();
+    ResourcePolicyInput::new(&p.name, p.description.as_deref(), &bodies)
+}
+
+/// The plan of the resource policies: one step per policy of the manifest,
+/// and with `prune` one delete per policy of the organization it does not
+/// name. Verdict lines of updates use `ctx.engine` (the run's engine: the
+/// user's schema and entities).
+pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool) -> Vec<Step> {
+    let base = format!("/api/atlas/v2/orgs/{}/resourcePolicies", ctx.org);
+    let mut steps = Vec::new();
+    for local in &desired.policies {
+        let input = input_of(local);
+        let found = remote.iter().find(|r| r.name == local.name);
+        let mut s = match found {
+            None => {
+                let n = local.bodies.len();
+                let mut s = step(&local.name, Action::Create);
+                s.reason = format!("{n} {}", if n == 1 { "policy" } else { "policies" });
+                s.details = local
+                    .bodies
+                    .iter()
+                    .map(|b| format!("{}:{}", b.file.display(), b.line))
+                    .collect();
+                s.requests = vec![format!("would POST {base}"), pretty(&input)];
+                s
+            }
+            Some(r) if r.matches(&input) => {
+                let mut s = step(&local.name, Action::Unchanged);
+                s.reason.clone_from(&r.id);
+                s
+            }
+            Some(r) => {
+                let mut s = step(&local.name, Action::Update);
+                s.reason.clone_from(&r.id);
+                let diff = diff(r, local);
+                s.details = diff.lines().map(str::to_owned).collect();
+                s.details.extend(behaviour_lines(ctx, r, local));
+                s.diff = Some(diff);
+                s.requests = vec![
+                    format!("would PATCH {base}/{}", r.id),
+                    pretty(&ResourcePolicyPatch::from(&input)),
+                ];
+                s
+            }
+        };
+        if s.action.is_change() {
+            s.op = Some(Box::new(Write {
+                id: found.filter(|_| s.action == Action::Update).map(|r| r.id.clone()),
+                input: Some(input),
+                bodies: local.bodies.clone(),
+            }));
+        }
+        steps.push(s);
+    }
+    if prune {
+        for r in remote {
+            if !desired.policies.iter().any(|l| l.name == r.name) {
+                let mut s = step(&r.name, Action::Delete);
+                s.reason.clone_from(&r.id);
+                s.requests = vec![format!("would DELETE {base}/{}", r.id)];
+                s.op = Some(Box::new(Write {
+                    id: Some(r.id.clone()),
+                    input: None,
+                    bodies: Vec::new(),
+                }));
+                steps.push(s);
+            }
+        }
+    }
+    steps
+}
+
+/// How many of the organization's policies the manifest does not name
+/// (what `--prune` would delete).
+pub fn unmanaged(desired: &Desired, remote: &[ResourcePolicy]) -> usize {
+    remote
+        .iter()
+        .filter(|r| !desired.policies.iter().any(|l| l.name == r.name))
+        .count()
+}
+
+fn step(name: &str, action: Action) -> Step {
+    Step::new(KIND, name, action, Phase::Policies)
+}
+
+fn pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn render(description: Option<&str>, bodies: &[&str]) -> String {
+    let mut s = String::new();
+    if let Some(d) = description.filter(|d| !d.is_empty()) {
+        s.push_str(&format!("# description: {d}\n"));
+    }
+    for (i, b) in bodies.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(b);
+        if !b.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+fn diff(remote: &ResourcePolicy, local: &LocalPolicy) -> String {
+    let old = render(remote.description.as_deref(), &remote.bodies());
+    let local_bodies: Vec<&str> = local.bodies.iter().map(|b| b.text.as_str()).collect();
+    let new = render(local.description.as_deref(), &local_bodies);
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("atlas: {}", remote.name),
+            &format!("local: {}", local.name),
+        )
+        .to_string()
+}
+
+/// What an update does to behaviour, from `atlas-cedar diff`'s analysis:
+/// whether the edit is cosmetic or which request it newly forbids or allows.
+fn behaviour_lines(ctx: &Ctx, remote: &ResourcePolicy, local: &LocalPolicy) -> Vec<String> {
+    use atlas_cedar_analysis::policies::load_policies;
+    use atlas_cedar_analysis::semantics::diff as semantic_diff;
+    use atlas_cedar_analysis::space::DEFAULT_CAP;
+    let Some(engine) = ctx.engine.as_deref() else {
+        return Vec::new();
+    };
+    let name = local.name.as_str();
+    let old_text = remote.bodies().join("\n");
+    let new_text = local
+        .bodies
+        .iter()
+        .map(|b| b.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    atlas_cedar_core::check::with_stack(|| {
+        let (Ok(old), Ok(mut new)) = (
+            load_policies(engine, name, &old_text),
+            load_policies(engine, name, &new_text),
+        ) else {
+            return vec!["behaviour: not analysed (a body does not load)".to_owned()];
+        };
+        for (o, n) in old.iter().zip(new.iter_mut()) {
+            if n.annotation_id.is_none() || n.annotation_id == o.annotation_id {
+                n.rename(&o.id);
+            }
+        }
+        let report = semantic_diff(engine, &old, &new, DEFAULT_CAP);
+        let method = report
+            .method
+            .as_ref()
+            .map(|m| format!("{m:?}").to_lowercase())
+            .unwrap_or_default();
+        if report.same_behaviour == Some(true) {
+            return vec![format!(
+                "behaviour: unchanged, the edit is cosmetic ({method})"
+            )];
+        }
+        let mut lines = Vec::new();
+        for c in report
+            .changes
+            .iter()
+            .filter(|c| c.kind != "unchanged" && c.kind != "cosmetic")
+        {
+            let what = c
+                .message
+                .strip_prefix("behavioural: ")
+                .map_or_else(|| c.message.clone(), |m| format!("behaviour changes: {m}"));
+            lines.push(format!("{what} ({method})"));
+            if let Some(e) = &c.now_forbidden {
+                lines.push(format!("  now forbidden: {} {}", e.action, e.values));
+            }
+            if let Some(e) = &c.now_allowed {
+                lines.push(format!("  now allowed:   {} {}", e.action, e.values));
+            }
+        }
+        lines
+    })
+}
+
+/// The write of one step: create (or adopt a policy created by a lost
+/// answer), update, or delete.
+#[derive(Debug)]
+struct Write {
+    /// The policy in Atlas (update, delete).
+    id: Option<String>,
+    /// What to send (create, update).
+    input: Option<ResourcePolicyInput>,
+    /// Where each body comes from, to place Atlas's errors.
+    bodies: Vec<LocalBody>,
+}
+
+impl Apply for Write {
+    fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
+        Box::pin(async move {
+            let (client, org) = (&ctx.client, ctx.org.as_str());
+            let result = match (&self.id, &self.input) {
+                (None, Some(input)) => match client.create_policy_or_adopt(org, input).await {
+                    Ok(CreateOutcome::Created(_)) => Ok("created"),
+                    Ok(CreateOutcome::Adopted(_)) => Ok("adopted"),
+                    Err(e) => Err(e),
+                },
+                (Some(id), Some(input)) => client
+                    .update_policy(org, id, &ResourcePolicyPatch::from(input))
+                    .await
+                    .map(|_| "updated"),
+                (Some(id), None) => client.delete_policy(org, id).await.map(|()| "deleted"),
+                (None, None) => return Err(StepError::Other("no local policy".to_owned())),
+            };
+            result.map(str::to_owned).map_err(|e| {
+                let refs: Vec<&LocalBody> = self.bodies.iter().collect();
+                match describe_invalid(&e, &refs, None) {
+                    Some(lines) => StepError::Other(format!(
+                        "Atlas rejected the bodies:\n{}",
+                        lines.join("\n")
+                    )),
+                    None => StepError::Api(e),
+                }
+            })
+        })
+    }
+}
+
+/// What local lint said about each body (by body text), to show next to
+/// Atlas's verdict; `None` when lint did not run.
+pub type LintNotes = std::collections::HashMap<String, Vec<String>>;
+
+/// Atlas's policy errors as `file:line: Atlas TYPE: detail` lines, each
+/// body found among `bodies` by its exact text, followed by what local lint
+/// said about that body; `None` for other errors.
+pub fn describe_invalid(
+    err: &Error,
+    bodies: &[&LocalBody],
+    notes: Option<&LintNotes>,
+) -> Option<Vec<String>> {
+    let Error::InvalidPolicies { envelope, .. } = err else {
+        return None;
+    };
+    let mut lines = Vec::new();
+    for bad in &envelope.invalid_policies {
+        let place = bodies
+            .iter()
+            .find(|b| b.text == bad.body)
+            .map(|b| format!("{}:{}", b.file.display(), b.line))
+            .unwrap_or_else(|| "<unknown body>".to_owned());
+        for e in &bad.errors {
+            lines.push(format!(
+                "{place}: Atlas {}: {}",
+                envelope.error_type, e.detail
+            ));
+        }
+        if bad.errors.is_empty() {
+            lines.push(format!("{place}: Atlas {}", envelope.error_type));
+        }
+        if let Some(notes) = notes {
+            match notes.get(&bad.body) {
+                Some(found) if !found.is_empty() => {
+                    for n in found {
+                        lines.push(format!("{place}:   local lint: {n}"));
+                    }
+                }
+                _ => lines.push(format!(
+                    "{place}:   local lint: no finding for this body (Atlas and the local \
+                     check disagree; please report it)"
+                )),
+            }
+        }
+    }
+    Some(lines)
+}

@@ -29,6 +29,7 @@
 //! ```
 
 mod resources;
+mod routes;
 mod server;
 mod util;
 mod validation;
@@ -41,7 +42,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use server::StoredPolicy;
+pub use resources::policies::StoredPolicy;
 use server::{ServerState, Shared};
 
 /// The only media-type version of the resource-policy endpoints.

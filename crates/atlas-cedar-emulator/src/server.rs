@@ -1,4 +1,6 @@
-//! The HTTP side: accept loop, routing, auth, rate limit, faults, handlers.
+//! The HTTP side: accept loop, request log, the middleware (auth, faults,
+//! scope, rate limit, version, role) and dispatch through the route table
+//! ([`crate::routes`]); OAuth and the `/__emulator` control endpoints.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -12,50 +14,16 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::util::{
-    is_object_id, md5_hex, now_iso, object_id, parse_auth_params, parse_form, random_hex,
-};
-use crate::{
-    lock, EmulatorConfig, FaultKind, FaultRule, LoggedRequest, PersistedState, Role,
-    RESOURCE_POLICY_VERSION,
-};
+use crate::routes::Lookup;
+use crate::util::{is_object_id, md5_hex, parse_auth_params, parse_form, random_hex};
+use crate::{lock, EmulatorConfig, FaultKind, FaultRule, LoggedRequest, PersistedState, Role};
 
 const REALM: &str = "MMS Public API";
 const MAX_BODY: usize = 4 * 1024 * 1024;
 const MAX_NONCES: usize = 10_000;
-
-/// A resource policy as stored and returned.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredPolicy {
-    pub id: String,
-    pub org_id: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub version: String,
-    pub created_date: String,
-    pub last_updated_date: String,
-    pub created_by_user: UserRef,
-    pub last_updated_by_user: UserRef,
-    pub policies: Vec<PolicyBody>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserRef {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PolicyBody {
-    pub id: String,
-    pub body: String,
-}
 
 #[derive(Debug)]
 struct Bucket {
@@ -448,6 +416,7 @@ fn control(
 /// Returns the answer, whether to drop the connection instead, and the fault
 /// label for the log.
 async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>) {
+    // Outside the Admin API (and its middleware): the OAuth endpoints.
     if req.path == "/api/oauth/token" && req.method == Method::POST {
         req.auth = if header(&req.headers, AUTHORIZATION).is_some() {
             Auth::Basic
@@ -461,54 +430,128 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
         return (oauth_revoke(shared, req), false, None);
     }
     let Some(rest) = req.path.strip_prefix("/api/atlas/v2/") else {
-        return (
-            Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
-            false,
-            None,
-        );
+        return (not_found(), false, None);
     };
+    let found = crate::routes::lookup(&req.method, rest);
     let rest = rest.to_owned();
-
-    let role = match authenticate(shared, req) {
-        Ok(role) => role,
-        Err(answer) => return (answer, false, None),
+    let mut flow = Flow {
+        shared,
+        req,
+        rest,
+        found,
+        role: None,
+        fault: None,
+        delay: None,
+        scope: None,
+        drop: false,
     };
-
-    // Fault injection happens once the request is authenticated.
-    let fault = take_fault(shared, req);
-    if let Some(FaultKind::Latency { ms }) = &fault {
-        tokio::time::sleep(Duration::from_millis(*ms)).await;
-    }
-    let fault_label = fault.as_ref().map(|f| format!("{f:?}"));
-    if fault == Some(FaultKind::DropBeforeApply) {
-        let answer = Answer::error(StatusCode::INTERNAL_SERVER_ERROR, "DROPPED", "dropped");
-        return (answer, true, fault_label);
-    }
-    if let Some(FaultKind::Status { status }) = &fault {
-        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
-            "SERVICE_UNAVAILABLE"
-        } else {
-            "UNEXPECTED_ERROR"
-        };
-        return (
-            Answer::error(status, code, "Injected fault."),
-            false,
-            fault_label,
-        );
-    }
-
-    let segments: Vec<&str> = rest.split('/').collect();
-    let (scope, tail) = match segments.as_slice() {
-        ["orgs", org, tail @ ..] => (Scope::Org(org.to_string()), tail.to_vec()),
-        ["groups", group, tail @ ..] => (Scope::Group(group.to_string()), tail.to_vec()),
-        _ => {
-            return (
-                Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
-                false,
-                fault_label,
-            )
+    for stage in MIDDLEWARE {
+        let answer = stage(&mut flow);
+        if let Some(ms) = flow.delay.take() {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+        if let Some(answer) = answer {
+            return (answer, flow.drop, flow.fault_label());
+        }
+    }
+    let label = flow.fault_label();
+    let applies = matches!(flow.found, Lookup::Route(r, _) if r.applies);
+    let answer = dispatch(&mut flow);
+    let drop_after =
+        flow.fault == Some(FaultKind::DropAfterApply) && applies && answer.status.is_success();
+    (answer, drop_after, label)
+}
+
+fn not_found() -> Answer {
+    Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found.")
+}
+
+/// An Admin API request on its way through the middleware.
+struct Flow<'a> {
+    shared: &'a Shared,
+    req: &'a mut Req,
+    /// The path after `/api/atlas/v2/`.
+    rest: String,
+    /// What the route table knows of the request.
+    found: Lookup,
+    role: Option<Role>,
+    fault: Option<FaultKind>,
+    /// Milliseconds to wait once the stage returns (a latency fault).
+    delay: Option<u64>,
+    scope: Option<Scope>,
+    /// Drop the connection instead of answering.
+    drop: bool,
+}
+
+impl Flow<'_> {
+    fn fault_label(&self) -> Option<String> {
+        self.fault.as_ref().map(|f| format!("{f:?}"))
+    }
+}
+
+/// A middleware stage: an answer ends the request there.
+type Stage = fn(&mut Flow<'_>) -> Option<Answer>;
+
+/// The middleware every Admin API request goes through, in order, before
+/// its handler. Resource-policy enforcement is the handler's (see
+/// [`crate::routes`]).
+const MIDDLEWARE: [Stage; 6] = [
+    auth_stage,
+    fault_stage,
+    scope_stage,
+    rate_limit_stage,
+    version_stage,
+    role_stage,
+];
+
+/// 401 without valid credentials (Digest, or a Bearer token).
+fn auth_stage(flow: &mut Flow<'_>) -> Option<Answer> {
+    match authenticate(flow.shared, flow.req) {
+        Ok(role) => {
+            flow.role = Some(role);
+            None
+        }
+        Err(answer) => Some(answer),
+    }
+}
+
+/// The first matching injected fault, once the request is authenticated.
+fn fault_stage(flow: &mut Flow<'_>) -> Option<Answer> {
+    let fault = take_fault(flow.shared, flow.req);
+    flow.fault.clone_from(&fault);
+    match fault? {
+        FaultKind::Latency { ms } => {
+            flow.delay = Some(ms);
+            None
+        }
+        FaultKind::DropBeforeApply => {
+            flow.drop = true;
+            Some(Answer::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "DROPPED",
+                "dropped",
+            ))
+        }
+        FaultKind::Status { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+                "SERVICE_UNAVAILABLE"
+            } else {
+                "UNEXPECTED_ERROR"
+            };
+            Some(Answer::error(status, code, "Injected fault."))
+        }
+        FaultKind::DropAfterApply => None,
+    }
+}
+
+/// `/orgs/{orgId}/…` or `/groups/{groupId}/…` with a well-formed id.
+fn scope_stage(flow: &mut Flow<'_>) -> Option<Answer> {
+    let mut segments = flow.rest.split('/');
+    let scope = match (segments.next(), segments.next()) {
+        (Some("orgs"), Some(org)) => Scope::Org(org.to_owned()),
+        (Some("groups"), Some(group)) => Scope::Group(group.to_owned()),
+        _ => return Some(not_found()),
     };
     if !is_object_id(scope.id()) {
         let (code, detail) = match &scope {
@@ -521,86 +564,57 @@ async fn route(shared: &Shared, req: &mut Req) -> (Answer, bool, Option<String>)
                 format!("An invalid group ID {group} was specified."),
             ),
         };
-        return (
-            Answer::error(StatusCode::BAD_REQUEST, code, &detail),
-            false,
-            fault_label,
-        );
+        return Some(Answer::error(StatusCode::BAD_REQUEST, code, &detail));
     }
+    flow.scope = Some(scope);
+    None
+}
 
-    if let Some(answer) = check_rate_limit(shared, &scope.rate_key()) {
-        return (answer, false, fault_label);
-    }
+/// 429 once the organization's or project's bucket is empty.
+fn rate_limit_stage(flow: &mut Flow<'_>) -> Option<Answer> {
+    let key = flow.scope.as_ref()?.rate_key();
+    check_rate_limit(flow.shared, &key)
+}
 
+/// 406/410/415 unless the request asks for the route's (or mount's) version.
+fn version_stage(flow: &mut Flow<'_>) -> Option<Answer> {
+    let version = match &flow.found {
+        Lookup::Route(r, _) => r.version,
+        Lookup::Mounted(v) => v,
+        Lookup::Unknown => return None,
+    };
+    check_version(flow.shared, flow.req, &[version])
+}
+
+/// 403 for a write by a credential that may only read.
+fn role_stage(flow: &mut Flow<'_>) -> Option<Answer> {
     let is_write = matches!(
-        req.method,
+        flow.req.method,
         Method::POST | Method::PATCH | Method::DELETE | Method::PUT
     );
-    let is_validate = matches!(tail.as_slice(), ["resourcePolicies:validate"]);
-    if (is_write) && role != Role::OrgOwner {
-        // Versions are checked first, as Atlas does.
-        let version_error = match (&scope, tail.first()) {
-            (Scope::Org(_), Some(t)) if t.starts_with("resourcePolicies") => {
-                check_version(shared, req, &[RESOURCE_POLICY_VERSION])
-            }
-            _ => None,
-        };
-        if let Some(answer) = version_error {
-            return (answer, false, fault_label);
-        }
-        return (
-            Answer::error(
-                StatusCode::FORBIDDEN,
-                "USER_UNAUTHORIZED",
-                "Current user is not authorized to perform this action.",
-            ),
-            false,
-            fault_label,
-        );
-    }
+    (is_write && flow.role != Some(Role::OrgOwner)).then(|| {
+        Answer::error(
+            StatusCode::FORBIDDEN,
+            "USER_UNAUTHORIZED",
+            "Current user is not authorized to perform this action.",
+        )
+    })
+}
 
-    let policy_route = matches!(
-        (&scope, tail.first()),
-        (Scope::Org(_), Some(t)) if t.starts_with("resourcePolicies") || *t == "nonCompliantResources"
-    );
-    let answer = if policy_route {
-        if let Some(answer) = check_version(shared, req, &[RESOURCE_POLICY_VERSION]) {
-            return (answer, false, fault_label);
-        }
-        let org = scope.id().to_owned();
-        match (&req.method, tail.as_slice()) {
-            (&Method::GET, ["resourcePolicies"]) => list(shared, &org),
-            (&Method::POST, ["resourcePolicies"]) => create(shared, &org, &req.body),
-            (&Method::POST, ["resourcePolicies:validate"]) => validate(&org, &req.body),
-            (&Method::GET, ["resourcePolicies", id]) => get(shared, &org, id),
-            (&Method::PATCH, ["resourcePolicies", id]) => update(shared, &org, id, &req.body),
-            (&Method::DELETE, ["resourcePolicies", id]) => delete(shared, &org, id),
-            (&Method::GET, ["nonCompliantResources"]) => {
-                let list = lock(&shared.state)
-                    .non_compliant
-                    .get(&org)
-                    .cloned()
-                    .unwrap_or_default();
-                Answer::json(StatusCode::OK, Value::Array(list))
-            }
-            _ => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
-        }
-    } else {
-        let mut ctx = crate::resources::Ctx {
-            shared,
-            req,
-            scope: scope.clone(),
-        };
-        match crate::resources::route(&mut ctx, &tail) {
-            Some(answer) => answer,
-            None => Answer::error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Not found."),
-        }
+/// The route's handler (its answer labelled with the route's version), or 404.
+fn dispatch(flow: &mut Flow<'_>) -> Answer {
+    let found = std::mem::replace(&mut flow.found, Lookup::Unknown);
+    let (Lookup::Route(route, params), Some(scope)) = (found, flow.scope.clone()) else {
+        return not_found();
     };
-    let drop_after = fault == Some(FaultKind::DropAfterApply)
-        && is_write
-        && !is_validate
-        && answer.status.is_success();
-    (answer, drop_after, fault_label)
+    let mut ctx = crate::resources::Ctx {
+        shared: flow.shared,
+        req: flow.req,
+        scope,
+        params,
+        action: route.action,
+    };
+    (route.handler)(&mut ctx).with_version(route.version)
 }
 
 fn header(headers: &hyper::HeaderMap, name: hyper::header::HeaderName) -> Option<String> {
@@ -960,235 +974,4 @@ pub(crate) fn check_version(shared: &Shared, req: &Req, supported: &[&str]) -> O
             wanted.join(", ")
         ),
     ))
-}
-
-#[derive(Debug, Deserialize)]
-struct PolicyInput {
-    body: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateInput {
-    name: Option<String>,
-    description: Option<String>,
-    policies: Option<Vec<PolicyInput>>,
-}
-
-fn parse_input(body: &str) -> Result<CreateInput, Answer> {
-    serde_json::from_str::<CreateInput>(body).map_err(|e| {
-        Answer::error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_JSON",
-            &format!("Invalid JSON: {e}"),
-        )
-    })
-}
-
-fn invalid_attribute(field: &str, description: &str) -> Answer {
-    let mut a = Answer::error(
-        StatusCode::BAD_REQUEST,
-        "INVALID_ATTRIBUTE",
-        &format!("Invalid attribute {field} specified."),
-    );
-    if let Some(Value::Object(map)) = a.body.as_mut() {
-        map.insert(
-            "badRequestDetail".to_owned(),
-            json!({ "fields": [ { "field": field, "description": description } ] }),
-        );
-    }
-    a
-}
-
-/// The policy 400 envelope for bad bodies, if any.
-fn check_bodies(policies: &[PolicyInput]) -> Option<Answer> {
-    let bodies: Vec<&str> = policies.iter().map(|p| p.body.as_str()).collect();
-    let envelope = crate::validation::verdict(&bodies)?;
-    Some(Answer::json(StatusCode::BAD_REQUEST, envelope))
-}
-
-fn system_user() -> UserRef {
-    UserRef {
-        id: "000000000000000000000001".to_owned(),
-        name: "emulator".to_owned(),
-    }
-}
-
-fn list(shared: &Shared, org: &str) -> Answer {
-    let st = lock(&shared.state);
-    let list = st.persisted.orgs.get(org).cloned().unwrap_or_default();
-    Answer::json(
-        StatusCode::OK,
-        serde_json::to_value(list).unwrap_or(Value::Null),
-    )
-}
-
-fn get(shared: &Shared, org: &str, id: &str) -> Answer {
-    let st = lock(&shared.state);
-    match st
-        .persisted
-        .orgs
-        .get(org)
-        .and_then(|l| l.iter().find(|p| p.id == id))
-    {
-        Some(p) => Answer::json(
-            StatusCode::OK,
-            serde_json::to_value(p).unwrap_or(Value::Null),
-        ),
-        None => not_found(id),
-    }
-}
-
-fn not_found(id: &str) -> Answer {
-    Answer::error(
-        StatusCode::NOT_FOUND,
-        "RESOURCE_POLICY_NOT_FOUND",
-        &format!("Resource policy {id} not found."),
-    )
-}
-
-fn duplicate(name: &str) -> Answer {
-    Answer::error(
-        StatusCode::BAD_REQUEST,
-        "DUPLICATE_RESOURCE_POLICY_NAME",
-        &format!("A resource policy named {name} already exists in this organization."),
-    )
-}
-
-fn new_bodies(policies: Vec<PolicyInput>) -> Vec<PolicyBody> {
-    policies
-        .into_iter()
-        .map(|p| PolicyBody {
-            id: object_id(),
-            body: p.body,
-        })
-        .collect()
-}
-
-fn create(shared: &Shared, org: &str, body: &str) -> Answer {
-    let input = match parse_input(body) {
-        Ok(i) => i,
-        Err(a) => return a,
-    };
-    let name = match input.name {
-        Some(n) if !n.trim().is_empty() => n,
-        _ => return invalid_attribute("name", "name must not be empty"),
-    };
-    let policies = match input.policies {
-        Some(p) if !p.is_empty() => p,
-        _ => return invalid_attribute("policies", "policies must not be empty"),
-    };
-    if let Some(a) = check_bodies(&policies) {
-        return a;
-    }
-    let mut st = lock(&shared.state);
-    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
-    if list.iter().any(|p| p.name == name) {
-        return duplicate(&name);
-    }
-    let now = now_iso();
-    let policy = StoredPolicy {
-        id: object_id(),
-        org_id: org.to_owned(),
-        name,
-        description: input.description,
-        version: "v1".to_owned(),
-        created_date: now.clone(),
-        last_updated_date: now,
-        created_by_user: system_user(),
-        last_updated_by_user: system_user(),
-        policies: new_bodies(policies),
-    };
-    list.push(policy.clone());
-    shared.save(&st);
-    Answer::json(
-        StatusCode::CREATED,
-        serde_json::to_value(policy).unwrap_or(Value::Null),
-    )
-}
-
-fn validate(org: &str, body: &str) -> Answer {
-    let input = match parse_input(body) {
-        Ok(i) => i,
-        Err(a) => return a,
-    };
-    let policies = match input.policies {
-        Some(p) if !p.is_empty() => p,
-        _ => return invalid_attribute("policies", "policies must not be empty"),
-    };
-    if let Some(a) = check_bodies(&policies) {
-        return a;
-    }
-    let now = now_iso();
-    let mut out = json!({
-        "orgId": org,
-        "name": input.name.unwrap_or_default(),
-        "version": "v1",
-        "createdDate": now,
-        "lastUpdatedDate": now,
-        "policies": new_bodies(policies),
-    });
-    // The spec declares a string: no description is left out, not `null`.
-    if let (Some(d), Some(map)) = (input.description, out.as_object_mut()) {
-        map.insert("description".to_owned(), Value::String(d));
-    }
-    Answer::json(StatusCode::OK, out)
-}
-
-fn update(shared: &Shared, org: &str, id: &str, body: &str) -> Answer {
-    let input = match parse_input(body) {
-        Ok(i) => i,
-        Err(a) => return a,
-    };
-    if let Some(p) = &input.policies {
-        if p.is_empty() {
-            return invalid_attribute("policies", "policies must not be empty");
-        }
-        if let Some(a) = check_bodies(p) {
-            return a;
-        }
-    }
-    if matches!(&input.name, Some(n) if n.trim().is_empty()) {
-        return invalid_attribute("name", "name must not be empty");
-    }
-    let mut st = lock(&shared.state);
-    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
-    if let Some(name) = &input.name {
-        if list.iter().any(|p| &p.name == name && p.id != id) {
-            return duplicate(name);
-        }
-    }
-    let Some(policy) = list.iter_mut().find(|p| p.id == id) else {
-        return not_found(id);
-    };
-    if let Some(name) = input.name {
-        policy.name = name;
-    }
-    if let Some(d) = input.description {
-        policy.description = Some(d);
-    }
-    if let Some(p) = input.policies {
-        policy.policies = new_bodies(p);
-    }
-    policy.last_updated_date = now_iso();
-    policy.last_updated_by_user = system_user();
-    let out = policy.clone();
-    shared.save(&st);
-    Answer::json(
-        StatusCode::OK,
-        serde_json::to_value(out).unwrap_or(Value::Null),
-    )
-}
-
-fn delete(shared: &Shared, org: &str, id: &str) -> Answer {
-    let mut st = lock(&shared.state);
-    let list = st.persisted.orgs.entry(org.to_owned()).or_default();
-    let before = list.len();
-    list.retain(|p| p.id != id);
-    if list.len() == before {
-        return not_found(id);
-    }
-    shared.save(&st);
-    // The spec declares 200 with no body (not 204) for this delete.
-    Answer::empty(StatusCode::OK)
 }

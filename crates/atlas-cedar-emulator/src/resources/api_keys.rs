@@ -5,7 +5,7 @@
 //! `set_resources`). These keys are objects to manage, not the emulator's
 //! own credentials.
 
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
@@ -23,49 +23,55 @@ const ORG_ROLES: [&str; 6] = [
     "ORG_READ_ONLY",
 ];
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    if ctx.group().is_some() {
-        return None;
-    }
+/// The store key of the organization's keys.
+fn store(ctx: &Ctx<'_>) -> (String, String) {
     let org = ctx.org();
-    let key = format!("apiKeys/{org}");
-    let method = ctx.method().clone();
-    if !matches!(tail, ["apiKeys"] | ["apiKeys", _]) {
-        return None;
+    (format!("apiKeys/{org}"), org)
+}
+
+pub(crate) fn list(ctx: &mut Ctx<'_>) -> Answer {
+    let (key, _) = store(ctx);
+    let keys = ctx
+        .items(&key)
+        .into_iter()
+        .map(without_private_key)
+        .collect();
+    ctx.page(keys, VERSION)
+}
+
+pub(crate) fn create(ctx: &mut Ctx<'_>) -> Answer {
+    let (key, org) = store(ctx);
+    create_key(ctx, &key, &org)
+}
+
+pub(crate) fn get(ctx: &mut Ctx<'_>) -> Answer {
+    let (key, _) = store(ctx);
+    let id = ctx.param("apiUserId");
+    match find(ctx, &key, id) {
+        Some(k) => Answer::json(StatusCode::OK, without_private_key(k)).with_version(VERSION),
+        None => missing(id),
     }
-    if let Err(a) = ctx.version(&[VERSION]) {
-        return Some(a);
+}
+
+pub(crate) fn patch(ctx: &mut Ctx<'_>) -> Answer {
+    let (key, org) = store(ctx);
+    let id = ctx.param("apiUserId").to_owned();
+    patch_key(ctx, &key, &org, &id)
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>) -> Answer {
+    let (key, _) = store(ctx);
+    let id = ctx.param("apiUserId");
+    let removed = ctx.update(&key, |list| {
+        let before = list.len();
+        list.retain(|k| k.get("id").and_then(Value::as_str) != Some(id));
+        before != list.len()
+    });
+    if removed {
+        Answer::empty(StatusCode::NO_CONTENT).with_version(VERSION)
+    } else {
+        missing(id)
     }
-    let answer = match (&method, tail) {
-        (&Method::GET, ["apiKeys"]) => {
-            let keys = ctx
-                .items(&key)
-                .into_iter()
-                .map(without_private_key)
-                .collect();
-            ctx.page(keys, VERSION)
-        }
-        (&Method::POST, ["apiKeys"]) => create(ctx, &key, &org),
-        (&Method::GET, ["apiKeys", id]) => match find(ctx, &key, id) {
-            Some(k) => Answer::json(StatusCode::OK, without_private_key(k)).with_version(VERSION),
-            None => missing(id),
-        },
-        (&Method::PATCH, ["apiKeys", id]) => patch(ctx, &key, &org, id),
-        (&Method::DELETE, ["apiKeys", id]) => {
-            let removed = ctx.update(&key, |list| {
-                let before = list.len();
-                list.retain(|k| k.get("id").and_then(Value::as_str) != Some(*id));
-                before != list.len()
-            });
-            if removed {
-                Answer::empty(StatusCode::NO_CONTENT).with_version(VERSION)
-            } else {
-                missing(id)
-            }
-        }
-        _ => return None,
-    };
-    Some(answer)
 }
 
 /// A seeded key may hold a `privateKey`: reads never answer it.
@@ -132,7 +138,7 @@ fn fields(
     Ok((desc, roles))
 }
 
-fn create(ctx: &mut Ctx<'_>, key: &str, org: &str) -> Answer {
+fn create_key(ctx: &mut Ctx<'_>, key: &str, org: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("INVALID_JSON", "The body must be a JSON object."),
@@ -184,7 +190,7 @@ fn create(ctx: &mut Ctx<'_>, key: &str, org: &str) -> Answer {
     Answer::json(StatusCode::OK, answer).with_version(VERSION)
 }
 
-fn patch(ctx: &mut Ctx<'_>, key: &str, org: &str, id: &str) -> Answer {
+fn patch_key(ctx: &mut Ctx<'_>, key: &str, org: &str, id: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("INVALID_JSON", "The body must be a JSON object."),

@@ -3,7 +3,7 @@
 //! Version 2024-05-30, except DELETE which answers only 2023-01-01 (as Atlas
 //! pins each operation's version). Stored under `exportBuckets/{groupId}`.
 
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
@@ -15,52 +15,50 @@ const DELETE_VERSION: &str = "2023-01-01";
 /// The tenant Azure answers carry (Atlas's example).
 const AZURE_TENANT: &str = "4297fc77-1592-4de8-a6d5-a8c32401df87";
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    let group = ctx.group()?.to_owned();
+/// The project and the store key of its buckets.
+fn store(ctx: &Ctx<'_>) -> (String, String) {
+    let group = ctx.scope.id().to_owned();
     let key = format!("exportBuckets/{group}");
-    let method = ctx.method().clone();
-    let version = if method == Method::DELETE {
-        DELETE_VERSION
-    } else {
-        VERSION
-    };
-    let answer = match (&method, tail) {
-        (&Method::GET, ["backup", "exportBuckets"]) => {
-            checked(ctx, version, |ctx| ctx.page(ctx.items(&key), VERSION))
-        }
-        (&Method::POST, ["backup", "exportBuckets"]) => {
-            checked(ctx, version, |ctx| create(ctx, &key, &group))
-        }
-        (&Method::GET, ["backup", "exportBuckets", id]) => {
-            checked(ctx, version, |ctx| match find(ctx, &key, id) {
-                Some(b) => Answer::json(StatusCode::OK, b).with_version(VERSION),
-                None => missing(id),
-            })
-        }
-        (&Method::PATCH, ["backup", "exportBuckets", id]) => {
-            checked(ctx, version, |ctx| patch(ctx, &key, id))
-        }
-        (&Method::DELETE, ["backup", "exportBuckets", id]) => checked(ctx, version, |ctx| {
-            let removed = ctx.update(&key, |list| {
-                let before = list.len();
-                list.retain(|b| b.get("_id").and_then(Value::as_str) != Some(*id));
-                before != list.len()
-            });
-            if removed {
-                Answer::empty(StatusCode::NO_CONTENT).with_version(DELETE_VERSION)
-            } else {
-                missing(id)
-            }
-        }),
-        _ => return None,
-    };
-    Some(answer)
+    (group, key)
 }
 
-fn checked(ctx: &mut Ctx<'_>, version: &str, f: impl FnOnce(&mut Ctx<'_>) -> Answer) -> Answer {
-    match ctx.version(&[version]) {
-        Ok(()) => f(ctx),
-        Err(a) => a,
+pub(crate) fn list(ctx: &mut Ctx<'_>) -> Answer {
+    let (_, key) = store(ctx);
+    ctx.page(ctx.items(&key), VERSION)
+}
+
+pub(crate) fn create(ctx: &mut Ctx<'_>) -> Answer {
+    let (group, key) = store(ctx);
+    create_bucket(ctx, &key, &group)
+}
+
+pub(crate) fn get(ctx: &mut Ctx<'_>) -> Answer {
+    let (_, key) = store(ctx);
+    let id = ctx.param("exportBucketId");
+    match find(ctx, &key, id) {
+        Some(b) => Answer::json(StatusCode::OK, b).with_version(VERSION),
+        None => missing(id),
+    }
+}
+
+pub(crate) fn patch(ctx: &mut Ctx<'_>) -> Answer {
+    let (_, key) = store(ctx);
+    let id = ctx.param("exportBucketId").to_owned();
+    patch_bucket(ctx, &key, &id)
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>) -> Answer {
+    let (_, key) = store(ctx);
+    let id = ctx.param("exportBucketId");
+    let removed = ctx.update(&key, |list| {
+        let before = list.len();
+        list.retain(|b| b.get("_id").and_then(Value::as_str) != Some(id));
+        before != list.len()
+    });
+    if removed {
+        Answer::empty(StatusCode::NO_CONTENT).with_version(DELETE_VERSION)
+    } else {
+        missing(id)
     }
 }
 
@@ -157,7 +155,7 @@ fn validate(body: &Map<String, Value>, group: &str) -> Result<Value, Answer> {
     Ok(out)
 }
 
-fn create(ctx: &mut Ctx<'_>, key: &str, group: &str) -> Answer {
+fn create_bucket(ctx: &mut Ctx<'_>, key: &str, group: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("INVALID_JSON", "The body must be a JSON object."),
@@ -171,7 +169,7 @@ fn create(ctx: &mut Ctx<'_>, key: &str, group: &str) -> Answer {
     Answer::json(StatusCode::OK, bucket).with_version(VERSION)
 }
 
-fn patch(ctx: &mut Ctx<'_>, key: &str, id: &str) -> Answer {
+fn patch_bucket(ctx: &mut Ctx<'_>, key: &str, id: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("INVALID_JSON", "The body must be a JSON object."),

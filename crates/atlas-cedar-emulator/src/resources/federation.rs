@@ -5,7 +5,7 @@
 //! replaced (its `status` kept); the answer is the project's list, 201.
 //! Stored under `federationEndpoints/{groupId}`.
 
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
@@ -26,42 +26,39 @@ const WRITABLE: [&str; 8] = [
     "azureLinkId",
 ];
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    let group = ctx.group()?.to_owned();
-    let key = format!("federationEndpoints/{group}");
-    let method = ctx.method().clone();
-    let one = match (&method, tail) {
-        (&Method::GET | &Method::POST, ["privateNetworkSettings", "endpointIds"]) => None,
-        (&Method::GET | &Method::DELETE, ["privateNetworkSettings", "endpointIds", id]) => {
-            Some(decode_segment(id))
-        }
-        _ => return None,
-    };
-    if let Err(a) = ctx.version(&[VERSION]) {
-        return Some(a);
+fn store(ctx: &Ctx<'_>) -> String {
+    format!("federationEndpoints/{}", ctx.scope.id())
+}
+
+pub(crate) fn list(ctx: &mut Ctx<'_>) -> Answer {
+    ctx.page(ctx.items(&store(ctx)), VERSION)
+}
+
+pub(crate) fn upsert(ctx: &mut Ctx<'_>) -> Answer {
+    let key = store(ctx);
+    upsert_entry(ctx, &key)
+}
+
+pub(crate) fn get(ctx: &mut Ctx<'_>) -> Answer {
+    let id = decode_segment(ctx.param("endpointId"));
+    match find(ctx, &store(ctx), &id) {
+        Some(e) => Answer::json(StatusCode::OK, e).with_version(VERSION),
+        None => missing(&id),
     }
-    let answer = match (&method, one) {
-        (&Method::GET, None) => ctx.page(ctx.items(&key), VERSION),
-        (&Method::POST, None) => upsert(ctx, &key),
-        (&Method::GET, Some(id)) => match find(ctx, &key, &id) {
-            Some(e) => Answer::json(StatusCode::OK, e).with_version(VERSION),
-            None => missing(&id),
-        },
-        (_, Some(id)) => {
-            let removed = ctx.update(&key, |list| {
-                let before = list.len();
-                list.retain(|e| endpoint_id(e) != Some(id.as_str()));
-                before != list.len()
-            });
-            if removed {
-                Answer::empty(StatusCode::NO_CONTENT).with_version(VERSION)
-            } else {
-                missing(&id)
-            }
-        }
-        _ => return None,
-    };
-    Some(answer)
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>) -> Answer {
+    let id = decode_segment(ctx.param("endpointId"));
+    let removed = ctx.update(&store(ctx), |list| {
+        let before = list.len();
+        list.retain(|e| endpoint_id(e) != Some(id.as_str()));
+        before != list.len()
+    });
+    if removed {
+        Answer::empty(StatusCode::NO_CONTENT).with_version(VERSION)
+    } else {
+        missing(&id)
+    }
 }
 
 fn endpoint_id(e: &Value) -> Option<&str> {
@@ -153,7 +150,7 @@ fn validate(body: &Map<String, Value>) -> Result<Map<String, Value>, Answer> {
     Ok(out)
 }
 
-fn upsert(ctx: &mut Ctx<'_>, key: &str) -> Answer {
+fn upsert_entry(ctx: &mut Ctx<'_>, key: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("INVALID_JSON", "The body must be a JSON object."),

@@ -1,17 +1,18 @@
-//! Every Admin API resource besides resource policies: one module per kind,
-//! each answering the paths it knows (`route` returns `None` for others).
+//! The Admin API resources: one module per kind, each holding the handlers
+//! the route table ([`crate::routes::ROUTES`]) names.
 //!
 //! Objects are stored as the JSON Atlas returns, in the persisted state under
 //! a key per kind and scope (`searchIndexes/{groupId}/{clusterName}`), so a
 //! state file keeps them across restarts. Asynchronous states advance with
 //! the number of reads ([`Ctx::poll`]).
 
-mod api_keys;
-mod export_buckets;
-mod federation;
-mod private_endpoints;
-mod search;
-mod streams;
+pub(crate) mod api_keys;
+pub(crate) mod export_buckets;
+pub(crate) mod federation;
+pub(crate) mod policies;
+pub(crate) mod private_endpoints;
+pub(crate) mod search;
+pub(crate) mod streams;
 
 use atlas_cedar_analysis::govern::{govern, NamedPolicy, Outcome};
 use atlas_cedar_analysis::request::ResourceSpec;
@@ -19,34 +20,21 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use crate::lock;
-use crate::server::{check_version, Answer, Req, Scope, Shared};
+use crate::routes::Params;
+use crate::server::{Answer, Req, Scope, Shared};
 
 /// What a kind's handler sees.
 pub(crate) struct Ctx<'a> {
     pub(crate) shared: &'a Shared,
     pub(crate) req: &'a mut Req,
     pub(crate) scope: Scope,
-}
-
-/// Tries each kind in turn.
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    search::route(ctx, tail)
-        .or_else(|| export_buckets::route(ctx, tail))
-        .or_else(|| private_endpoints::route(ctx, tail))
-        .or_else(|| federation::route(ctx, tail))
-        .or_else(|| api_keys::route(ctx, tail))
-        .or_else(|| streams::route(ctx, tail))
+    /// The segments the route's pattern captured.
+    pub(crate) params: Params,
+    /// The route's resource-policy action, if it declares one.
+    pub(crate) action: Option<&'static str>,
 }
 
 impl Ctx<'_> {
-    /// The project id (`None` for an organization path).
-    pub(crate) fn group(&self) -> Option<&str> {
-        match &self.scope {
-            Scope::Group(g) => Some(g),
-            Scope::Org(_) => None,
-        }
-    }
-
     /// The organization the request is about: the org of an `/orgs/` path, or
     /// the emulator's organization for a project (every project belongs to it).
     pub(crate) fn org(&self) -> String {
@@ -56,18 +44,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// `Err` with Atlas's 406/410/415 answer unless the request asks for one
-    /// of `versions`; on success answers should be labelled with
-    /// [`Answer::with_version`].
-    pub(crate) fn version(&self, versions: &[&str]) -> Result<(), Answer> {
-        match check_version(self.shared, self.req, versions) {
-            Some(a) => Err(a),
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) fn method(&self) -> &hyper::Method {
-        &self.req.method
+    /// The path segment the route's pattern captured as `name` (raw).
+    pub(crate) fn param(&self, name: &str) -> &str {
+        self.params.get(name)
     }
 
     pub(crate) fn body(&self) -> &str {
@@ -171,14 +150,11 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
-    /// Atlas's 403 when the organization's resource policies forbid `action`
-    /// on `resource` with `context` (as Atlas, the answer names no policy).
-    pub(crate) fn enforce(
-        &self,
-        action: &str,
-        resource: &ResourceSpec,
-        context: &Value,
-    ) -> Option<Answer> {
+    /// Atlas's 403 when the organization's resource policies forbid the
+    /// route's action on `resource` with `context` (as Atlas, the answer
+    /// names no policy); `None` for a route that declares no action.
+    pub(crate) fn enforce(&self, resource: &ResourceSpec, context: &Value) -> Option<Answer> {
+        let action = self.action?;
         let policies = self.org_policies();
         if policies.is_empty() {
             return None;

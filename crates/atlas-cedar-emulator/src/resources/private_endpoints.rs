@@ -28,7 +28,7 @@
 //! `<uuid>%2F<resource group>%2F<endpoint name>` ([`connection_name`]).
 
 use atlas_cedar_analysis::request::ResourceSpec;
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
@@ -36,39 +36,67 @@ use crate::server::Answer;
 use crate::util::{decode_segment, object_id, random_hex};
 
 const VERSION: &str = "2023-01-01";
-const ACTION: &str = "project.privateEndpoint.modify";
 const PROVIDERS: [&str; 3] = ["AWS", "AZURE", "GCP"];
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    if tail.first() != Some(&"privateEndpoint") {
-        return None;
+/// The project and the `{cloudProvider}` of the path, or Atlas's 400.
+fn target(ctx: &Ctx<'_>) -> Result<(String, &'static str), Answer> {
+    Ok((
+        ctx.scope.id().to_owned(),
+        provider_of(ctx.param("cloudProvider"))?,
+    ))
+}
+
+pub(crate) fn create_service(ctx: &mut Ctx<'_>) -> Answer {
+    let group = ctx.scope.id().to_owned();
+    new_service(ctx, &group)
+}
+
+pub(crate) fn list_services(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => services(ctx, &group, p),
+        Err(a) => a,
     }
-    let group = ctx.group()?.to_owned();
-    if let Err(a) = ctx.version(&[VERSION]) {
-        return Some(a);
+}
+
+pub(crate) fn get_service(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => service(ctx, &group, p, ctx.param("endpointServiceId")),
+        Err(a) => a,
     }
-    let method = ctx.method().clone();
-    let answer = match (&method, tail) {
-        (&Method::POST, [_, "endpointService"]) => create_service(ctx, &group),
-        (m, [_, provider, "endpointService", rest @ ..]) => match provider_of(provider) {
-            Err(a) => a,
-            Ok(p) => match (m, rest) {
-                (&Method::GET, []) => list_services(ctx, &group, p),
-                (&Method::GET, [id]) => get_service(ctx, &group, p, id),
-                (&Method::DELETE, [id]) => delete_service(ctx, &group, p, id),
-                (&Method::POST, [id, "endpoint"]) => create_endpoint(ctx, &group, p, id),
-                (&Method::GET, [id, "endpoint", e]) => {
-                    get_endpoint(ctx, &group, p, id, &decode_segment(e))
-                }
-                (&Method::DELETE, [id, "endpoint", e]) => {
-                    delete_endpoint(ctx, &group, p, id, &decode_segment(e))
-                }
-                _ => return None,
-            },
-        },
-        _ => return None,
-    };
-    Some(answer)
+}
+
+pub(crate) fn delete_service(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => remove_service(ctx, &group, p, ctx.param("endpointServiceId")),
+        Err(a) => a,
+    }
+}
+
+pub(crate) fn create_endpoint(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => new_endpoint_of(ctx, &group, p, ctx.param("endpointServiceId")),
+        Err(a) => a,
+    }
+}
+
+pub(crate) fn get_endpoint(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => {
+            let e = decode_segment(ctx.param("endpointId"));
+            endpoint(ctx, &group, p, ctx.param("endpointServiceId"), &e)
+        }
+        Err(a) => a,
+    }
+}
+
+pub(crate) fn delete_endpoint(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, p)) => {
+            let e = decode_segment(ctx.param("endpointId"));
+            remove_endpoint(ctx, &group, p, ctx.param("endpointServiceId"), &e)
+        }
+        Err(a) => a,
+    }
 }
 
 fn provider_of(p: &str) -> Result<&'static str, Answer> {
@@ -175,7 +203,6 @@ fn enforce(ctx: &Ctx<'_>, group: &str, set: Vec<String>) -> Option<Answer> {
         project: None,
     };
     ctx.enforce(
-        ACTION,
         &resource,
         &json!({ "project": { "privateEndpoints": set } }),
     )
@@ -188,7 +215,7 @@ fn service_not_found(id: &str) -> Answer {
     )
 }
 
-fn create_service(ctx: &Ctx<'_>, group: &str) -> Answer {
+fn new_service(ctx: &Ctx<'_>, group: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(b) => b,
         Err(a) => return a,
@@ -302,7 +329,7 @@ fn advance_service(ctx: &Ctx<'_>, group: &str, s: &mut Value) {
     });
 }
 
-fn list_services(ctx: &Ctx<'_>, group: &str, provider: &str) -> Answer {
+fn services(ctx: &Ctx<'_>, group: &str, provider: &str) -> Answer {
     let mut out = Vec::new();
     for mut s in ctx.items(&services_key(group)) {
         if str_of(&s, "cloudProvider") == provider {
@@ -319,7 +346,7 @@ fn find_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Option<
         .find(|s| str_of(s, "id") == id && str_of(s, "cloudProvider") == provider)
 }
 
-fn get_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
+fn service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
     match find_service(ctx, group, provider, id) {
         None => service_not_found(id),
         Some(mut s) => {
@@ -329,7 +356,7 @@ fn get_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
     }
 }
 
-fn delete_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
+fn remove_service(ctx: &Ctx<'_>, group: &str, provider: &str, id: &str) -> Answer {
     if find_service(ctx, group, provider, id).is_none() {
         return service_not_found(id);
     }
@@ -423,7 +450,7 @@ fn new_endpoint(provider: &str, body: &Value) -> Result<Value, Answer> {
     }
 }
 
-fn create_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str) -> Answer {
+fn new_endpoint_of(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str) -> Answer {
     let Some(s) = find_service(ctx, group, provider, service) else {
         return service_not_found(service);
     };
@@ -563,7 +590,7 @@ fn endpoint_not_found(id: &str) -> Answer {
     )
 }
 
-fn get_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
+fn endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
     if find_service(ctx, group, provider, service).is_none() {
         return service_not_found(service);
     }
@@ -623,7 +650,7 @@ fn advance_endpoint(provider: &str, e: &mut Value, reads: u32) -> bool {
     true
 }
 
-fn delete_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
+fn remove_endpoint(ctx: &Ctx<'_>, group: &str, provider: &str, service: &str, id: &str) -> Answer {
     if find_service(ctx, group, provider, service).is_none() {
         return service_not_found(service);
     }

@@ -37,57 +37,97 @@ use super::{bad_request, json_body, not_found, Ctx};
 use crate::server::Answer;
 use crate::util::{decode_segment, now_iso, object_id};
 
-const VERSION: &str = "2024-05-30";
 /// The string that makes a build fail.
 pub(crate) const FAIL_MARKER: &str = "emulator.fail";
 const HOST: &str = "atlas-emulator-shard-00-00.mongodb.net";
 const DUPLICATE: &str = "ATLAS_FTS_DUPLICATE_INDEX";
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    let group = ctx.group()?.to_owned();
-    let ["clusters", cluster, "search", "indexes", rest @ ..] = tail else {
-        return None;
-    };
-    if let Err(a) = ctx.version(&[VERSION]) {
-        return Some(a);
-    }
+/// The project and the store key of the cluster's indexes, or Atlas's 400
+/// for a bad cluster name.
+fn target(ctx: &Ctx<'_>) -> Result<(String, String), Answer> {
+    let group = ctx.scope.id().to_owned();
+    let cluster = ctx.param("clusterName");
     if !valid_cluster_name(cluster) {
-        return Some(bad_request(
+        return Err(bad_request(
             "INVALID_CLUSTER_NAME",
             &format!("The cluster name {cluster} is invalid."),
         ));
     }
     let key = format!("searchIndexes/{group}/{cluster}");
-    let method = ctx.method().clone();
-    let answer = match (&method, rest) {
-        (&Method::GET, []) => list(ctx, &key),
-        (&Method::POST, []) => create(ctx, &group, &key),
-        (_, [id]) => by_id(ctx, &method, &group, &key, id),
-        (_, [db, coll, name]) => {
-            let (db, coll, name) = (
-                decode_segment(db),
-                decode_segment(coll),
-                decode_segment(name),
-            );
-            let found = ctx.items(&key).into_iter().find(|i| {
-                str_of(i, "database") == db
-                    && str_of(i, "collectionName") == coll
-                    && str_of(i, "name") == name
-            });
-            match found {
-                Some(i) => {
-                    let id = str_of(&i, "indexID").to_owned();
-                    by_id(ctx, &method, &group, &key, &id)
-                }
-                None => not_found(
-                    "RESOURCE_NOT_FOUND",
-                    &format!("No search index named {name} exists on {db}.{coll}."),
-                ),
-            }
-        }
-        _ => not_found("RESOURCE_NOT_FOUND", "Not found."),
+    Ok((group, key))
+}
+
+pub(crate) fn list(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((_, key)) => list_indexes(ctx, &key),
+        Err(a) => a,
+    }
+}
+
+pub(crate) fn create(ctx: &mut Ctx<'_>) -> Answer {
+    match target(ctx) {
+        Ok((group, key)) => create_index(ctx, &group, &key),
+        Err(a) => a,
+    }
+}
+
+fn by_id_route(ctx: &Ctx<'_>, method: &Method) -> Answer {
+    match target(ctx) {
+        Ok((group, key)) => by_id(ctx, method, &group, &key, ctx.param("indexId")),
+        Err(a) => a,
+    }
+}
+
+pub(crate) fn get(ctx: &mut Ctx<'_>) -> Answer {
+    by_id_route(ctx, &Method::GET)
+}
+
+pub(crate) fn patch(ctx: &mut Ctx<'_>) -> Answer {
+    by_id_route(ctx, &Method::PATCH)
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>) -> Answer {
+    by_id_route(ctx, &Method::DELETE)
+}
+
+/// The index named `{databaseName}/{collectionName}/{indexName}`, as by id.
+fn by_name(ctx: &Ctx<'_>, method: &Method) -> Answer {
+    let (group, key) = match target(ctx) {
+        Ok(t) => t,
+        Err(a) => return a,
     };
-    Some(answer.with_version(VERSION))
+    let (db, coll, name) = (
+        decode_segment(ctx.param("databaseName")),
+        decode_segment(ctx.param("collectionName")),
+        decode_segment(ctx.param("indexName")),
+    );
+    let found = ctx.items(&key).into_iter().find(|i| {
+        str_of(i, "database") == db
+            && str_of(i, "collectionName") == coll
+            && str_of(i, "name") == name
+    });
+    match found {
+        Some(i) => {
+            let id = str_of(&i, "indexID").to_owned();
+            by_id(ctx, method, &group, &key, &id)
+        }
+        None => not_found(
+            "RESOURCE_NOT_FOUND",
+            &format!("No search index named {name} exists on {db}.{coll}."),
+        ),
+    }
+}
+
+pub(crate) fn get_by_name(ctx: &mut Ctx<'_>) -> Answer {
+    by_name(ctx, &Method::GET)
+}
+
+pub(crate) fn patch_by_name(ctx: &mut Ctx<'_>) -> Answer {
+    by_name(ctx, &Method::PATCH)
+}
+
+pub(crate) fn delete_by_name(ctx: &mut Ctx<'_>) -> Answer {
+    by_name(ctx, &Method::DELETE)
 }
 
 fn by_id(ctx: &Ctx<'_>, method: &Method, group: &str, key: &str, id: &str) -> Answer {
@@ -96,7 +136,7 @@ fn by_id(ctx: &Ctx<'_>, method: &Method, group: &str, key: &str, id: &str) -> An
             Some(i) => Answer::json(StatusCode::OK, i),
             None => missing(id),
         },
-        Method::PATCH => patch(ctx, group, key, id),
+        Method::PATCH => patch_index(ctx, group, key, id),
         Method::DELETE => {
             let removed = ctx.update(key, |list| {
                 let before = list.len();
@@ -135,7 +175,7 @@ fn poll_key(key: &str, id: &str) -> String {
     format!("{key}/{id}")
 }
 
-fn list(ctx: &Ctx<'_>, key: &str) -> Answer {
+fn list_indexes(ctx: &Ctx<'_>, key: &str) -> Answer {
     let ids: Vec<String> = ctx
         .items(key)
         .iter()
@@ -320,7 +360,7 @@ fn enforce(ctx: &Ctx<'_>, group: &str, kind: &str, definition: &Value) -> Option
         id: None,
         project: Some(group.to_owned()),
     };
-    ctx.enforce("search.index.modify", &resource, &context)
+    ctx.enforce(&resource, &context)
 }
 
 fn version_of(n: u64) -> Value {
@@ -338,7 +378,7 @@ fn build_entry(definition: &Value, version: &Value) -> Value {
     })
 }
 
-fn create(ctx: &Ctx<'_>, group: &str, key: &str) -> Answer {
+fn create_index(ctx: &Ctx<'_>, group: &str, key: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(b) => b,
         Err(a) => return a,
@@ -419,7 +459,7 @@ fn create(ctx: &Ctx<'_>, group: &str, key: &str) -> Answer {
     Answer::json(StatusCode::CREATED, index)
 }
 
-fn patch(ctx: &Ctx<'_>, group: &str, key: &str, id: &str) -> Answer {
+fn patch_index(ctx: &Ctx<'_>, group: &str, key: &str, id: &str) -> Answer {
     let Some(current) = ctx
         .items(key)
         .into_iter()

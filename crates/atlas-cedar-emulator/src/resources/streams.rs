@@ -25,7 +25,7 @@
 //! - PATCH `options.dlq: {}` removes the dead letter queue;
 //!   `resumeFromCheckpoint: false` clears `stats` (starts from the beginning).
 
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::{bad_request, json_body, not_found, Ctx};
@@ -36,44 +36,54 @@ const VERSION: &str = "2024-05-30";
 /// Where a requested state change waits until it is seen.
 const PENDING: &str = "__pending";
 
-pub(crate) fn route(ctx: &mut Ctx<'_>, tail: &[&str]) -> Option<Answer> {
-    let group = ctx.group()?.to_owned();
-    let (tenant, rest) = match tail {
-        ["streams", tenant, rest @ ..] => (decode_segment(tenant), rest),
-        _ => return None,
-    };
-    let method = ctx.method().clone();
-    let answer = match (&method, rest) {
-        (&Method::GET, ["processors"]) => with_version(ctx, |ctx| list(ctx, &group, &tenant)),
-        (&Method::POST, ["processor"]) => with_version(ctx, |ctx| create(ctx, &group, &tenant)),
-        (_, ["processor", segment]) => {
-            let (name, verb) = match segment.rsplit_once(':') {
-                Some((n, v @ ("start" | "stop"))) => (decode_segment(n), Some(v)),
-                _ => (decode_segment(segment), None),
-            };
-            let key = Key {
-                group: &group,
-                tenant: &tenant,
-                name: &name,
-            };
-            match (&method, verb) {
-                (&Method::GET, None) => with_version(ctx, |ctx| get(ctx, &key)),
-                (&Method::PATCH, None) => with_version(ctx, |ctx| patch(ctx, &key)),
-                (&Method::DELETE, None) => with_version(ctx, |ctx| delete(ctx, &key)),
-                (&Method::POST, Some(v)) => with_version(ctx, |ctx| start_stop(ctx, &key, v)),
-                _ => return None,
-            }
-        }
-        _ => return None,
-    };
-    Some(answer)
+/// The project and the (decoded) stream instance of the path.
+fn tenant(ctx: &Ctx<'_>) -> (String, String) {
+    (
+        ctx.scope.id().to_owned(),
+        decode_segment(ctx.param("tenantName")),
+    )
 }
 
-fn with_version(ctx: &Ctx<'_>, f: impl FnOnce(&Ctx<'_>) -> Answer) -> Answer {
-    match ctx.version(&[VERSION]) {
-        Ok(()) => f(ctx).with_version(VERSION),
-        Err(a) => a,
-    }
+pub(crate) fn list(ctx: &mut Ctx<'_>) -> Answer {
+    let (group, tenant) = tenant(ctx);
+    list_processors(ctx, &group, &tenant)
+}
+
+pub(crate) fn create(ctx: &mut Ctx<'_>) -> Answer {
+    let (group, tenant) = tenant(ctx);
+    create_processor(ctx, &group, &tenant)
+}
+
+/// Runs `f` on the processor the path names.
+fn on_processor(ctx: &Ctx<'_>, f: impl FnOnce(&Ctx<'_>, &Key<'_>) -> Answer) -> Answer {
+    let (group, tenant) = tenant(ctx);
+    let name = decode_segment(ctx.param("processorName"));
+    let key = Key {
+        group: &group,
+        tenant: &tenant,
+        name: &name,
+    };
+    f(ctx, &key)
+}
+
+pub(crate) fn get(ctx: &mut Ctx<'_>) -> Answer {
+    on_processor(ctx, get_processor)
+}
+
+pub(crate) fn patch(ctx: &mut Ctx<'_>) -> Answer {
+    on_processor(ctx, patch_processor)
+}
+
+pub(crate) fn delete(ctx: &mut Ctx<'_>) -> Answer {
+    on_processor(ctx, delete_processor)
+}
+
+pub(crate) fn start(ctx: &mut Ctx<'_>) -> Answer {
+    on_processor(ctx, |ctx, key| start_stop(ctx, key, "start"))
+}
+
+pub(crate) fn stop(ctx: &mut Ctx<'_>) -> Answer {
+    on_processor(ctx, |ctx, key| start_stop(ctx, key, "stop"))
 }
 
 struct Key<'a> {
@@ -117,7 +127,7 @@ fn name_of(p: &Value) -> &str {
     p.get("name").and_then(Value::as_str).unwrap_or("")
 }
 
-fn list(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
+fn list_processors(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
     let items: Vec<Value> = ctx
         .items(&store_key(group, tenant))
         .iter()
@@ -225,7 +235,7 @@ fn stored_options(dlq: Option<&Value>) -> Value {
     }
 }
 
-fn create(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
+fn create_processor(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
     let body = match json_body(ctx) {
         Ok(b) => b,
         Err(a) => return a,
@@ -259,7 +269,7 @@ fn create(ctx: &Ctx<'_>, group: &str, tenant: &str) -> Answer {
 }
 
 /// Applies a pending start/stop on the second read after it.
-fn get(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
+fn get_processor(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     let skey = store_key(key.group, key.tenant);
     let Some(found) = ctx
         .items(&skey)
@@ -377,7 +387,7 @@ enum PatchOutcome {
     Done(Value),
 }
 
-fn patch(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
+fn patch_processor(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     let body = match json_body(ctx) {
         Ok(b) => b,
         Err(a) => return a,
@@ -430,7 +440,7 @@ fn patch(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     }
 }
 
-fn delete(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
+fn delete_processor(ctx: &Ctx<'_>, key: &Key<'_>) -> Answer {
     let skey = store_key(key.group, key.tenant);
     let removed = ctx.update(&skey, |list| {
         let i = list.iter().position(|p| name_of(p) == key.name)?;

@@ -1202,3 +1202,89 @@ async fn templates_and_payloads_answer_only_inside_policy_bodies() {
     );
     c.shutdown().await;
 }
+
+/// `(code, start line, start column, end line, end column)` of a finding, in UTF-16
+/// columns, computed here from byte offsets (not by the server's conversion).
+fn lint_range(text: &str, d: &atlas_cedar_core::Diagnostic) -> (String, u64, u64, u64, u64) {
+    let at = |offset: usize| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() as u64;
+        let col = before.rsplit('\n').next().unwrap().encode_utf16().count() as u64;
+        (line, col)
+    };
+    let (sl, sc) = at(d.span.start);
+    let (el, ec) = at(d.span.end);
+    (d.rule.code.to_owned(), sl, sc, el, ec)
+}
+
+fn lsp_range(d: &Value) -> (String, u64, u64, u64, u64) {
+    let r = &d["range"];
+    (
+        d["code"].as_str().unwrap().to_owned(),
+        r["start"]["line"].as_u64().unwrap(),
+        r["start"]["character"].as_u64().unwrap(),
+        r["end"]["line"].as_u64().unwrap(),
+        r["end"]["character"].as_u64().unwrap(),
+    )
+}
+
+/// What the editor shows for each fixture file equals what `lint` finds in it
+/// (codes and ranges): the document opened over the protocol, then edited (so the
+/// second check comes from the document's cache), against the core's check of the
+/// file alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_shows_what_lint_finds_on_the_fixture_corpus() {
+    use atlas_cedar_core::check::{mark_duplicates, with_stack};
+    use atlas_cedar_core::{Engine, InputKind};
+    let mut c = started(false).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/lint");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let (mut n, mut findings) = (0, 0);
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let name = format!("/nonexistent/fixtures/{file}");
+        let uri = format!("file://{name}");
+        let kind = InputKind::from_path(&name);
+        let language = if kind == InputKind::Payload {
+            "json"
+        } else {
+            "cedar"
+        };
+        let expected = {
+            let (name, text) = (name.clone(), text.clone());
+            with_stack(move || {
+                let engine = Engine::builtin().unwrap();
+                let mut reports = [engine.check_source(&name, text.clone(), kind)];
+                mark_duplicates(&engine, &mut reports);
+                let [r] = reports;
+                r.diagnostics
+                    .iter()
+                    .map(|d| lint_range(&text, d))
+                    .collect::<Vec<_>>()
+            })
+        };
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
+        )
+        .await;
+        let shown: Vec<_> = c.diagnostics(&uri, 1).await.iter().map(lsp_range).collect();
+        assert_eq!(shown, expected, "{file}");
+        // The same text again as a full change: every body from the cache.
+        c.change(&uri, 2, json!([{"text": text}])).await;
+        let shown: Vec<_> = c.diagnostics(&uri, 2).await.iter().map(lsp_range).collect();
+        assert_eq!(shown, expected, "{file} (cached)");
+        n += 1;
+        findings += expected.len();
+    }
+    assert!(n > 20, "{n} fixtures");
+    assert!(findings > 30, "{findings} findings");
+    c.shutdown().await;
+}

@@ -28,6 +28,7 @@
 //! println!("{}", emu.base_url());
 //! ```
 
+mod middleware;
 mod resources;
 mod routes;
 mod server;

@@ -10,8 +10,8 @@
 //! `…/{processorName}`); a path whose winning pattern has no route for the
 //! method is unknown (404).
 //!
-//! The middleware that runs before a handler is in `server.rs`
-//! ([`crate::server`]): auth, faults, scope, rate limit, version, role.
+//! The middleware that runs before a handler is [`crate::middleware`]:
+//! auth, faults, scope, rate limit, version, role.
 //! Resource-policy enforcement is the handler's last check before it
 //! changes anything (Atlas answers a bad body 400 before a policy 403): a
 //! route that declares an `action` has its handler call [`Ctx::enforce`].

@@ -130,9 +130,9 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, _prune: bool) -> Result<Ve
                     name.show()
                 ));
             }
-            s.requests = vec![format!(
-                "would DELETE /api/atlas/v2/orgs/{}/apiKeys/{}",
-                ctx.org, k.id
+            s.requests = vec![crate::Request::new(
+                "DELETE",
+                format!("/api/atlas/v2/orgs/{}/apiKeys/{}", ctx.org, k.id),
             )];
             s.op = Some(Box::new(Delete { id: k.id.clone() }));
             steps.push(s);

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
 
 const KIND: &str = "export bucket";
 const SECTION: &str = "export_bucket";
@@ -190,18 +190,15 @@ fn base(project: &str) -> String {
     format!("/api/atlas/v2/groups/{project}/backup/exportBuckets")
 }
 
-fn create_requests(d: &Desired) -> Vec<String> {
-    let mut r = vec![format!(
-        "would POST {}\n{}",
+fn create_requests(d: &Desired) -> Vec<Request> {
+    let mut r = vec![Request::text(
+        "POST",
         base(&d.project),
-        create_body(&d.input)
+        create_body(&d.input),
     )];
     if d.rpn == Some(true) {
-        r.push(format!(
-            "would PATCH {}/<new id>\n{}",
-            base(&d.project),
-            serde_json::to_string_pretty(&json!({ RPN: true })).unwrap_or_default()
-        ));
+        let path = format!("{}/<new id>", base(&d.project));
+        r.push(Request::json("PATCH", path, &json!({ RPN: true })));
     }
     r
 }
@@ -236,12 +233,8 @@ fn step_for(d: &Desired, remote: Option<&ExportBucket>) -> Step {
         let want = d.rpn.unwrap_or(remote_rpn);
         let mut s = Step::new(KIND, d.key(), Action::Update, Phase::Other);
         s.details = details;
-        s.requests = vec![format!(
-            "would PATCH {}/{}\n{}",
-            base(&d.project),
-            r.id,
-            serde_json::to_string_pretty(&json!({ RPN: want })).unwrap_or_default()
-        )];
+        let path = format!("{}/{}", base(&d.project), r.id);
+        s.requests = vec![Request::json("PATCH", path, &json!({ RPN: want }))];
         s.op = Some(Box::new(Patch {
             project: d.project.clone(),
             id: r.id.clone(),
@@ -256,7 +249,10 @@ fn step_for(d: &Desired, remote: Option<&ExportBucket>) -> Step {
         r.id
     );
     s.details = details;
-    s.requests = vec![format!("would DELETE {}/{}", base(&d.project), r.id)];
+    s.requests = vec![Request::new(
+        "DELETE",
+        format!("{}/{}", base(&d.project), r.id),
+    )];
     s.requests.extend(create_requests(d));
     s.op = Some(Box::new(Replace {
         old_id: r.id.clone(),
@@ -316,7 +312,10 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
             s.reason = "not in the manifest (--prune)".to_owned();
             s.details = vec![format!("- _id: {:?}", r.id)];
             s.details.extend(diff(&view(r), &json!({}), Mode::Exact));
-            s.requests = vec![format!("would DELETE {}/{}", base(project), r.id)];
+            s.requests = vec![Request::new(
+                "DELETE",
+                format!("{}/{}", base(project), r.id),
+            )];
             s.op = Some(Box::new(Delete {
                 project: project.to_owned(),
                 id: r.id.clone(),

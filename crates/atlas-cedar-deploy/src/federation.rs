@@ -137,12 +137,8 @@ fn base(project: &str) -> String {
     format!("/api/atlas/v2/groups/{project}/privateNetworkSettings/endpointIds")
 }
 
-fn upsert_request(d: &Desired) -> String {
-    format!(
-        "would POST {}\n{}",
-        base(&d.project),
-        serde_json::to_string_pretty(&upsert_body(&d.endpoint)).unwrap_or_default()
-    )
+fn upsert_request(d: &Desired) -> crate::Request {
+    crate::Request::json("POST", base(&d.project), &upsert_body(&d.endpoint))
 }
 
 fn step_for(d: &Desired, remote: Option<&FederationEndpoint>) -> Step {
@@ -207,10 +203,13 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec
             );
             s.reason = "not in the manifest (--prune)".to_owned();
             s.details = diff(&view(r), &json!({}), Mode::Exact);
-            s.requests = vec![format!(
-                "would DELETE {}/{}",
-                base(project),
-                atlas_cedar_client::rest::encode_segment(&r.endpoint_id)
+            s.requests = vec![crate::Request::new(
+                "DELETE",
+                format!(
+                    "{}/{}",
+                    base(project),
+                    atlas_cedar_client::rest::encode_segment(&r.endpoint_id)
+                ),
             )];
             s.op = Some(Box::new(Delete {
                 project: project.to_owned(),

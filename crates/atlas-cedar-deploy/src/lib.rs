@@ -274,6 +274,61 @@ pub trait Apply: Send + Sync + std::fmt::Debug {
     fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>>;
 }
 
+/// One request a step sends, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub method: &'static str,
+    /// From `/api/atlas/v2`, as sent (a `<new id>` placeholder where the id
+    /// is only known once an earlier request is answered).
+    pub path: String,
+    /// The JSON body, pretty-printed as it is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl Request {
+    /// A request without a body.
+    pub fn new(method: &'static str, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            body: None,
+        }
+    }
+
+    /// A request with `body` serialized as JSON (its fields in the order sent).
+    pub fn json<T: Serialize + ?Sized>(
+        method: &'static str,
+        path: impl Into<String>,
+        body: &T,
+    ) -> Self {
+        Request::text(
+            method,
+            path,
+            serde_json::to_string_pretty(body).unwrap_or_default(),
+        )
+    }
+
+    /// A request with a JSON body already written out.
+    pub fn text(method: &'static str, path: impl Into<String>, body: String) -> Self {
+        Request {
+            body: Some(body),
+            ..Request::new(method, path)
+        }
+    }
+}
+
+/// `would POST /api/atlas/v2/…`, then the body on the lines after.
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "would {} {}", self.method, self.path)?;
+        match &self.body {
+            Some(body) => write!(f, "\n{body}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One planned change of one object.
 #[derive(Debug, Serialize)]
 pub struct Step {
@@ -299,9 +354,9 @@ pub struct Step {
     /// Ids ([`Step::id`]) of steps that must succeed first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
-    /// The requests `push --dry-run` prints (`POST /api/atlas/v2/…` and bodies).
+    /// The requests the step sends, in order: `push --dry-run` prints them.
     #[serde(skip)]
-    pub requests: Vec<String>,
+    pub requests: Vec<Request>,
     /// A unified diff of the object's text (resource policies: the bodies),
     /// for front ends that show it apart (the Markdown plan).
     #[serde(skip)]

@@ -13,7 +13,7 @@ use atlas_cedar_client::{
 };
 
 use crate::manifest::{Desired, LocalBody, LocalPolicy};
-use crate::{Action, Apply, BoxFuture, Ctx, Phase, Step, StepError};
+use crate::{Action, Apply, BoxFuture, Ctx, Phase, Request, Step, StepError};
 
 /// [`Step::kind`] of a resource policy.
 pub const KIND: &str = "resource policy";
@@ -44,7 +44,7 @@ pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool
                     .iter()
                     .map(|b| format!("{}:{}", b.file.display(), b.line))
                     .collect();
-                s.requests = vec![format!("would POST {base}"), pretty(&input)];
+                s.requests = vec![Request::json("POST", &base, &input)];
                 s
             }
             Some(r) if r.matches(&input) => {
@@ -59,16 +59,16 @@ pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool
                 s.details = diff.lines().map(str::to_owned).collect();
                 s.details.extend(behaviour_lines(ctx, r, local));
                 s.diff = Some(diff);
-                s.requests = vec![
-                    format!("would PATCH {base}/{}", r.id),
-                    pretty(&ResourcePolicyPatch::from(&input)),
-                ];
+                let patch = ResourcePolicyPatch::from(&input);
+                s.requests = vec![Request::json("PATCH", format!("{base}/{}", r.id), &patch)];
                 s
             }
         };
         if s.action.is_change() {
             s.op = Some(Box::new(Write {
-                id: found.filter(|_| s.action == Action::Update).map(|r| r.id.clone()),
+                id: found
+                    .filter(|_| s.action == Action::Update)
+                    .map(|r| r.id.clone()),
                 input: Some(input),
                 bodies: local.bodies.clone(),
             }));
@@ -80,7 +80,7 @@ pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool
             if !desired.policies.iter().any(|l| l.name == r.name) {
                 let mut s = step(&r.name, Action::Delete);
                 s.reason.clone_from(&r.id);
-                s.requests = vec![format!("would DELETE {base}/{}", r.id)];
+                s.requests = vec![Request::new("DELETE", format!("{base}/{}", r.id))];
                 s.op = Some(Box::new(Write {
                     id: Some(r.id.clone()),
                     input: None,
@@ -104,10 +104,6 @@ pub fn unmanaged(desired: &Desired, remote: &[ResourcePolicy]) -> usize {
 
 fn step(name: &str, action: Action) -> Step {
     Step::new(KIND, name, action, Phase::Policies)
-}
-
-fn pretty<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 fn render(description: Option<&str>, bodies: &[&str]) -> String {

@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{self, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
 
 const SECTION: &str = "private_endpoint_service";
 const ACTION: &str = "project.privateEndpoint.modify";
@@ -482,9 +482,9 @@ async fn plan_project(
                     Some(e) => format!("not in the manifest; {}", status_phrase(*p, e)),
                     None => "not in the manifest".to_owned(),
                 };
-                step.requests.push(format!(
-                    "would DELETE {API}{}",
-                    endpoint_path(project, *p, &s.id, &id)
+                step.requests.push(Request::new(
+                    "DELETE",
+                    format!("{API}{}", endpoint_path(project, *p, &s.id, &id)),
                 ));
                 gov.remove(&mut step, &set_member(*p, &id));
                 step.op = Some(Box::new(DeleteEndpoint {
@@ -502,9 +502,12 @@ async fn plan_project(
                 let mut step = Step::new(SERVICE, key, Action::Delete, Phase::Network);
                 step.reason = format!("not in the manifest; status {}", s.status());
                 step.after = ids;
-                step.requests.push(format!(
-                    "would DELETE {API}/groups/{project}/privateEndpoint/{p}/endpointService/{}",
-                    s.id
+                step.requests.push(Request::new(
+                    "DELETE",
+                    format!(
+                        "{API}/groups/{project}/privateEndpoint/{p}/endpointService/{}",
+                        s.id
+                    ),
                 ));
                 gov.same(&mut step);
                 step.op = Some(Box::new(DeleteService {
@@ -532,10 +535,10 @@ async fn plan_project(
                 };
                 let body_json = serde_json::to_value(&body).unwrap_or_default();
                 service_step.details = created_details(&body_json);
-                service_step.requests.push(format!(
-                    "would POST {API}{}\n{}",
-                    create_service_path(project),
-                    pretty(&body_json)
+                service_step.requests.push(Request::text(
+                    "POST",
+                    format!("{API}{}", create_service_path(project)),
+                    pretty(&body_json),
                 ));
                 gov.same(&mut service_step);
                 service_step.op = Some(Box::new(CreateService {
@@ -580,10 +583,13 @@ async fn plan_project(
                 .iter()
                 .find(|id| same_id(d.provider, id, e.key()));
             let body_json = serde_json::to_value(e).unwrap_or_default();
-            let create_request = format!(
-                "would POST {API}{}\n{}",
-                endpoints_path(project, d.provider, &service_path_id),
-                pretty(&body_json)
+            let create_request = Request::text(
+                "POST",
+                format!(
+                    "{API}{}",
+                    endpoints_path(project, d.provider, &service_path_id)
+                ),
+                pretty(&body_json),
             );
             let mut op = CreateEndpoint {
                 project: project.to_owned(),
@@ -634,9 +640,12 @@ async fn plan_project(
                             )
                         };
                         step.details = lines;
-                        step.requests.push(format!(
-                            "would DELETE {API}{}",
-                            endpoint_path(project, d.provider, &service_path_id, remote_id)
+                        step.requests.push(Request::new(
+                            "DELETE",
+                            format!(
+                                "{API}{}",
+                                endpoint_path(project, d.provider, &service_path_id, remote_id)
+                            ),
                         ));
                         step.requests.push(create_request);
                         let member = set_member(d.provider, remote_id);

@@ -64,7 +64,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{self, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
 
 const KIND: &str = "search index";
 const SECTION: &str = "search_index";
@@ -403,26 +403,20 @@ fn evaluate(ctx: &Ctx, d: &Desired, auto: bool) -> Governed {
     ctx.govern(ACTION, &resource, &contexts, &unknown)
 }
 
-fn pretty(v: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
-fn post_request(d: &Desired) -> Vec<String> {
+fn post_request(d: &Desired) -> Vec<Request> {
     let path = indexes_path(&d.project, &d.cluster).unwrap_or_default();
-    vec![format!("would POST {API}{path}"), pretty(&d.body())]
+    vec![Request::json("POST", format!("{API}{path}"), &d.body())]
 }
 
-fn patch_request(d: &Desired, id: &str) -> Vec<String> {
+fn patch_request(d: &Desired, id: &str) -> Vec<Request> {
     let path = index_path(&d.project, &d.cluster, id).unwrap_or_default();
-    vec![
-        format!("would PATCH {API}{path}"),
-        pretty(&json!({"definition": d.definition})),
-    ]
+    let body = json!({"definition": d.definition});
+    vec![Request::json("PATCH", format!("{API}{path}"), &body)]
 }
 
-fn delete_request(project: &str, cluster: &str, id: &str) -> String {
+fn delete_request(project: &str, cluster: &str, id: &str) -> Request {
     let path = index_path(project, cluster, id).unwrap_or_default();
-    format!("would DELETE {API}{path}")
+    Request::new("DELETE", format!("{API}{path}"))
 }
 
 /// The steps for the `[[search_index]]` section: one list request per

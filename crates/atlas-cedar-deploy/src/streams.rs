@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
 
 const KIND: &str = "stream processor";
 const SECTION: &str = "stream_processor";
@@ -331,14 +331,13 @@ fn create_step(d: &Desired) -> Step {
         atlas_cedar_client::rest::encode_segment(&d.instance)
     );
     step.requests
-        .push(format!("would POST {base}\n{}", pretty(&input)));
+        .push(Request::text("POST", base, pretty(&input)));
     let mut o = op(d, &d.name);
     if d.state == Some(RunState::Started) {
         step.reason = "then start it (state = started)".to_owned();
-        step.requests.push(format!(
-            "would POST {}:start",
-            path_of(&d.group, &d.instance, &d.name)
-        ));
+        let path = path_of(&d.group, &d.instance, &d.name);
+        step.requests
+            .push(Request::new("POST", format!("{path}:start")));
         o.start_after = true;
     }
     o.create = Some(input);
@@ -391,20 +390,21 @@ fn update_step(d: &Desired, p: &StreamProcessor) -> Step {
         }
         if running {
             o.stop_first = true;
-            requests.push(format!("would POST {path}:stop"));
+            requests.push(Request::new("POST", format!("{path}:stop")));
         }
-        requests.push(format!(
-            "would PATCH {path}\n{}",
+        requests.push(Request::text(
+            "PATCH",
+            &path,
             api::patch_json(&patch)
                 .ok()
                 .and_then(|s| serde_json::from_str::<Value>(&s).ok())
                 .map(|v| pretty(&v))
-                .unwrap_or_default()
+                .unwrap_or_default(),
         ));
         o.patch = Some(patch);
         if want_running {
             o.start_after = true;
-            requests.push(format!("would POST {final_path}:start"));
+            requests.push(Request::new("POST", format!("{final_path}:start")));
         }
         action = if running && want_running {
             reasons.push("it is STARTED: stop, update, start".to_owned());
@@ -439,13 +439,13 @@ fn update_step(d: &Desired, p: &StreamProcessor) -> Step {
             details.push(format!("it failed: {msg}"));
         }
         o.start_after = true;
-        requests.push(format!("would POST {final_path}:start"));
+        requests.push(Request::new("POST", format!("{final_path}:start")));
         action = Action::Update;
     } else if !want_running && running {
         reasons.push("stop: it is STARTED (state = stopped)".to_owned());
         details.push("~ state: STARTED → STOPPED".to_owned());
         o.stop_first = true;
-        requests.push(format!("would POST {path}:stop"));
+        requests.push(Request::new("POST", format!("{path}:stop")));
         action = Action::Update;
     } else {
         action = Action::Unchanged;
@@ -465,10 +465,8 @@ fn delete_step(group: &str, instance: &str, p: &StreamProcessor) -> Step {
     let key = format!("{group}/{instance}/{}", p.name);
     let mut step = Step::new(KIND, key, Action::Delete, Phase::Other);
     step.reason = format!("not in the manifest (--prune); it is {}", p.state);
-    step.requests.push(format!(
-        "would DELETE {}",
-        path_of(group, instance, &p.name)
-    ));
+    step.requests
+        .push(Request::new("DELETE", path_of(group, instance, &p.name)));
     step.op = Some(Box::new(ProcessorOp {
         group: group.to_owned(),
         instance: instance.to_owned(),
@@ -788,7 +786,7 @@ mod tests {
         let s = update_step(&d[0], &stopped);
         assert_eq!(s.action, Action::Update);
         assert_eq!(s.requests.len(), 1, "{:?}", s.requests);
-        assert!(s.requests[0].starts_with("would PATCH"), "{:?}", s.requests);
+        assert_eq!(s.requests[0].method, "PATCH", "{:?}", s.requests);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! A local emulator of the MongoDB Atlas Admin API v2, limited to what
-//! `atlas-cedar` uses: organization resource policies.
+//! `atlas-cedar` uses: organization resource policies and the other kinds
+//! `plan`/`push` manage, each operation a row of one route table
+//! (`routes.rs`) behind ordered middleware (`middleware.rs`).
 //!
 //! It listens on `127.0.0.1` only and behaves like Atlas where a client can
 //! tell the difference:

@@ -891,9 +891,36 @@ mod tests {
             vec!["thing c: not attempted: thing:b failed"]
         );
         assert_eq!(report.unchanged, 1);
+        // A resource policy that fails stops every other kind; the policies
+        // are reported apart, by name.
+        let policy = |key: &str, action, op: Option<Fixed>| {
+            let mut s = Step::new(policies::KIND, key, action, Phase::Policies);
+            s.op = op.map(|op| Box::new(op) as Box<dyn Apply>);
+            s
+        };
+        let after = rt.block_on(apply(
+            &ctx,
+            &[
+                policy("p", Action::Create, Some(Fixed(Err("it broke")))),
+                policy("q", Action::Update, Some(Fixed(Ok("updated")))),
+                policy("r", Action::Unchanged, None),
+                step("x", Fixed(Ok("created"))),
+            ],
+        ));
+        assert_eq!(after.policies.failed, vec!["p: it broke"]);
+        assert_eq!(
+            after.policies.done,
+            vec![("q".to_owned(), "updated".to_owned())]
+        );
+        assert_eq!(after.policies.unchanged, vec!["r"]);
+        assert!(after.done.is_empty() && after.failed.is_empty());
+        assert_eq!(
+            after.not_done,
+            vec!["thing x: not attempted: the resource policies were not all pushed"]
+        );
         let seen = events.0.lock().unwrap().clone();
         assert_eq!(
-            seen,
+            seen[..5],
             vec![
                 Event::StepStarted {
                     kind: "thing",

@@ -289,3 +289,122 @@ pub fn describe_invalid(
     }
     Some(lines)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn body(provider: &str) -> String {
+        format!(
+            "forbid (principal, action == ResourcePolicy::Action::\"cluster.modify\", resource)\n\
+             when {{ context.cluster.cloudProviders.contains(ResourcePolicy::CloudProvider::\"{provider}\") }};"
+        )
+    }
+
+    fn local(name: &str, text: String) -> LocalPolicy {
+        LocalPolicy {
+            name: name.to_owned(),
+            description: None,
+            bodies: vec![LocalBody {
+                text,
+                file: PathBuf::from(format!("{name}.cedar")),
+                line: 1,
+            }],
+        }
+    }
+
+    fn remote(id: &str, name: &str, text: String) -> ResourcePolicy {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "policies": [{"body": text}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn one_step_per_policy_with_reason_details_and_requests() {
+        let client = atlas_cedar_client::Client::new(atlas_cedar_client::ClientConfig::new(
+            "http://127.0.0.1:9",
+            atlas_cedar_client::Credentials::AccessToken(atlas_cedar_client::Secret::new(
+                "t".to_owned(),
+            )),
+        ))
+        .unwrap();
+        let ctx = Ctx {
+            client: Arc::new(client),
+            org: "o".to_owned(),
+            policies: Vec::new(),
+            engine: Some(Arc::new(atlas_cedar_core::Engine::builtin().unwrap())),
+            wait: crate::WaitOptions {
+                timeout: std::time::Duration::from_secs(1),
+                interval: std::time::Duration::from_secs(1),
+            },
+            events: Arc::new(crate::NoEvents),
+            concurrency: 1,
+        };
+        let desired = Desired {
+            org_id: None,
+            policies: vec![
+                local("keep", body("gcp")),
+                local("change", body("azure")),
+                local("new", body("gcp")),
+            ],
+            files: Vec::new(),
+            manifest: None,
+        };
+        let remote = [
+            remote("id1", "keep", body("gcp")),
+            remote("id2", "change", body("gcp")),
+            remote("id3", "stray", body("gcp")),
+        ];
+        assert_eq!(unmanaged(&desired, &remote), 1);
+        assert_eq!(plan(&ctx, &desired, &remote, false).len(), 3);
+        let steps = plan(&ctx, &desired, &remote, true);
+        let actions: Vec<(Action, &str, &str)> = steps
+            .iter()
+            .map(|s| (s.action, s.key.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (Action::Unchanged, "keep", "id1"),
+                (Action::Update, "change", "id2"),
+                (Action::Create, "new", "1 policy"),
+                (Action::Delete, "stray", "id3"),
+            ]
+        );
+        assert!(steps.iter().all(|s| s.kind == KIND
+            && s.phase == Phase::Policies
+            && s.label() == s.key
+            && s.op.is_some() == s.action.is_change()));
+        let (keep, change, new, stray) = (&steps[0], &steps[1], &steps[2], &steps[3]);
+        assert!(keep.requests.is_empty() && keep.details.is_empty());
+        let base = "/api/atlas/v2/orgs/o/resourcePolicies";
+        assert_eq!(new.details, ["new.cedar:1"]);
+        assert_eq!(
+            (new.requests[0].method, new.requests[0].path.as_str()),
+            ("POST", base)
+        );
+        assert!(new.requests[0]
+            .to_string()
+            .starts_with(&format!("would POST {base}\n{{")));
+        let diff = change.diff.as_deref().unwrap();
+        assert!(diff.contains("-when") && diff.contains("+when"), "{diff}");
+        assert!(
+            change
+                .details
+                .iter()
+                .any(|d| d.starts_with("behaviour changes: ")),
+            "{:#?}",
+            change.details
+        );
+        assert_eq!(change.requests[0].method, "PATCH");
+        assert_eq!(change.requests[0].path, format!("{base}/id2"));
+        assert_eq!(
+            stray.requests[0].to_string(),
+            format!("would DELETE {base}/id3")
+        );
+    }
+}

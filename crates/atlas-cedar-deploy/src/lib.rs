@@ -490,6 +490,34 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A context for `org` with the default waits (30 min, every 10 s), no
+    /// events and 4 writes at a time; `policies` are the manifest's.
+    pub fn new(
+        client: Arc<Client>,
+        org: String,
+        policies: &[manifest::LocalPolicy],
+        engine: Option<Arc<atlas_cedar_core::Engine>>,
+    ) -> Self {
+        Ctx {
+            client,
+            org,
+            policies: policies
+                .iter()
+                .map(|p| NamedPolicy {
+                    name: p.name.clone(),
+                    bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
+                })
+                .collect(),
+            engine,
+            wait: WaitOptions {
+                timeout: Duration::from_secs(1800),
+                interval: Duration::from_secs(10),
+            },
+            events: Arc::new(NoEvents),
+            concurrency: 4,
+        }
+    }
+
     /// Would the manifest's resource policies refuse `action` on `resource`
     /// in each of `contexts`? See [`atlas_cedar_analysis::govern`].
     pub fn govern(
@@ -545,7 +573,73 @@ impl Ctx {
     }
 }
 
-/// Every kind's plan, in application order.
+/// A run's plan: every kind's steps, the resource policies first, in
+/// application order.
+#[derive(Debug)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// The organization's resource policies the manifest does not name
+    /// (what `--prune` would delete).
+    pub unmanaged_policies: usize,
+}
+
+impl Plan {
+    /// Lists the organization's resource policies once and plans them, then
+    /// the other kinds of `manifest` (the `atlas-cedar.toml`, when there is
+    /// one).
+    pub async fn new(
+        ctx: &Ctx,
+        desired: &manifest::Desired,
+        manifest: Option<&Manifest<'_>>,
+        prune: bool,
+    ) -> Result<Plan, String> {
+        let remote = ctx
+            .client
+            .list_policies(&ctx.org)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut steps = policies::plan(ctx, desired, &remote, prune);
+        if let Some(m) = manifest {
+            steps.extend(plan(ctx, m, prune).await?);
+        }
+        Ok(Plan {
+            steps,
+            unmanaged_policies: policies::unmanaged(desired, &remote),
+        })
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.action.is_change())
+    }
+
+    /// The resource-policy steps and the others.
+    pub fn split(&self) -> (Vec<&Step>, Vec<&Step>) {
+        self.steps.iter().partition(|s| s.kind == policies::KIND)
+    }
+
+    /// `N to create, N to update,[ N to replace,] N to delete.`
+    pub fn summary(&self) -> String {
+        let (c, u, r, d) = counts(&self.steps);
+        let replace = if r > 0 {
+            format!(" {r} to replace,")
+        } else {
+            String::new()
+        };
+        format!("{c} to create, {u} to update,{replace} {d} to delete.")
+    }
+
+    /// What `push` asks to confirm: `(resource policies deleted, other
+    /// objects deleted, objects replaced)` (a replace deletes the object it
+    /// replaces).
+    pub fn deletes(&self) -> (usize, usize, usize) {
+        let (policies, others) = self.split();
+        let (_, _, _, policy_deletes) = counts(policies);
+        let (_, _, replaces, deletes) = counts(others);
+        (policy_deletes, deletes, replaces)
+    }
+}
+
+/// Every kind's plan but the resource policies, in application order.
 pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     steps.extend(private_endpoints::plan(ctx, manifest, prune).await?);

@@ -233,7 +233,8 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn bodies_of(file: &Path, src: &str) -> Vec<LocalBody> {
+/// The Cedar policies of `src` (the text of `file`), each with its line.
+pub fn bodies_of(file: &Path, src: &str) -> Vec<LocalBody> {
     split_bodies(src)
         .into_iter()
         .filter_map(|r| {

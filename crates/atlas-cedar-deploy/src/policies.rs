@@ -246,6 +246,29 @@ impl Apply for Write {
 /// Atlas's verdict; `None` when lint did not run.
 pub type LintNotes = std::collections::HashMap<String, Vec<String>>;
 
+/// The findings of a lint run, by body text (`severity CODE(name): message`).
+pub fn lint_notes(reports: &[atlas_cedar_core::FileReport]) -> LintNotes {
+    let mut notes = LintNotes::new();
+    for report in reports {
+        for body in &report.bodies {
+            notes.entry(body.text.clone()).or_default();
+        }
+        for d in &report.diagnostics {
+            let Some(body) = d.body.and_then(|i| report.bodies.get(i)) else {
+                continue;
+            };
+            notes.entry(body.text.clone()).or_default().push(format!(
+                "{} {}({}): {}",
+                d.severity.as_str(),
+                d.rule.code,
+                d.rule.name,
+                d.message
+            ));
+        }
+    }
+    notes
+}
+
 /// Atlas's policy errors as `file:line: Atlas TYPE: detail` lines, each
 /// body found among `bodies` by its exact text, followed by what local lint
 /// said about that body; `None` for other errors.

@@ -10,12 +10,12 @@ use atlas_cedar_client::Client;
 use clap::Args;
 use serde::Serialize;
 
-use super::manifest::{self, Desired, LocalBody, LocalPolicy};
+use super::manifest::{self, Desired, LocalBody};
 use super::policies::{report_invalid, LintNotes};
 use super::steps::StderrEvents;
 use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
 use crate::inputs::Input;
-use atlas_cedar_deploy::{self as resources, policies, Action, Step, WaitOptions};
+use atlas_cedar_deploy::{self as resources, policies, Action, Plan, Step, WaitOptions};
 use policies::input_of;
 
 #[derive(Debug, Args)]
@@ -80,44 +80,6 @@ pub struct PushArgs {
     poll_interval: f64,
 }
 
-#[derive(Debug)]
-struct Plan {
-    org: String,
-    desired: Desired,
-    /// Every step, the resource policies first, in application order.
-    steps: Vec<Step>,
-    /// The organization's resource policies the manifest does not name
-    /// (what `--prune` would delete).
-    unmanaged: usize,
-    ctx: resources::Ctx,
-}
-
-impl Plan {
-    fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.action.is_change())
-    }
-
-    /// The resource-policy steps and the others.
-    fn split(&self) -> (Vec<&Step>, Vec<&Step>) {
-        self.steps.iter().partition(|s| s.kind == policies::KIND)
-    }
-
-    /// `Plan: …` with the resource policies and the other resources together.
-    fn summary(&self) -> String {
-        let (c, u, r, d) = resources::counts(&self.steps);
-        let replace = if r > 0 {
-            format!(" {r} to replace,")
-        } else {
-            String::new()
-        };
-        format!("{c} to create, {u} to update,{replace} {d} to delete.")
-    }
-
-    fn local(&self, name: &str) -> Option<&LocalPolicy> {
-        self.desired.policies.iter().find(|p| p.name == name)
-    }
-}
-
 /// A resource-policy step as `plan -o json` has always shown it.
 fn change_json(s: &Step) -> serde_json::Value {
     use serde_json::json;
@@ -134,8 +96,8 @@ fn change_json(s: &Step) -> serde_json::Value {
 fn print_plan(plan: &Plan, prune: bool) {
     let (policies, others) = plan.split();
     print!("{}", super::steps::render(policies));
-    if !prune && plan.unmanaged > 0 {
-        let extra = plan.unmanaged;
+    if !prune && plan.unmanaged_policies > 0 {
+        let extra = plan.unmanaged_policies;
         println!(
             "  ({extra} resource {} in Atlas not managed here; --prune would delete {})",
             if extra == 1 { "policy" } else { "policies" },
@@ -196,7 +158,7 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
         }
     }
     if !prune {
-        let extra = plan.unmanaged;
+        let extra = plan.unmanaged_policies;
         if extra > 0 {
             let _ = writeln!(
                 out,
@@ -239,24 +201,7 @@ fn lint(desired: &Desired, loaded: &crate::settings::Loaded) -> Result<LintNotes
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         eprint!("{}", crate::render::human(&run.reports, color));
     }
-    let mut notes = LintNotes::new();
-    for report in &run.reports {
-        for body in &report.bodies {
-            notes.entry(body.text.clone()).or_default();
-        }
-        for d in &report.diagnostics {
-            let Some(body) = d.body.and_then(|i| report.bodies.get(i)) else {
-                continue;
-            };
-            notes.entry(body.text.clone()).or_default().push(format!(
-                "{} {}({}): {}",
-                d.severity.as_str(),
-                d.rule.code,
-                d.rule.name,
-                d.message
-            ));
-        }
-    }
+    let notes = policies::lint_notes(&run.reports);
     let deny_warnings = loaded.config.lint.deny_warnings;
     if errors > 0 || run.io_failure || (deny_warnings && warnings > 0) {
         return Err(format!(
@@ -269,6 +214,8 @@ fn lint(desired: &Desired, loaded: &crate::settings::Loaded) -> Result<LintNotes
 
 struct Prepared {
     client: Arc<Client>,
+    ctx: resources::Ctx,
+    desired: Desired,
     plan: Plan,
     /// `None` with `--no-lint`.
     notes: Option<LintNotes>,
@@ -307,49 +254,28 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         desired.org_id.as_deref(),
         args.conn.org_id.as_deref(),
     )?;
-    let remote = client
-        .list_policies(&org)
-        .await
-        .map_err(|e| e.to_string())?;
     let client = Arc::new(client);
-    let ctx = resources::Ctx {
-        client: Arc::clone(&client),
-        org,
-        policies: desired
-            .policies
-            .iter()
-            .map(|p| atlas_cedar_analysis::govern::NamedPolicy {
-                name: p.name.clone(),
-                bodies: p.bodies.iter().map(|b| b.text.clone()).collect(),
-            })
-            .collect(),
-        engine: Some(engine),
-        wait: WaitOptions {
-            timeout: std::time::Duration::from_secs(1800),
-            interval: std::time::Duration::from_secs(10),
-        },
-        events: Arc::new(StderrEvents::new(true)),
-        concurrency: 4,
+    let mut ctx = resources::Ctx::new(Arc::clone(&client), org, &desired.policies, Some(engine));
+    ctx.events = Arc::new(StderrEvents::new(true));
+    let text = match &desired.manifest {
+        Some(path) => Some((path, super::read_text(path)?)),
+        None => None,
     };
-    let mut steps = policies::plan(&ctx, &desired, &remote, args.prune);
-    if let Some(path) = &desired.manifest {
-        let text = super::read_text(path)?;
-        let root = path
-            .parent()
+    let root = |path: &Path| {
+        path.parent()
             .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let m = resources::Manifest::new(path, &root, &text)?;
-        steps.extend(resources::plan(&ctx, &m, args.prune).await?);
-    }
-    let plan = Plan {
-        org: ctx.org.clone(),
-        unmanaged: policies::unmanaged(&desired, &remote),
-        desired,
-        steps,
-        ctx,
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
+    let root = text.as_ref().map(|(path, _)| root(path));
+    let manifest = match (&text, &root) {
+        (Some((path, text)), Some(root)) => Some(resources::Manifest::new(path, root, text)?),
+        _ => None,
+    };
+    let plan = Plan::new(&ctx, &desired, manifest.as_ref(), args.prune).await?;
     Ok(Prepared {
         client,
+        ctx,
+        desired,
         plan,
         notes,
     })
@@ -357,22 +283,18 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
 
 /// `:validate` for every new or changed resource policy; errors are printed
 /// at file and line. Returns whether all passed.
-async fn remote_validate(
-    client: &Client,
-    plan: &Plan,
-    notes: Option<&LintNotes>,
-) -> Result<bool, String> {
+async fn remote_validate(p: &Prepared) -> Result<bool, String> {
     let mut ok = true;
-    for s in plan.split().0 {
+    for s in p.plan.split().0 {
         if !matches!(s.action, Action::Create | Action::Update) {
             continue;
         }
-        let Some(local) = plan.local(&s.key) else {
+        let Some(local) = p.desired.policies.iter().find(|l| l.name == s.key) else {
             continue;
         };
-        if let Err(e) = client.validate_policy(&plan.org, &input_of(local)).await {
+        if let Err(e) = p.client.validate_policy(&p.ctx.org, &input_of(local)).await {
             let refs: Vec<&LocalBody> = local.bodies.iter().collect();
-            if !report_invalid(&e, &refs, notes) {
+            if !report_invalid(&e, &refs, p.notes.as_ref()) {
                 return Err(e.to_string());
             }
             ok = false;
@@ -398,14 +320,9 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let Prepared {
-            client,
-            plan,
-            notes,
-        } = prepared;
         let mut failed = false;
         if args.remote_validate {
-            match remote_validate(&client, &plan, notes.as_ref()).await {
+            match remote_validate(&prepared).await {
                 Ok(ok) => failed |= !ok,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -413,15 +330,16 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
                 }
             }
         }
+        let (client, plan) = (&prepared.client, &prepared.plan);
         match args.output {
-            PlanOutput::Text => print_plan(&plan, args.prune),
-            PlanOutput::Markdown => print!("{}", plan_markdown(&plan, args.prune)),
+            PlanOutput::Text => print_plan(plan, args.prune),
+            PlanOutput::Markdown => print!("{}", plan_markdown(plan, args.prune)),
             PlanOutput::Json => {
                 let (c, u, r, d) = resources::counts(&plan.steps);
                 let (policies, others) = plan.split();
                 let changes: Vec<_> = policies.into_iter().map(change_json).collect();
                 let v = serde_json::json!({
-                    "org": plan.org, "changes": changes, "resources": others,
+                    "org": prepared.ctx.org, "changes": changes, "resources": others,
                     "create": c, "update": u, "replace": r, "delete": d,
                     "requests": client.requests_sent(),
                 });
@@ -433,7 +351,7 @@ pub fn run_plan(args: PlanArgs) -> ExitCode {
             started.elapsed().as_millis(),
             client.requests_sent()
         );
-        print_warnings(&client);
+        print_warnings(client);
         if failed {
             ExitCode::from(1)
         } else if args.detailed_exitcode && plan.has_changes() {
@@ -457,14 +375,6 @@ struct PushResult {
     resources: resources::ApplyReport,
 }
 
-fn print_dry_run(plan: &Plan) {
-    for s in &plan.steps {
-        for r in &s.requests {
-            println!("{r}");
-        }
-    }
-}
-
 pub fn run_push(args: PushArgs) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -478,11 +388,7 @@ pub fn run_push(args: PushArgs) -> ExitCode {
 
 async fn push(args: PushArgs) -> ExitCode {
     let started = Instant::now();
-    let Prepared {
-        client,
-        mut plan,
-        notes,
-    } = match prepare(&args.plan).await {
+    let mut prepared = match prepare(&args.plan).await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -490,16 +396,19 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     };
     let json = args.plan.output == PlanOutput::Json;
+    let plan = &prepared.plan;
     if !json {
-        print_plan(&plan, args.plan.prune);
+        print_plan(plan, args.plan.prune);
     }
-    let (policies, others) = plan.split();
-    let policy_writes = policies.iter().filter(|s| s.action.is_change()).count();
-    let (_, _, _, policy_deletes) = resources::counts(policies.iter().copied());
-    // A replace deletes the object it replaces: it is confirmed like a delete.
-    let (_, _, resource_replaces, resource_deletes) = resources::counts(others.iter().copied());
+    let policy_writes = plan
+        .split()
+        .0
+        .iter()
+        .filter(|s| s.action.is_change())
+        .count();
+    let (policy_deletes, resource_deletes, resource_replaces) = plan.deletes();
     let deletes = policy_deletes + resource_deletes + resource_replaces;
-    let ctx = &mut plan.ctx;
+    let ctx = &mut prepared.ctx;
     ctx.wait = WaitOptions {
         timeout: std::time::Duration::from_secs(args.wait_timeout),
         interval: std::time::Duration::from_secs_f64(args.poll_interval.clamp(0.0, 3600.0)),
@@ -511,13 +420,16 @@ async fn push(args: PushArgs) -> ExitCode {
         bar: bar.then(|| (policy_writes, Default::default())),
     });
     ctx.concurrency = args.concurrency.max(1);
+    let (client, plan) = (&prepared.client, &prepared.plan);
     if args.dry_run {
-        print_dry_run(&plan);
-        print_warnings(&client);
+        for r in plan.steps.iter().flat_map(|s| &s.requests) {
+            println!("{r}");
+        }
+        print_warnings(client);
         return ExitCode::SUCCESS;
     }
     if args.plan.remote_validate {
-        match remote_validate(&client, &plan, notes.as_ref()).await {
+        match remote_validate(&prepared).await {
             Ok(true) => {}
             Ok(false) => return ExitCode::from(1),
             Err(e) => {
@@ -552,7 +464,7 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     }
 
-    let mut report = resources::apply(&plan.ctx, &plan.steps).await;
+    let mut report = resources::apply(&prepared.ctx, &plan.steps).await;
     let policies = std::mem::take(&mut report.policies);
     let mut result = PushResult {
         unchanged: policies.unchanged,
@@ -603,7 +515,7 @@ async fn push(args: PushArgs) -> ExitCode {
         started.elapsed().as_millis(),
         client.requests_sent()
     );
-    print_warnings(&client);
+    print_warnings(client);
     if result.errors.is_empty()
         && result.resources.failed.is_empty()
         && result.resources.not_done.is_empty()
@@ -613,5 +525,3 @@ async fn push(args: PushArgs) -> ExitCode {
         ExitCode::from(1)
     }
 }
-
-

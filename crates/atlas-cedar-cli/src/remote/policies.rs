@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use atlas_cedar_client::rest::Raw;
 use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
-pub(crate) use atlas_cedar_deploy::policies::LintNotes;
 use atlas_cedar_deploy::policies::describe_invalid;
+pub(crate) use atlas_cedar_deploy::policies::LintNotes;
 use clap::{Args, Subcommand};
 
 use super::manifest::{self, LocalBody};
@@ -233,19 +233,7 @@ async fn validate(
 ) -> Result<ExitCode, String> {
     let mut bodies = Vec::new();
     for f in files {
-        let src = super::read_text(f)?;
-        for r in manifest::split_bodies(&src) {
-            let text = src.get(r.clone()).unwrap_or("").to_owned();
-            let line = src
-                .get(..r.start)
-                .map(|s| s.matches('\n').count() + 1)
-                .unwrap_or(1);
-            bodies.push(LocalBody {
-                text,
-                file: f.clone(),
-                line,
-            });
-        }
+        bodies.extend(manifest::bodies_of(f, &super::read_text(f)?));
     }
     if bodies.is_empty() {
         return Err("no Cedar policy in the given files".to_owned());

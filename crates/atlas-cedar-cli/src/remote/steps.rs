@@ -57,7 +57,9 @@ impl Events for StderrEvents {
         let policy = |kind: &str| kind == atlas_cedar_deploy::policies::KIND;
         match event {
             Event::Waiting { message } if self.progress => eprintln!("atlas-cedar: {message}"),
-            Event::StepDone { kind, key, done, .. } if self.progress && policy(kind) => {
+            Event::StepDone {
+                kind, key, done, ..
+            } if self.progress && policy(kind) => {
                 self.policy_over(Some(format!("{done} {key}")));
             }
             Event::StepDone {

@@ -136,18 +136,14 @@ fn instance_of(cmd: &StreamProcessorsCommand) -> &InstanceArgs {
 }
 
 fn wait_ctx(client: Arc<Client>, wait: &WaitArgs) -> Ctx {
-    Ctx {
-        client,
-        org: String::new(),
-        policies: Vec::new(),
-        engine: None,
-        wait: WaitOptions {
-            timeout: Duration::from_secs(wait.wait_timeout),
-            interval: Duration::from_secs_f64(wait.poll_interval.clamp(0.0, 3600.0)),
-        },
-        events: Arc::new(super::steps::StderrEvents::new(true)),
-        concurrency: 1,
-    }
+    let mut ctx = Ctx::new(client, String::new(), &[], None);
+    ctx.wait = WaitOptions {
+        timeout: Duration::from_secs(wait.wait_timeout),
+        interval: Duration::from_secs_f64(wait.poll_interval.clamp(0.0, 3600.0)),
+    };
+    ctx.events = Arc::new(super::steps::StderrEvents::new(true));
+    ctx.concurrency = 1;
+    ctx
 }
 
 /// Prints the processor as Atlas sent it.

@@ -949,3 +949,47 @@ fn lint_format_atlas_echoes_the_body_push_sends() {
     let v: serde_json::Value = serde_json::from_str(&validate.body).unwrap();
     assert_eq!(v["policies"][0]["body"].as_str().unwrap(), echoed);
 }
+
+/// Resource policies are applied first: when one fails, push attempts no
+/// other kind (they may be governed by the policies not pushed) and says so.
+#[test]
+fn a_failed_resource_policy_stops_the_other_kinds() {
+    let emu = emulator(EmulatorConfig::default());
+    let env = Env::new();
+    let w = env.work();
+    write(
+        &w,
+        "bad.cedar",
+        "// comment\n\npermit (principal, action, resource);\n",
+    );
+    write(
+        &w,
+        "atlas-cedar.toml",
+        "[project]\nid = \"65f0a1b2c3d4e5f6a7b8c9d1\"\n\n[[resource_policy]]\nname = \"bad\"\nfiles = [\"bad.cedar\"]\n\n[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"mflix\"\ncollection = \"movies\"\nname = \"default\"\ndefinition = { mappings = { dynamic = true } }\n",
+    );
+    let o = env.run(&emu, Creds::ApiKey, &["push", "--no-lint"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("error: bad: Atlas rejected the bodies:\n./bad.cedar:3: Atlas POLICY_"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Push: 0 created, 0 adopted, 0 updated, 0 deleted, 0 unchanged, 1 failed."),
+        "{t}"
+    );
+    assert!(
+        t.contains("  not done: search index 65f0a1b2c3d4e5f6a7b8c9d1/Cluster0/mflix.movies/default: not attempted: the resource policies were not all pushed"),
+        "{t}"
+    );
+    let writes: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.is_write() && r.status != 401)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        writes.iter().all(|r| r.contains("/resourcePolicies")),
+        "{writes:#?}"
+    );
+}

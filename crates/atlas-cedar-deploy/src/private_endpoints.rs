@@ -673,8 +673,9 @@ pub fn is_ready(status: &str) -> bool {
 // Apply
 
 /// Polls the service until it is `AVAILABLE` (or `WAITING_FOR_USER`);
-/// `FAILED` is an error with Atlas's message.
-async fn wait_available(
+/// `FAILED` is an error with Atlas's message. (Also `private-endpoints
+/// service create --wait`.)
+pub async fn wait_available(
     ctx: &Ctx,
     project: &str,
     provider: Provider,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::manifest::{self, Desired, LocalBody};
 use super::policies::{report_invalid, LintNotes};
 use super::steps::StderrEvents;
-use super::{confirm, org_of, print_warnings, runtime, ConnectionArgs};
+use super::{block_on_command, confirm, org_of, print_warnings, ConnectionArgs};
 use crate::inputs::Input;
 use atlas_cedar_deploy::{self as resources, policies, Action, Plan, Step, WaitOptions};
 use policies::input_of;
@@ -304,62 +304,57 @@ async fn remote_validate(p: &Prepared) -> Result<bool, String> {
 }
 
 pub fn run_plan(args: PlanArgs) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    block_on_command(async { Ok(plan(args).await) })
+}
+
+async fn plan(args: PlanArgs) -> ExitCode {
+    let started = Instant::now();
+    let prepared = match prepare(&args).await {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };
-    rt.block_on(async {
-        let started = Instant::now();
-        let prepared = match prepare(&args).await {
-            Ok(p) => p,
+    let mut failed = false;
+    if args.remote_validate {
+        match remote_validate(&prepared).await {
+            Ok(ok) => failed |= !ok,
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let mut failed = false;
-        if args.remote_validate {
-            match remote_validate(&prepared).await {
-                Ok(ok) => failed |= !ok,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    failed = true;
-                }
+                failed = true;
             }
         }
-        let (client, plan) = (&prepared.client, &prepared.plan);
-        match args.output {
-            PlanOutput::Text => print_plan(plan, args.prune),
-            PlanOutput::Markdown => print!("{}", plan_markdown(plan, args.prune)),
-            PlanOutput::Json => {
-                let (c, u, r, d) = resources::counts(&plan.steps);
-                let (policies, others) = plan.split();
-                let changes: Vec<_> = policies.into_iter().map(change_json).collect();
-                let v = serde_json::json!({
-                    "org": prepared.ctx.org, "changes": changes, "resources": others,
-                    "create": c, "update": u, "replace": r, "delete": d,
-                    "requests": client.requests_sent(),
-                });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
+    }
+    let (client, plan) = (&prepared.client, &prepared.plan);
+    match args.output {
+        PlanOutput::Text => print_plan(plan, args.prune),
+        PlanOutput::Markdown => print!("{}", plan_markdown(plan, args.prune)),
+        PlanOutput::Json => {
+            let (c, u, r, d) = resources::counts(&plan.steps);
+            let (policies, others) = plan.split();
+            let changes: Vec<_> = policies.into_iter().map(change_json).collect();
+            let v = serde_json::json!({
+                "org": prepared.ctx.org, "changes": changes, "resources": others,
+                "create": c, "update": u, "replace": r, "delete": d,
+                "requests": client.requests_sent(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        eprintln!(
-            "atlas-cedar: plan took {} ms and {} HTTP request(s)",
-            started.elapsed().as_millis(),
-            client.requests_sent()
-        );
-        print_warnings(client);
-        if failed {
-            ExitCode::from(1)
-        } else if args.detailed_exitcode && plan.has_changes() {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        }
-    })
+    }
+    eprintln!(
+        "atlas-cedar: plan took {} ms and {} HTTP request(s)",
+        started.elapsed().as_millis(),
+        client.requests_sent()
+    );
+    print_warnings(client);
+    if failed {
+        ExitCode::from(1)
+    } else if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -376,14 +371,7 @@ struct PushResult {
 }
 
 pub fn run_push(args: PushArgs) -> ExitCode {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    rt.block_on(push(args))
+    block_on_command(async { Ok(push(args).await) })
 }
 
 async fn push(args: PushArgs) -> ExitCode {

@@ -9,10 +9,12 @@ use atlas_cedar_client::rest::Raw;
 use atlas_cedar_client::Client;
 use atlas_cedar_core::catalog::Catalog;
 use atlas_cedar_deploy::private_endpoints::*;
+use atlas_cedar_deploy::{Ctx, WaitOptions};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A cloud provider on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,33 +261,22 @@ async fn run_async(cmd: PrivateEndpointsCommand) -> Result<(), String> {
                 .map(|(s, _)| s);
             print_warnings(&client);
             let mut s = r.map_err(|e| e.to_string())?;
-            if a.wait {
-                let started = Instant::now();
-                let timeout = Duration::from_secs(a.wait_timeout);
-                let interval = Duration::from_secs_f64(a.poll_interval.clamp(0.0, 3600.0));
-                while !is_ready(s.value.status()) {
-                    let now = &s.value;
-                    if now.status() == "FAILED" {
-                        return Err(format!(
-                            "private endpoint service {} FAILED: {}",
-                            now.id,
-                            now.error_message.as_deref().unwrap_or("no error message")
-                        ));
-                    }
-                    if started.elapsed() >= timeout {
-                        return Err(format!(
-                            "private endpoint service {} is still {} after {} s (--wait-timeout)",
-                            now.id,
-                            now.status(),
-                            started.elapsed().as_secs()
-                        ));
-                    }
-                    tokio::time::sleep(interval).await;
-                    s = client
-                        .get_endpoint_service_raw(project, provider, &now.id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
+            if a.wait && !is_ready(s.value.status()) {
+                // The engine's wait, then the service as Atlas sends it.
+                let client = Arc::new(client);
+                let mut ctx = Ctx::new(Arc::clone(&client), String::new(), &[], None);
+                ctx.wait = WaitOptions {
+                    timeout: Duration::from_secs(a.wait_timeout),
+                    interval: Duration::from_secs_f64(a.poll_interval.clamp(0.0, 3600.0)),
+                };
+                ctx.events = Arc::new(super::steps::StderrEvents::new(true));
+                wait_available(&ctx, project, provider, &s.value.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                s = client
+                    .get_endpoint_service_raw(project, provider, &s.value.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             print_services(&[(provider, s)], true, a.project.output);
             Ok(())

@@ -242,6 +242,37 @@ impl Apply for Write {
     }
 }
 
+/// The policy with this id (24 hex digits) or name, also as Atlas sent it
+/// (`policies get`, `policies delete`).
+pub async fn find(
+    client: &atlas_cedar_client::Client,
+    org: &str,
+    target: &str,
+) -> Result<atlas_cedar_client::rest::Raw<ResourcePolicy>, String> {
+    let is_id = target.len() == 24 && target.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_id {
+        match client.get_policy_raw(org, target).await {
+            Ok(p) => return Ok(p),
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let list = client
+        .list_policies_raw(org)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut matches = list.into_iter().filter(|p| p.value.name == target);
+    match (matches.next(), matches.next()) {
+        (Some(p), None) => Ok(p),
+        (Some(_), Some(_)) => Err(format!(
+            "several resource policies are named {target:?}; use the id"
+        )),
+        (None, _) => Err(format!(
+            "no resource policy with id or name {target:?} in organization {org}"
+        )),
+    }
+}
+
 /// What local lint said about each body (by body text), to show next to
 /// Atlas's verdict; `None` when lint did not run.
 pub type LintNotes = std::collections::HashMap<String, Vec<String>>;

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atlas_cedar_client::rest::Raw;
-use atlas_cedar_client::{Client, Error, ResourcePolicy, ResourcePolicyInput};
-use atlas_cedar_deploy::policies::describe_invalid;
+use atlas_cedar_client::{Client, Error, ResourcePolicyInput};
 pub(crate) use atlas_cedar_deploy::policies::LintNotes;
+use atlas_cedar_deploy::policies::{describe_invalid, find};
 use clap::{Args, Subcommand};
 
 use super::manifest::{self, LocalBody};
@@ -144,32 +143,6 @@ async fn list(client: &Client, org: &str, output: Output) -> Result<ExitCode, St
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The policy with this id or name, also as Atlas sent it.
-async fn find(client: &Client, org: &str, target: &str) -> Result<Raw<ResourcePolicy>, String> {
-    let is_id = target.len() == 24 && target.bytes().all(|b| b.is_ascii_hexdigit());
-    if is_id {
-        match client.get_policy_raw(org, target).await {
-            Ok(p) => return Ok(p),
-            Err(e) if e.status() == Some(404) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    let list = client
-        .list_policies_raw(org)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut matches = list.into_iter().filter(|p| p.value.name == target);
-    match (matches.next(), matches.next()) {
-        (Some(p), None) => Ok(p),
-        (Some(_), Some(_)) => Err(format!(
-            "several resource policies are named {target:?}; use the id"
-        )),
-        (None, _) => Err(format!(
-            "no resource policy with id or name {target:?} in organization {org}"
-        )),
-    }
 }
 
 async fn get(client: &Client, org: &str, target: &str, output: Output) -> Result<ExitCode, String> {

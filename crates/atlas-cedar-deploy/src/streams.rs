@@ -500,6 +500,53 @@ pub struct ProcessorOp {
     pub state_declared: bool,
 }
 
+/// `stream-processors update`: PATCHes processor `name` of instance `t` in
+/// project `g`; a running processor is refused unless `restart` (then it is
+/// stopped, patched and started again). Returns its final name and what was
+/// done.
+pub async fn update_by_hand(
+    ctx: &Ctx,
+    g: &str,
+    t: &str,
+    name: &str,
+    patch: &StreamProcessorPatch,
+    restart: bool,
+) -> Result<(String, String), String> {
+    let before = ctx
+        .client
+        .get_stream_processor(g, t, name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let running = before.state == api::state::STARTED;
+    if running && !restart {
+        return Err(format!(
+            "stream processor {name} is STARTED and Atlas only modifies a stopped processor; \
+             nothing was changed. Pass --restart to stop it, update it and start it again, \
+             or stop it first (`atlas-cedar stream-processors stop --project-id {g} --instance {} {}`)",
+            shell_word(t),
+            shell_word(name)
+        ));
+    }
+    let final_name = patch.name.clone().unwrap_or_else(|| name.to_owned());
+    let op = ProcessorOp {
+        group: g.to_owned(),
+        instance: t.to_owned(),
+        current: name.to_owned(),
+        name: final_name.clone(),
+        create: None,
+        stop_first: running,
+        patch: Some(patch.clone()),
+        start_after: running,
+        delete: false,
+        state_declared: true,
+    };
+    let done = op.run(ctx).await.map_err(|e| match e {
+        StepError::Other(m) => format!("stream processor {name}: {m}"),
+        StepError::Api(e) => e.to_string(),
+    })?;
+    Ok((final_name, done))
+}
+
 /// How to start a processor by hand.
 fn start_hint(group: &str, instance: &str, name: &str) -> String {
     format!(

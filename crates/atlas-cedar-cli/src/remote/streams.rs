@@ -3,10 +3,10 @@
 use super::table::{self, Column, Format};
 use crate::remote::{print_warnings, ConnectionArgs};
 use atlas_cedar_client::rest::{raw_json, Raw};
-use atlas_cedar_client::streams::{self as api, StreamProcessor, StreamProcessorPatch};
+use atlas_cedar_client::streams::{StreamProcessor, StreamProcessorPatch};
 use atlas_cedar_client::Client;
 use atlas_cedar_deploy::streams::*;
-use atlas_cedar_deploy::{Ctx, StepError, WaitOptions};
+use atlas_cedar_deploy::{Ctx, WaitOptions};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -237,39 +237,8 @@ async fn update(
     patch: &StreamProcessorPatch,
     output: Format,
 ) -> Result<(), String> {
-    let name = a.target.name.as_str();
-    let before = client
-        .get_stream_processor(g, t, name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let running = before.state == api::state::STARTED;
-    if running && !a.restart {
-        return Err(format!(
-            "stream processor {name} is STARTED and Atlas only modifies a stopped processor; \
-             nothing was changed. Pass --restart to stop it, update it and start it again, \
-             or stop it first (`atlas-cedar stream-processors stop --project-id {g} --instance {} {}`)",
-            shell_word(t),
-            shell_word(name)
-        ));
-    }
     let ctx = wait_ctx(Arc::clone(&client), &a.wait);
-    let final_name = patch.name.clone().unwrap_or_else(|| name.to_owned());
-    let op = ProcessorOp {
-        group: g.to_owned(),
-        instance: t.to_owned(),
-        current: name.to_owned(),
-        name: final_name.clone(),
-        create: None,
-        stop_first: running,
-        patch: Some(patch.clone()),
-        start_after: running,
-        delete: false,
-        state_declared: true,
-    };
-    let done = op.run(&ctx).await.map_err(|e| match e {
-        StepError::Other(m) => format!("stream processor {name}: {m}"),
-        StepError::Api(e) => e.to_string(),
-    })?;
+    let (final_name, done) = update_by_hand(&ctx, g, t, &a.target.name, patch, a.restart).await?;
     eprintln!("atlas-cedar: stream processor {final_name}: {done}");
     let after = client
         .get_stream_processor_raw(g, t, &final_name)

@@ -15,6 +15,17 @@ use crate::catalog::{CURRENT_NAMESPACE, LEGACY_NAMESPACE};
 
 const RESOURCE_POLICY_SCHEMA: &str = include_str!("../data/resource-policy.cedarschema");
 const CLOUD_SCHEMA: &str = include_str!("../data/cloud.cedarschema");
+/// The two files above in Cedar's JSON schema format, as `{file label: fragment}`.
+/// Parsing the Cedar schema syntax builds a fresh lexer (regexes) per call and was a
+/// quarter of the CPU of linting one small file; serde reads this in microseconds.
+/// A test (`builtin_json_is_the_cedarschema_files`) keeps it equal to the text
+/// files; `ATLAS_CEDAR_BLESS=1 cargo test -p atlas-cedar-core builtin_json`
+/// rewrites it after the `.cedarschema` files change.
+const BUILTIN_JSON: &str = include_str!("../data/builtin-schema.json");
+const BUILTIN_LABELS: [(&str, &str); 2] = [
+    ("built-in ResourcePolicy schema", RESOURCE_POLICY_SCHEMA),
+    ("built-in cloud schema", CLOUD_SCHEMA),
+];
 
 /// The built-in schema files as `(file name, text)`, for tools that show them (the
 /// language server's go to definition).
@@ -141,11 +152,16 @@ impl SchemaSet {
     pub fn load(user: &[SchemaSource], mode: SchemaMode) -> Result<Self, SchemaLoadError> {
         let mut by_ns: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
         if mode == SchemaMode::Extend {
-            for (name, text) in [
-                ("built-in ResourcePolicy schema", RESOURCE_POLICY_SCHEMA),
-                ("built-in cloud schema", CLOUD_SCHEMA),
-            ] {
-                add_fragment(&mut by_ns, name, text)?;
+            let mut builtin: serde_json::Map<String, Value> = serde_json::from_str(BUILTIN_JSON)
+                .map_err(|e| SchemaLoadError {
+                    file: "built-in schema".to_owned(),
+                    message: e.to_string(),
+                })?;
+            for (name, text) in BUILTIN_LABELS {
+                match builtin.remove(name) {
+                    Some(json) => add_json(&mut by_ns, name, json)?,
+                    None => add_fragment(&mut by_ns, name, text)?,
+                }
             }
         }
         for src in user {
@@ -399,6 +415,33 @@ fn named_type(name: &str, common: &serde_json::Map<String, Value>, depth: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped JSON is exactly the `.cedarschema` files converted by Cedar.
+    #[test]
+    fn builtin_json_is_the_cedarschema_files() {
+        let mut want = serde_json::Map::new();
+        for (name, text) in BUILTIN_LABELS {
+            let (fragment, _) = SchemaFragment::from_cedarschema_str(text)
+                .unwrap_or_else(|e| unreachable!("{name}: {e}"));
+            let json = fragment
+                .to_json_value()
+                .unwrap_or_else(|e| unreachable!("{name}: {e}"));
+            want.insert(name.to_owned(), json);
+        }
+        let want = Value::Object(want);
+        if std::env::var_os("ATLAS_CEDAR_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/builtin-schema.json");
+            let text = serde_json::to_string_pretty(&want).unwrap_or_default() + "\n";
+            std::fs::write(path, text).unwrap_or_else(|e| unreachable!("{path}: {e}"));
+            return;
+        }
+        let have: Value = serde_json::from_str(BUILTIN_JSON).unwrap_or(Value::Null);
+        assert!(
+            have == want,
+            "data/builtin-schema.json is out of date with the .cedarschema files: \
+             run ATLAS_CEDAR_BLESS=1 cargo test -p atlas-cedar-core builtin_json"
+        );
+    }
 
     #[test]
     fn builtin_schema_models_actions_and_optional_attributes() {

@@ -40,7 +40,7 @@ pub fn response_for(report: &FileReport) -> Option<AtlasPolicyError> {
         .bodies
         .iter()
         .enumerate()
-        .map(|(i, b)| (Some(i), b.text.clone()))
+        .map(|(i, b)| (Some(i), b.text(&report.text).to_owned()))
         .collect();
     if report.bodies.is_empty() {
         per_body.push((None, String::new()));
@@ -103,7 +103,7 @@ pub fn atlas_verdict(bodies: &[&str]) -> Option<AtlasPolicyError> {
                     d
                 }));
             report.bodies.push(crate::check::Body {
-                text: (*body).to_owned(),
+                decoded: Some((*body).to_owned()),
                 span: 0..0,
                 fingerprint: checked.fingerprint,
             });

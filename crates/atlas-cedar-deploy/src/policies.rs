@@ -282,19 +282,22 @@ pub fn lint_notes(reports: &[atlas_cedar_core::FileReport]) -> LintNotes {
     let mut notes = LintNotes::new();
     for report in reports {
         for body in &report.bodies {
-            notes.entry(body.text.clone()).or_default();
+            notes.entry(body.text(&report.text).to_owned()).or_default();
         }
         for d in &report.diagnostics {
             let Some(body) = d.body.and_then(|i| report.bodies.get(i)) else {
                 continue;
             };
-            notes.entry(body.text.clone()).or_default().push(format!(
-                "{} {}({}): {}",
-                d.severity.as_str(),
-                d.rule.code,
-                d.rule.name,
-                d.message
-            ));
+            notes
+                .entry(body.text(&report.text).to_owned())
+                .or_default()
+                .push(format!(
+                    "{} {}({}): {}",
+                    d.severity.as_str(),
+                    d.rule.code,
+                    d.rule.name,
+                    d.message
+                ));
         }
     }
     notes

@@ -55,7 +55,10 @@ pub(super) fn duplicates(engine: &Engine, reports: &mut [FileReport]) {
             crate::text::LineIndex::new(&other.text)
         });
         let line = index.line(ob.span.start) + 1;
-        let first_line_end = b.text.find('\n').map_or(b.span.end, |n| b.span.start + n);
+        let first_line_end = b
+            .text(&this.text)
+            .find('\n')
+            .map_or(b.span.end, |n| b.span.start + n);
         let mut d = Diagnostic::new(
             &rules::DUPLICATE_BODY,
             b.span.start..first_line_end.min(b.span.end),

@@ -196,12 +196,26 @@ pub struct Engine {
 /// One body of a checked file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body {
-    /// The body text as Atlas would receive it.
-    pub text: String,
+    /// The body text when it is not the file's own text at `span` (a decoded JSON,
+    /// Terraform or YAML string); `None` for a `.cedar` policy, whose text is the
+    /// file's at `span`, so that a large file is not held twice. Read it with
+    /// [`Body::text`] or [`FileReport::body_text`].
+    pub decoded: Option<String>,
     /// Where it is in the file (for JSON, the string literal's contents).
     pub span: Range<usize>,
     /// Whitespace- and comment-insensitive fingerprint, when the body parses.
     pub fingerprint: Option<u64>,
+}
+
+impl Body {
+    /// The body text as Atlas would receive it; `file` is the text of the file it
+    /// was found in ([`FileReport::text`]).
+    pub fn text<'a>(&'a self, file: &'a str) -> &'a str {
+        match &self.decoded {
+            Some(t) => t,
+            None => file.get(self.span.clone()).unwrap_or(""),
+        }
+    }
 }
 
 /// What kind of input a file is.
@@ -262,6 +276,11 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// The text of body `i` as Atlas would receive it.
+    pub fn body_text(&self, i: usize) -> Option<&str> {
+        self.bodies.get(i).map(|b| b.text(&self.text))
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
@@ -420,8 +439,9 @@ impl Engine {
                 d.body = Some(i);
                 diagnostics.push(d);
             }
+            debug_assert!(text.get(span.clone()) == Some(body));
             bodies.push(Body {
-                text: body.to_owned(),
+                decoded: None,
                 span,
                 fingerprint: checked.fingerprint,
             });
@@ -456,7 +476,7 @@ impl Engine {
                 report.diagnostics.push(d);
             }
             report.bodies.push(Body {
-                text: b.text.clone(),
+                decoded: Some(b.text.clone()),
                 span: b.raw_span.clone(),
                 fingerprint: checked.fingerprint,
             });
@@ -493,7 +513,7 @@ impl Engine {
                 report.diagnostics.push(d);
             }
             report.bodies.push(Body {
-                text: b.text.clone(),
+                decoded: Some(b.text.clone()),
                 span: b.raw_span.clone(),
                 fingerprint: checked.fingerprint,
             });
@@ -524,7 +544,7 @@ impl Engine {
             report.diagnostics.push(d);
         }
         report.bodies.push(Body {
-            text: text.to_owned(),
+            decoded: None,
             span: 0..text.len(),
             fingerprint: checked.fingerprint,
         });
@@ -939,7 +959,7 @@ mod tests {
         assert!(cache.batched() >= 200, "batched {}", cache.batched());
         let mut expected = Vec::new();
         for (i, b) in report.bodies.iter().enumerate() {
-            let mut c = engine.check_body(&b.text);
+            let mut c = engine.check_body(b.text(&report.text));
             assert_eq!(c.fingerprint, b.fingerprint, "body {i}");
             for d in &mut c.diagnostics {
                 d.shift(b.span.start);
@@ -1059,7 +1079,7 @@ mod tests {
         let a = engine.check_source_cached("a.cedar", text.clone(), InputKind::Cedar, &cache);
         let b = engine.check_source_cached("b.cedar", text, InputKind::Cedar, &cache);
         let distinct: std::collections::HashSet<&str> =
-            a.bodies.iter().map(|b| b.text.as_str()).collect();
+            a.bodies.iter().map(|b| b.text(&a.text)).collect();
         // Bodies 5 and 15 differ only in the comment before them, which is no body's.
         assert_eq!(distinct.len(), 19);
         assert_eq!(cache.checked(), 19);

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use atlas_cedar_core::check::with_stack;
 use atlas_cedar_core::format::{format_cedar_with, FormatOptions};
+use atlas_cedar_core::safe_write::{write_file_with, Existing, WriteError};
 use clap::Args;
 
 use crate::inputs::{self, Excludes, Input};
@@ -138,16 +139,11 @@ pub fn run(args: FmtArgs) -> ExitCode {
     }
 }
 
-/// Replaces a file's contents with `text`, safely:
-///
-/// - a symbolic link is followed and its target rewritten (the link stays a link);
-/// - a file without write permission is left unchanged unless `allow_read_only`;
-/// - the new text goes to a temporary file with a random name, created exclusively
-///   (never through an existing file or link) in the target's directory, with the
-///   target's permissions, then renamed over the target, so an interrupted run never
-///   leaves a half-written policy;
-/// - if the file no longer holds `original` (edited while we formatted), nothing is
-///   replaced.
+/// Replaces a file's contents with `text`, safely
+/// ([`atlas_cedar_core::safe_write`]): a symbolic link is followed and its target
+/// rewritten (the link stays a link); a file without write permission is left
+/// unchanged unless `allow_read_only`; if the file no longer holds `original`
+/// (edited while we formatted), nothing is replaced.
 fn write_back(
     path: &std::path::Path,
     original: &str,
@@ -165,35 +161,18 @@ fn write_back(
                 .to_owned(),
         );
     }
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".atlas-cedar-fmt.tmp")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot write: cannot create a temporary file: {e}"))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .and_then(|()| std::fs::set_permissions(tmp.path(), perms))
-        .map_err(|e| format!("cannot write: {e}"))?;
+    let existing = Existing::ReplaceIfUnchanged(original.as_bytes());
     #[cfg(debug_assertions)]
-    test_pause();
-    let now = inputs::read_file(&target).map_err(|e| format!("cannot write: {e}"))?;
-    if now != original.as_bytes() {
-        return Err(
+    let pause: &dyn Fn() = &test_pause;
+    #[cfg(not(debug_assertions))]
+    let pause: &dyn Fn() = &|| {};
+    write_file_with(&target, text.as_bytes(), existing, pause).map_err(|e| match e {
+        WriteError::Changed => {
             "the file changed while it was being formatted; left unchanged (run fmt again)"
-                .to_owned(),
-        );
-    }
-    tmp.persist(&target)
-        .map(|_| ())
-        .map_err(|e| format!("cannot write: {}", e.error))
+                .to_owned()
+        }
+        WriteError::Other(why) => why,
+    })
 }
 
 /// Tests only (debug builds): with `ATLAS_CEDAR_TEST_FMT_PAUSE=DIR`, announce that

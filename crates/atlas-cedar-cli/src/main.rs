@@ -16,7 +16,6 @@ mod lint;
 mod remote;
 mod remotediff;
 mod render;
-mod safe_write;
 mod settings;
 mod testcmd;
 

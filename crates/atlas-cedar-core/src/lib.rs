@@ -16,6 +16,7 @@ pub mod iac;
 pub mod lexer;
 pub mod payload;
 pub mod rules;
+pub mod safe_write;
 pub mod schema;
 pub mod split;
 pub mod suppress;

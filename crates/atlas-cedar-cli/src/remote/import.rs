@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use atlas_cedar_core::safe_write::{self, Existing};
 use atlas_cedar_deploy::import::{self, FileOut};
 use clap::Args;
 
 use super::manifest::MANIFEST_FILE;
 use super::{org_of, print_warnings, ConnectionArgs};
-use crate::safe_write::{self, Existing};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {

@@ -1,16 +1,45 @@
-//! Writing a user's file safely, for the commands that create files
-//! (`import`): never through a symbolic link planted at its name, never a
-//! half-written file, never over a file unless asked.
+//! Writing a user's file safely, for the commands that create or rewrite files
+//! (`import`, `fmt`): never through a symbolic link planted at its name, never a
+//! half-written file, never over a file unless asked, never over a file that
+//! changed since it was read.
 //!
 //! The text goes to a temporary file with a random name, created exclusively
 //! (never through an existing file or link) in the destination's directory,
 //! and is then renamed into place. A new file is linked into place only if
-//! nothing appeared at its name meanwhile.
+//! nothing appeared at its name meanwhile; a replaced file keeps its
+//! permissions.
 
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::inputs::io_reason;
+use crate::fs::{io_reason, read_file};
+
+/// Why [`write_file`] wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// [`Existing::ReplaceIfUnchanged`]: the file no longer holds the bytes
+    /// read before (edited meanwhile); it is left alone.
+    Changed,
+    /// Any other reason, for `PATH: REASON`.
+    Other(String),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Changed => f.write_str(
+                "changed while it was being written; left unchanged (run the command again)",
+            ),
+            Self::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<String> for WriteError {
+    fn from(why: String) -> Self {
+        Self::Other(why)
+    }
+}
 
 /// What may be at the destination already.
 #[derive(Debug, Clone, Copy)]
@@ -42,12 +71,25 @@ pub fn check_destination(path: &Path, may_exist: bool) -> Result<bool, String> {
 }
 
 /// Writes `contents` to `path` as described in the module documentation.
-/// The error is the reason, for `PATH: REASON`.
-pub fn write_file(path: &Path, contents: &[u8], existing: Existing<'_>) -> Result<(), String> {
+pub fn write_file(path: &Path, contents: &[u8], existing: Existing<'_>) -> Result<(), WriteError> {
+    write_file_with(path, contents, existing, &|| {})
+}
+
+/// [`write_file`], calling `before_replace` once the new text is in the
+/// temporary file, just before the destination is looked at a last time and
+/// replaced (a test can change the destination at exactly this point).
+pub fn write_file_with(
+    path: &Path,
+    contents: &[u8],
+    existing: Existing<'_>,
+    before_replace: &dyn Fn(),
+) -> Result<(), WriteError> {
     let may_exist = !matches!(existing, Existing::Refuse);
     let exists = check_destination(path, may_exist)?;
     if let (Existing::ReplaceIfUnchanged(_), false) = (existing, exists) {
-        return Err("was removed while it was being written; nothing written".to_owned());
+        return Err(WriteError::Other(
+            "was removed while it was being written; nothing written".to_owned(),
+        ));
     }
     let perms = if exists {
         Some(
@@ -80,29 +122,28 @@ pub fn write_file(path: &Path, contents: &[u8], existing: Existing<'_>) -> Resul
         .map_err(|e| format!("cannot write: {e}"))?;
     if !exists {
         // Fails if anything (a link included) appeared at the name meanwhile.
+        before_replace();
         return tmp.persist_noclobber(path).map(|_| ()).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            WriteError::Other(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 "appeared while it was being written; not overwritten".to_owned()
             } else {
                 format!("cannot write: {}", e.error)
-            }
+            })
         });
     }
+    before_replace();
     // Looked at again just before the rename (which replaces a link rather
     // than writing through it anyway).
     check_destination(path, true)?;
     if let Existing::ReplaceIfUnchanged(before) = existing {
-        let now = crate::inputs::read_file(path).map_err(|e| format!("cannot write: {e}"))?;
+        let now = read_file(path).map_err(|e| format!("cannot write: {e}"))?;
         if now != before {
-            return Err(
-                "changed while it was being written; left unchanged (run the command again)"
-                    .to_owned(),
-            );
+            return Err(WriteError::Changed);
         }
     }
     tmp.persist(path)
         .map(|_| ())
-        .map_err(|e| format!("cannot write: {}", e.error))
+        .map_err(|e| WriteError::Other(format!("cannot write: {}", e.error)))
 }
 
 /// A new file is readable by everyone and writable by its owner (the
@@ -131,13 +172,13 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         assert!(write_file(&p, b"two", Existing::Refuse)
             .unwrap_err()
+            .to_string()
             .contains("already exists"));
         write_file(&p, b"two", Existing::Replace).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert!(
-            write_file(&p, b"three", Existing::ReplaceIfUnchanged(b"one"))
-                .unwrap_err()
-                .contains("changed")
+        assert_eq!(
+            write_file(&p, b"three", Existing::ReplaceIfUnchanged(b"one")),
+            Err(WriteError::Changed)
         );
         write_file(&p, b"three", Existing::ReplaceIfUnchanged(b"two")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"three");
@@ -154,7 +195,7 @@ mod tests {
         let link = dir.path().join("a.cedar");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         for how in [Existing::Refuse, Existing::Replace] {
-            let e = write_file(&link, b"x", how).unwrap_err();
+            let e = write_file(&link, b"x", how).unwrap_err().to_string();
             assert!(e.contains("symbolic link"), "{e}");
         }
         // Dangling: would create the target if followed.

@@ -32,6 +32,7 @@ pub mod import;
 pub mod jsondiff;
 pub mod manifest;
 pub mod policies;
+pub mod remote_diff;
 
 pub mod api_keys;
 pub mod export_buckets;

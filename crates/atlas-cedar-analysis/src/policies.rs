@@ -2,6 +2,7 @@
 //! semantics: allowed unless some `forbid` body is satisfied.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use atlas_cedar_core::lexer::{lex, Token};
 use atlas_cedar_core::split::split_policies;
@@ -228,4 +229,66 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+/// The `.cedar` files under `p` (or `p` itself), in name order.
+fn cedar_files(p: &Path, out: &mut Vec<PathBuf>) {
+    if p.is_dir() {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        v.sort();
+        for c in v {
+            let hidden = c
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') || n == "target");
+            if !hidden {
+                cedar_files(&c, out);
+            }
+        }
+    } else if p.extension().is_some_and(|e| e == "cedar") {
+        out.push(p.to_path_buf());
+    }
+}
+
+/// Loads the policies of `paths`: files, and directories (recursively, `.cedar`
+/// files, hidden entries and `target` skipped, in name order). Every file that
+/// cannot be read or parsed is reported, one line each.
+pub fn load_paths(engine: &Engine, paths: &[String]) -> Result<Vec<LoadedPolicy>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        let path = Path::new(p);
+        if !path.exists() {
+            return Err(format!("{p}: no such file or directory"));
+        }
+        if path.is_file() {
+            files.push(path.to_path_buf());
+        } else {
+            cedar_files(path, &mut files);
+        }
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let shown = f.display().to_string();
+        let name = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
+        // Regular files only, within the size cap: a FIFO named `x.cedar`
+        // is refused rather than waited on.
+        let text = atlas_cedar_core::fs::read_file(&f).and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
+        });
+        match text {
+            Ok(text) => match load_policies(engine, &name, &text) {
+                Ok(list) => out.extend(list),
+                Err(e) => errors.push(e),
+            },
+            Err(reason) => errors.push(format!("{name}: cannot read: {reason}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
 }

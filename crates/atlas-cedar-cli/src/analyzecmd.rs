@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use atlas_cedar_analysis::policies::{load_policies, LoadedPolicy};
+use atlas_cedar_analysis::policies::{load_paths, LoadedPolicy};
 use atlas_cedar_analysis::prove::{cvc5, prove_equivalence, Prover};
 use atlas_cedar_analysis::semantics::{actions_of, analyze_with, diff, Change, Example, Method};
 use atlas_cedar_analysis::space::DEFAULT_CAP;
@@ -133,63 +133,6 @@ pub struct DiffArgs {
     pub conn: ConnectionArgs,
 }
 
-fn cedar_files(p: &Path, out: &mut Vec<PathBuf>) {
-    if p.is_dir() {
-        let Ok(rd) = std::fs::read_dir(p) else { return };
-        let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        v.sort();
-        for c in v {
-            let hidden = c
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.') || n == "target");
-            if !hidden {
-                cedar_files(&c, out);
-            }
-        }
-    } else if p.extension().is_some_and(|e| e == "cedar") {
-        out.push(p.to_path_buf());
-    }
-}
-
-fn load(engine: &Engine, paths: &[String]) -> Result<Vec<LoadedPolicy>, String> {
-    let mut files = Vec::new();
-    for p in paths {
-        let path = Path::new(p);
-        if !path.exists() {
-            return Err(format!("{p}: no such file or directory"));
-        }
-        if path.is_file() {
-            files.push(path.to_path_buf());
-        } else {
-            cedar_files(path, &mut files);
-        }
-    }
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        let name = crate::inputs::display_path(&f);
-        // Regular files only, within the size cap: a FIFO named `x.cedar`
-        // is refused rather than waited on.
-        let text = crate::inputs::read_file(&f).and_then(|bytes| {
-            String::from_utf8(bytes)
-                .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))
-        });
-        match text {
-            Ok(text) => match load_policies(engine, &name, &text) {
-                Ok(list) => out.extend(list),
-                Err(e) => errors.push(e),
-            },
-            Err(reason) => errors.push(format!("{name}: cannot read: {reason}")),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors.join("\n"))
-    }
-}
-
 fn show(e: &Example) -> String {
     match &e.values {
         // A solver's request, already in Cedar's notation.
@@ -216,7 +159,7 @@ pub fn run_analyze(args: AnalyzeArgs) -> ExitCode {
         Err(e) => return settings::fail(&e),
     };
     let engine = &loaded.engine;
-    let policies = match load(engine, &args.paths) {
+    let policies = match load_paths(engine, &args.paths) {
         Ok(p) => p,
         Err(e) => return settings::fail(&e),
     };
@@ -418,8 +361,8 @@ fn load_local(engine: &Engine, args: &DiffArgs) -> Result<LocalSides, String> {
     // Git revisions become temporary checkouts for the rest of the command.
     let (old_path, old_guard) = materialize(old_arg)?;
     let (new_path, new_guard) = materialize(new_arg)?;
-    let old = load(engine, std::slice::from_ref(&old_path))?;
-    let mut new = load(engine, std::slice::from_ref(&new_path))?;
+    let old = load_paths(engine, std::slice::from_ref(&old_path))?;
+    let mut new = load_paths(engine, std::slice::from_ref(&new_path))?;
     // Two files: compare their bodies in order, whatever the files are called.
     if Path::new(&old_path).is_file() && Path::new(&new_path).is_file() {
         for (o, n) in old.iter().zip(new.iter_mut()) {

@@ -11,13 +11,15 @@ mod docs;
 mod explain;
 mod extras;
 mod fmt;
-mod inputs;
 mod lint;
 mod remote;
 mod remotediff;
 mod render;
 mod settings;
 mod testcmd;
+
+// Turning command-line paths into inputs is the core's; `crate::inputs` still names it.
+use atlas_cedar_core::inputs;
 
 /// `atlas-cedar --version`: the version, the commit it was built from and the
 /// target it was built for (build.rs; "unknown" commit outside a git checkout).

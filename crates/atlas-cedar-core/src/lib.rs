@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod fs;
 pub mod iac;
+pub mod inputs;
 pub mod lexer;
 pub mod payload;
 pub mod rules;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-pub use atlas_cedar_core::fs::{io_reason, read_file};
+pub use crate::fs::{io_reason, read_file};
 
 /// One input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +102,7 @@ impl Include {
             "cedar" => true,
             "tf" => self.terraform,
             "yaml" | "yml" | "json" | "template" if self.cloudformation => std::fs::read(p)
-                .is_ok_and(|b| {
-                    String::from_utf8_lossy(&b).contains(atlas_cedar_core::iac::CFN_TYPE)
-                }),
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(crate::iac::CFN_TYPE)),
             _ => false,
         }
     }

@@ -301,7 +301,43 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-/// The cache folder, created private (0700) when missing.
+/// Whether the cache folder can be trusted: a real folder (not a symbolic
+/// link) of this user that no one else may write to (another user could swap
+/// the files in it between our checks). `Err`: why not.
+fn check_dir(dir: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+        if meta.file_type().is_symlink() {
+            return Err(format!("its folder {} is a symbolic link", dir.display()));
+        }
+        if !meta.is_dir() {
+            return Err(format!("{} is not a folder", dir.display()));
+        }
+        let me = rustix::process::getuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "its folder {} belongs to user {} (not {me}, who runs atlas-cedar)",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "its folder {} has mode {:o}: others may write to it",
+                dir.display(),
+                meta.mode() & 0o777
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The cache folder, created private (0700) when missing, then checked
+/// ([`check_dir`]).
 fn create_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -310,7 +346,8 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder.create(dir)?;
+    check_dir(dir).map_err(std::io::Error::other)
 }
 
 /// The cached token, if the file is there, is this user's own with mode
@@ -323,6 +360,14 @@ pub(crate) fn read_token(
     client_id: &str,
 ) -> Result<Option<CachedToken>, Error> {
     use std::io::Read as _;
+    if let Some(dir) = path.parent().filter(|d| d.exists()) {
+        if let Err(why) = check_dir(dir) {
+            return Err(Error::TokenCache {
+                path: path.display().to_string(),
+                message: format!("not used: {why}"),
+            });
+        }
+    }
     let mut file = match open_private(path, false) {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(None),
@@ -528,5 +573,64 @@ mod tests {
         let back = read_token(&path, "http://x", "id").unwrap().unwrap();
         assert!(back.is_fresh());
         assert!(read_token(&path, "http://y", "id").unwrap().is_none());
+    }
+
+    /// A cache folder others may write to, or a symbolic link to one, is not
+    /// used: nothing is read from it or written to it, and the lock is not taken.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_cache_folder_others_may_write_to_is_not_used() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let home = tempfile::tempdir().unwrap();
+        let open = home.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let link = home.path().join("link");
+        std::os::unix::fs::symlink(home.path().join("private"), &link).unwrap();
+        std::fs::create_dir(home.path().join("private")).unwrap();
+        let token = CachedToken {
+            access_token: "t".into(),
+            expires_at: unix_now() + 3600,
+            client_id: "id".into(),
+            base_url: "http://x".into(),
+        };
+        for dir in [&open, &link] {
+            let path = token_file(dir, "http://x", "id");
+            let e = write_token(&path, &token).unwrap_err().to_string();
+            assert!(
+                e.contains("others may write to it") || e.contains("symbolic link"),
+                "{e}"
+            );
+            assert!(!path.exists(), "{}", path.display());
+            // A token someone else left there is not read.
+            std::fs::write(&path, serde_json::to_string(&token).unwrap()).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let e = read_token(&path, "http://x", "id").unwrap_err().to_string();
+            assert!(e.contains("not used"), "{e}");
+            let (lock, _) = lock_token(&path, std::time::Duration::from_millis(10)).await;
+            assert!(lock.is_none());
+        }
+    }
+
+    /// A lock file that is not this user's private file is replaced by a new
+    /// one, and the reason is given.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_lock_file_others_may_read_is_re_created() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = token_file(dir.path(), "http://x", "id");
+        let lock_path = path.with_extension("lock");
+        std::fs::write(&lock_path, "").unwrap();
+        std::fs::set_permissions(&lock_path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (lock, why) = lock_token(&path, std::time::Duration::from_secs(1)).await;
+        assert!(lock.is_some());
+        let why = why.unwrap_or_default();
+        assert!(
+            why.contains("not used and re-created") && why.contains("666"),
+            "{why}"
+        );
+        let mode = std::fs::metadata(&lock_path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

@@ -381,10 +381,10 @@ impl Engine {
             InputKind::Cedar => self.check_cedar(&text, &mut report, cache),
             InputKind::Payload => self.check_payload(&text, &mut report, cache),
             InputKind::Terraform => {
-                self.check_embedded(&text, crate::iac::terraform(&text), &mut report);
+                self.check_embedded(&text, crate::iac::terraform(&text), &mut report, cache);
             }
             InputKind::CloudFormation => {
-                self.check_embedded(&text, crate::iac::cloudformation(&text), &mut report);
+                self.check_embedded(&text, crate::iac::cloudformation(&text), &mut report, cache);
             }
             InputKind::Body => self.check_whole(&text, &mut report),
         }
@@ -466,18 +466,38 @@ impl Engine {
                 return;
             }
         };
-        let texts: Vec<&str> = found.iter().map(|b| b.text.as_str()).collect();
-        let checks = self.check_bodies(&texts, cache);
-        for (i, (b, checked)) in found.iter().zip(checks).enumerate() {
+        self.check_decoded(found, None, report, cache);
+    }
+
+    /// Decoded bodies (a payload's strings, or a template's literals): checked
+    /// through `check_bodies` (so through the cache and in batches), their findings
+    /// mapped back to the file through each body's offset map. `host` is the text
+    /// of a Terraform or CloudFormation file, whose fixes are kept only where they
+    /// need no escaping there.
+    fn check_decoded(
+        &self,
+        found: Vec<crate::payload::PayloadBody>,
+        host: Option<&str>,
+        report: &mut FileReport,
+        cache: &BodyCache,
+    ) {
+        let checks = {
+            let texts: Vec<&str> = found.iter().map(|b| b.text.as_str()).collect();
+            self.check_bodies(&texts, cache)
+        };
+        for (i, (b, checked)) in found.into_iter().zip(checks).enumerate() {
             for d in &checked.diagnostics {
                 let mut d = d.clone();
                 d.map_spans(&|o| b.map_offset(o));
+                if let Some(host) = host {
+                    keep_fix_if_literal(&mut d, host);
+                }
                 d.body = Some(i);
                 report.diagnostics.push(d);
             }
             report.bodies.push(Body {
-                decoded: Some(b.text.clone()),
-                span: b.raw_span.clone(),
+                decoded: Some(b.text),
+                span: b.raw_span,
                 fingerprint: checked.fingerprint,
             });
         }
@@ -493,6 +513,7 @@ impl Engine {
         text: &str,
         found: Result<crate::iac::Extracted, crate::iac::IacError>,
         report: &mut FileReport,
+        cache: &BodyCache,
     ) {
         let found = match found {
             Ok(found) => found,
@@ -503,21 +524,8 @@ impl Engine {
                 return;
             }
         };
-        for (i, e) in found.bodies.into_iter().enumerate() {
-            let b = e.body;
-            let checked = self.check_body(&b.text);
-            for mut d in checked.diagnostics {
-                d.map_spans(&|o| b.map_offset(o));
-                keep_fix_if_literal(&mut d, text);
-                d.body = Some(i);
-                report.diagnostics.push(d);
-            }
-            report.bodies.push(Body {
-                decoded: Some(b.text.clone()),
-                span: b.raw_span.clone(),
-                fingerprint: checked.fingerprint,
-            });
-        }
+        let bodies = found.bodies.into_iter().map(|e| e.body).collect();
+        self.check_decoded(bodies, Some(text), report, cache);
         for u in found.unchecked {
             report.diagnostics.push(
                 Diagnostic::new(&rules::BODY_NOT_CHECKED, u.span, u.reason)

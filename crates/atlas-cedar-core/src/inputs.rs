@@ -101,8 +101,12 @@ impl Include {
         match ext.as_str() {
             "cedar" => true,
             "tf" => self.terraform,
-            "yaml" | "yml" | "json" | "template" if self.cloudformation => std::fs::read(p)
-                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(crate::iac::CFN_TYPE)),
+            // Read like every input (regular files within the size cap: a FIFO is
+            // not waited on), and searched as bytes, not copied into a string.
+            "yaml" | "yml" | "json" | "template" if self.cloudformation => {
+                let needle = crate::iac::CFN_TYPE.as_bytes();
+                crate::fs::read_file(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            }
             _ => false,
         }
     }

@@ -186,11 +186,16 @@ fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<F
                 .push(format!("`{}` ({}:{line})", f.resource, r.name));
         }
     }
-    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
-    {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    };
+    // Each input's path resolved once (not once per referenced file).
+    let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let input_index: std::collections::HashMap<std::path::PathBuf, usize> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, input)| match input {
+            Input::File(p) => Some((canonical(p), i)),
+            _ => None,
+        })
+        .collect();
     for (path, users) in refs {
         let name = inputs::display_path(&path);
         // Checked like every input: a regular file within the size cap (a
@@ -207,9 +212,7 @@ fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<F
                 ),
             ),
         };
-        let existing = inputs
-            .iter()
-            .position(|i| matches!(i, Input::File(p) if same(p, &path)));
+        let existing = input_index.get(&canonical(&path)).copied();
         match existing.and_then(|i| reports.get_mut(i)) {
             Some(slot) => *slot = report,
             None => reports.push(report),

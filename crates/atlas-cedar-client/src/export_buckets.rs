@@ -129,16 +129,6 @@ impl Client {
         crate::rest::same_id(GET, "export bucket", id, &answered, b)
     }
 
-    /// Creates an export bucket (not retried: a POST that creates).
-    pub async fn create_export_bucket(
-        &self,
-        group: &str,
-        input: &ExportBucketInput,
-    ) -> Result<ExportBucket, Error> {
-        self.send_json(CREATE, Method::POST, &base(group)?, input)
-            .await
-    }
-
     /// Creates an export bucket; when the answer is lost (a dropped
     /// connection, a 5xx) lists the project's buckets and adopts the one the
     /// POST made (same provider, name and role), else sends the POST again

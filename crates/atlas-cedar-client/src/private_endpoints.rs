@@ -372,23 +372,6 @@ impl Client {
         )
     }
 
-    /// Creates a private endpoint service; Atlas answers while it is
-    /// `INITIATING`.
-    pub async fn create_endpoint_service(
-        &self,
-        group: &str,
-        body: &NewEndpointService,
-    ) -> Result<EndpointService, Error> {
-        check_id("project id", group)?;
-        self.send_json(
-            CREATE_SERVICE,
-            Method::POST,
-            &create_service_path(group),
-            body,
-        )
-        .await
-    }
-
     /// Creates a private endpoint service under the one create policy
     /// ([`Client::create_or_adopt`]): when the outcome of the POST is
     /// unknown, the provider's services are listed and the one in

@@ -243,16 +243,14 @@ impl Client {
         include_count: bool,
     ) -> Result<P, Error> {
         let items = items_per_page.clamp(1, MAX_ITEMS_PER_PAGE);
-        let query = format!(
-            "{path}?pageNum={}&itemsPerPage={items}&includeCount={include_count}",
-            page_num.max(1)
-        );
-        match self.get_json::<P>(op, &query).await {
+        let page = page_num.max(1);
+        let query = |count: bool| {
+            format!("{path}?pageNum={page}&itemsPerPage={items}&includeCount={count}")
+        };
+        match self.get_json::<P>(op, &query(include_count)).await {
+            // Atlas: "retry with includeCount=false".
             Err(e) if include_count && e.error_code() == Some("TIMEOUT_WHILE_PAGING") => {
-                // Atlas: "retry with includeCount=false".
-                let query =
-                    format!("{path}?pageNum={page_num}&itemsPerPage={items}&includeCount=false");
-                self.get_json::<P>(op, &query).await
+                self.get_json::<P>(op, &query(false)).await
             }
             other => other,
         }

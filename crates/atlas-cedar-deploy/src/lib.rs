@@ -732,15 +732,12 @@ pub async fn apply(ctx: &Ctx, steps: &[Step]) -> ApplyReport {
             // The resource policies govern the rest: nothing else is applied
             // on top of a half-pushed set.
             for s in steps.iter().skip(i).filter(|s| s.action.is_change()) {
-                let reason = "the resource policies were not all pushed".to_owned();
-                report
-                    .not_done
-                    .push(format!("{}: not attempted: {reason}", s.label()));
-                ctx.events.event(Event::StepSkipped {
-                    kind: s.kind,
-                    key: s.key.clone(),
-                    reason,
-                });
+                skip(
+                    ctx,
+                    &mut report,
+                    s,
+                    "the resource policies were not all pushed".to_owned(),
+                );
             }
             break;
         }
@@ -754,12 +751,25 @@ pub async fn apply(ctx: &Ctx, steps: &[Step]) -> ApplyReport {
         } else {
             1
         };
-        let batch: Vec<&Step> = steps.iter().skip(i).take(len.max(1)).collect();
-        i += len.max(1);
+        // `len` is at least 1: `first` is in its own phase.
+        let batch: Vec<&Step> = steps.iter().skip(i).take(len).collect();
+        i += len;
         let width = if parallel { ctx.concurrency.max(1) } else { 1 };
         apply_batch(ctx, batch, width, &mut report, &mut broken).await;
     }
     report
+}
+
+/// A step not attempted: reported as not done, and told to the events.
+fn skip(ctx: &Ctx, report: &mut ApplyReport, step: &Step, reason: String) {
+    report
+        .not_done
+        .push(format!("{}: not attempted: {reason}", step.label()));
+    ctx.events.event(Event::StepSkipped {
+        kind: step.kind,
+        key: step.key.clone(),
+        reason,
+    });
 }
 
 /// Applies `batch` in waves: each wave holds the steps none of whose
@@ -795,15 +805,7 @@ async fn apply_batch(
             let mut runnable = Vec::new();
             for step in chunk {
                 if let Some(dep) = step.after.iter().find(|d| broken.contains(d)) {
-                    let reason = format!("{dep} failed");
-                    report
-                        .not_done
-                        .push(format!("{}: not attempted: {reason}", step.label()));
-                    ctx.events.event(Event::StepSkipped {
-                        kind: step.kind,
-                        key: step.key.clone(),
-                        reason,
-                    });
+                    skip(ctx, report, step, format!("{dep} failed"));
                     broken.push(step.id());
                 } else if let Some(op) = &step.op {
                     ctx.events.event(Event::StepStarted {

@@ -326,10 +326,6 @@ impl Governor<'_> {
     }
 }
 
-fn pretty(v: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
 fn created_details(body: &Value) -> Vec<String> {
     match body.as_object() {
         Some(map) => map.iter().map(|(k, v)| format!("+ {k}: {v}")).collect(),
@@ -535,10 +531,10 @@ async fn plan_project(
                 };
                 let body_json = serde_json::to_value(&body).unwrap_or_default();
                 service_step.details = created_details(&body_json);
-                service_step.requests.push(Request::text(
+                service_step.requests.push(Request::json(
                     "POST",
                     format!("{API}{}", create_service_path(project)),
-                    pretty(&body_json),
+                    &body_json,
                 ));
                 gov.same(&mut service_step);
                 service_step.op = Some(Box::new(CreateService {
@@ -583,13 +579,13 @@ async fn plan_project(
                 .iter()
                 .find(|id| same_id(d.provider, id, e.key()));
             let body_json = serde_json::to_value(e).unwrap_or_default();
-            let create_request = Request::text(
+            let create_request = Request::json(
                 "POST",
                 format!(
                     "{API}{}",
                     endpoints_path(project, d.provider, &service_path_id)
                 ),
-                pretty(&body_json),
+                &body_json,
             );
             let mut op = CreateEndpoint {
                 project: project.to_owned(),

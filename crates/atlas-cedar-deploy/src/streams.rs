@@ -221,10 +221,6 @@ fn path_of(group: &str, instance: &str, name: &str) -> String {
     )
 }
 
-fn pretty<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
 /// The steps for the `[[stream_processor]]` entries (one list per stream
 /// instance, every page).
 pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
@@ -330,8 +326,7 @@ fn create_step(d: &Desired) -> Step {
         d.group,
         atlas_cedar_client::rest::encode_segment(&d.instance)
     );
-    step.requests
-        .push(Request::text("POST", base, pretty(&input)));
+    step.requests.push(Request::json("POST", base, &input));
     let mut o = op(d, &d.name);
     if d.state == Some(RunState::Started) {
         step.reason = "then start it (state = started)".to_owned();
@@ -392,15 +387,15 @@ fn update_step(d: &Desired, p: &StreamProcessor) -> Step {
             o.stop_first = true;
             requests.push(Request::new("POST", format!("{path}:stop")));
         }
-        requests.push(Request::text(
-            "PATCH",
-            &path,
-            api::patch_json(&patch)
-                .ok()
-                .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-                .map(|v| pretty(&v))
-                .unwrap_or_default(),
-        ));
+        // The patch as sent (`patch_json`), read back so the dry run shows its
+        // keys sorted like every other body.
+        let sent = api::patch_json(&patch)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+        requests.push(match sent {
+            Some(v) => Request::json("PATCH", &path, &v),
+            None => Request::text("PATCH", &path, String::new()),
+        });
         o.patch = Some(patch);
         if want_running {
             o.start_after = true;

@@ -18,7 +18,7 @@ pub fn load(
     manifest_path: Option<&Path>,
     conn: &ConnectionArgs,
 ) -> Result<RemoteSides, String> {
-    let desired = manifest::load(dir, manifest_path)?;
+    let desired = manifest::load(dir, manifest_path).map_err(|e| e.to_string())?;
     let (client, settings) = conn.connect()?;
     let org = org_of(&settings, desired.org_id.as_deref(), conn.org_id.as_deref())?;
     let rt = runtime()?;
@@ -27,7 +27,7 @@ pub fn load(
         .map_err(|e| e.to_string())?;
     print_warnings(&client);
     let source = match &desired.manifest {
-        Some(m) => m.display().to_string(),
+        Some(m) => m.path.display().to_string(),
         None => format!("{} (one resource policy per .cedar file)", dir.display()),
     };
     eprintln!(

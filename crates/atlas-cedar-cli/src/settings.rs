@@ -54,8 +54,14 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, String> {
             ..Config::default()
         },
     };
+    with_config(config, args)
+}
+
+/// Builds the engine of a configuration already read (`plan`/`push` read
+/// the manifest once, its `[lint]` included).
+pub fn with_config(config: Config, args: &ConfigArgs) -> Result<Loaded, String> {
     let engine = config
-        .engine(&fs, &args.schema, args.max_body_size)
+        .engine(&RealFs, &args.schema, args.max_body_size)
         .map_err(|e| e.to_string())?;
     Ok(Loaded { config, engine })
 }

@@ -11,7 +11,8 @@ use atlas_cedar_client::api_keys::ApiKey;
 use atlas_cedar_client::rest::check_id;
 use serde::Deserialize;
 
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::kind::{Kind, Listed, Owner, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Step, StepError};
 
 const KIND: &str = "API key";
 const SECTION: &str = "absent_api_key";
@@ -26,7 +27,7 @@ struct Entry {
 
 /// How an entry names keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Name {
+pub(crate) enum Name {
     Id(String),
     Description(String),
 }
@@ -47,17 +48,10 @@ impl Name {
     }
 }
 
-fn check(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Name>, String> {
+fn check(manifest: &Manifest, entries: Vec<Entry>) -> Result<Vec<Name>, PlanError> {
     let mut out = Vec::new();
     for (i, e) in entries.into_iter().enumerate() {
-        let at = |msg: String| {
-            format!(
-                "{}:{}: [[{SECTION}]] number {}: {msg}",
-                manifest.path.display(),
-                manifest.line_of(SECTION, i),
-                i + 1
-            )
-        };
+        let at = |msg: String| manifest.entry_error(SECTION, i, msg);
         let name = match (e.id, e.description) {
             (Some(id), None) => {
                 check_id("API key id", &id).map_err(|e| at(e.to_string()))?;
@@ -88,38 +82,64 @@ fn describe(k: &ApiKey) -> Vec<String> {
     ]
 }
 
-/// The steps for `[[absent_api_key]]`: one list of the organization's keys;
-/// a delete per existing key the manifest names (`prune` is ignored).
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, _prune: bool) -> Result<Vec<Step>, String> {
-    let entries: Vec<Entry> = manifest.section(SECTION)?;
-    if entries.is_empty() {
-        return Ok(Vec::new());
+/// `[[absent_api_key]]`: one list of the organization's keys; a delete per
+/// existing key an entry names (one entry may name several keys by
+/// description). `--prune` does not apply.
+pub(crate) struct Keys;
+
+impl Kind for Keys {
+    type Desired = Name;
+    type Remote = ApiKey;
+    type Scope = ();
+
+    fn scope(&self, _: &Name) {}
+
+    async fn list(&mut self, ctx: &Ctx, _: &(), _prune: bool) -> Result<Vec<ApiKey>, PlanError> {
+        ctx.client
+            .list_api_keys(&ctx.org)
+            .await
+            .map_err(|e| PlanError::atlas(format!("API keys of organization {}", ctx.org), e))
     }
-    let names = check(manifest, entries)?;
-    let keys = ctx
-        .client
-        .list_api_keys(&ctx.org)
-        .await
-        .map_err(|e| format!("API keys of organization {}: {e}", ctx.org))?;
-    let mut steps: Vec<Step> = Vec::new();
-    for name in &names {
-        let matching: Vec<&ApiKey> = keys.iter().filter(|k| name.matches(k)).collect();
+
+    fn is(&self, name: &Name, k: &ApiKey) -> bool {
+        name.matches(k)
+    }
+
+    async fn steps(
+        &mut self,
+        ctx: &Ctx,
+        _: &(),
+        name: &Name,
+        _natural: Option<&ApiKey>,
+        listed: &mut Listed<'_, ApiKey>,
+    ) -> Result<Vec<Step>, PlanError> {
+        let matching: Vec<usize> = (0..listed.items().len())
+            .filter(|i| listed.items().get(*i).is_some_and(|k| name.matches(k)))
+            .collect();
         if matching.is_empty() {
-            steps.push(Step::new(
+            return Ok(vec![Step::new(
                 KIND,
                 format!("{} (absent)", name.show()),
                 Action::Unchanged,
                 Phase::Other,
-            ));
-            continue;
+            )]);
         }
         let n = matching.len();
-        for k in matching {
-            let key = format!("{} ({:?})", k.id, k.desc);
-            if steps.iter().any(|s| s.key == key) {
+        let mut steps = Vec::new();
+        for i in matching {
+            if listed.owner(i) == Owner::Other {
                 continue; // named twice (by id and by description)
             }
-            let mut s = Step::new(KIND, key, Action::Delete, Phase::Other);
+            listed.claim(i);
+            let Some(k) = listed.items().get(i) else {
+                continue;
+            };
+            let mut s = Step::new(
+                KIND,
+                format!("{} ({:?})", k.id, k.desc),
+                Action::Delete,
+                Phase::Other,
+            );
             s.reason = format!("{} in [[{SECTION}]]", name.show());
             s.details = describe(k);
             s.details
@@ -137,8 +157,19 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, _prune: bool) -> Result<Ve
             s.op = Some(Box::new(Delete { id: k.id.clone() }));
             steps.push(s);
         }
+        Ok(steps)
     }
-    Ok(steps)
+
+    /// A key the manifest does not name is never deleted.
+    fn delete(&mut self, _: &Ctx, _: &(), _: &ApiKey, _: &[Step]) -> Option<Step> {
+        None
+    }
+}
+
+impl Section for Keys {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Name>, PlanError> {
+        check(manifest, manifest.section(SECTION)?)
+    }
 }
 
 #[derive(Debug)]
@@ -164,17 +195,21 @@ mod tests {
     #[test]
     fn exactly_one_of_id_and_description() {
         let m = |text: &'static str| {
-            Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap()
+            Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned()).unwrap()
         };
         let both =
             m("[[absent_api_key]]\nid = \"5f0c0ffee0123456789abcde\"\ndescription = \"x\"\n");
-        let e = check(&both, both.section(SECTION).unwrap()).unwrap_err();
+        let e = check(&both, both.section(SECTION).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("atlas-cedar.toml:1: [[absent_api_key]] number 1: give exactly one"),
             "{e}"
         );
         let bad = m("\n[[absent_api_key]]\nid = \"nope\"\n");
-        let e = check(&bad, bad.section(SECTION).unwrap()).unwrap_err();
+        let e = check(&bad, bad.section(SECTION).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("atlas-cedar.toml:2:") && e.contains("24-hex"),
             "{e}"

@@ -11,15 +11,14 @@
 //!
 //! Direct command: `atlas-cedar export-buckets create`.
 
-use std::collections::BTreeSet;
-
 use atlas_cedar_client::export_buckets::{create_body, made_by, ExportBucket, ExportBucketInput};
 use atlas_cedar_client::rest::check_id;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
+use super::kind::{Kind, Listed, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Request, Step, StepError};
 
 const KIND: &str = "export bucket";
 const SECTION: &str = "export_bucket";
@@ -45,7 +44,7 @@ struct Entry {
 
 /// A checked entry.
 #[derive(Debug, Clone)]
-struct Desired {
+pub(crate) struct Desired {
     project: String,
     input: ExportBucketInput,
     rpn: Option<bool>,
@@ -121,18 +120,12 @@ pub fn input_of(
     Ok(input)
 }
 
-fn check(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Desired>, String> {
+fn check(manifest: &Manifest, entries: Vec<Entry>) -> Result<Vec<Desired>, PlanError> {
     let mut out: Vec<(Desired, usize)> = Vec::new();
     for (i, e) in entries.into_iter().enumerate() {
         let line = manifest.line_of(SECTION, i);
-        let at = |msg: String| {
-            format!(
-                "{}:{line}: [[{SECTION}]] number {}: {msg}",
-                manifest.path.display(),
-                i + 1
-            )
-        };
-        let project = manifest.project_id(e.project_id.as_deref()).map_err(at)?;
+        let at = |msg: String| manifest.entry_error(SECTION, i, msg);
+        let project = manifest.project_id(e.project_id.as_deref(), SECTION, i)?;
         let input = input_of(
             &e.provider,
             &e.bucket_name,
@@ -265,65 +258,82 @@ fn step_for(d: &Desired, remote: Option<&ExportBucket>) -> Step {
     s
 }
 
-/// The steps for `[[export_bucket]]`: one list per project of the manifest.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
-    let entries: Vec<Entry> = manifest.section(SECTION)?;
-    if entries.is_empty() {
-        return Ok(Vec::new());
+/// `[[export_bucket]]`: one list per project of the manifest; a bucket is
+/// its (provider, name), and of two with the same name the one with the
+/// entry's role is taken (the other is left to `--prune`).
+pub(crate) struct Buckets;
+
+impl Kind for Buckets {
+    type Desired = Desired;
+    type Remote = ExportBucket;
+    type Scope = String;
+
+    fn scope(&self, d: &Desired) -> String {
+        d.project.clone()
     }
-    let desired = check(manifest, entries)?;
-    let projects: BTreeSet<&str> = desired.iter().map(|d| d.project.as_str()).collect();
-    let mut steps = Vec::new();
-    for project in projects {
-        let remote = ctx
-            .client
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        project: &String,
+        _prune: bool,
+    ) -> Result<Vec<ExportBucket>, PlanError> {
+        ctx.client
             .list_export_buckets(project)
             .await
-            .map_err(|e| format!("export buckets of project {project}: {e}"))?;
-        let mut used = vec![false; remote.len()];
-        for d in desired.iter().filter(|d| d.project == project) {
-            let same_key = |i: &usize| {
-                remote.get(*i).is_some_and(|r| {
-                    r.cloud_provider == d.input.cloud_provider
-                        && r.bucket_name == d.input.bucket_name
-                }) && used.get(*i) == Some(&false)
-            };
-            // Prefer the bucket with the same role (a duplicate name with
-            // another role is then left to --prune).
-            let same_role = |i: &usize| remote.get(*i).is_some_and(|r| made_by(r, &d.input));
-            let pick = (0..remote.len())
-                .filter(same_key)
-                .find(same_role)
-                .or_else(|| (0..remote.len()).find(same_key));
-            if let Some(slot) = pick.and_then(|i| used.get_mut(i)) {
-                *slot = true;
-            }
-            steps.push(step_for(d, pick.and_then(|i| remote.get(i))));
-        }
-        if !prune {
-            continue;
-        }
-        for (r, _) in remote.iter().zip(&used).filter(|(_, u)| !**u) {
-            let mut k = key(project, &r.cloud_provider, &r.bucket_name);
-            if steps.iter().any(|s| s.key == k) {
-                k = format!("{k} [{}]", r.id);
-            }
-            let mut s = Step::new(KIND, k, Action::Delete, Phase::Other);
-            s.reason = "not in the manifest (--prune)".to_owned();
-            s.details = vec![format!("- _id: {:?}", r.id)];
-            s.details.extend(diff(&view(r), &json!({}), Mode::Exact));
-            s.requests = vec![Request::new(
-                "DELETE",
-                format!("{}/{}", base(project), r.id),
-            )];
-            s.op = Some(Box::new(Delete {
-                project: project.to_owned(),
-                id: r.id.clone(),
-            }));
-            steps.push(s);
-        }
+            .map_err(|e| PlanError::atlas(format!("export buckets of project {project}"), e))
     }
-    Ok(steps)
+
+    fn is(&self, d: &Desired, r: &ExportBucket) -> bool {
+        r.cloud_provider == d.input.cloud_provider && r.bucket_name == d.input.bucket_name
+    }
+
+    fn prefer(&self, d: &Desired, r: &ExportBucket) -> bool {
+        made_by(r, &d.input)
+    }
+
+    async fn steps(
+        &mut self,
+        _ctx: &Ctx,
+        _project: &String,
+        d: &Desired,
+        natural: Option<&ExportBucket>,
+        _listed: &mut Listed<'_, ExportBucket>,
+    ) -> Result<Vec<Step>, PlanError> {
+        Ok(vec![step_for(d, natural)])
+    }
+
+    fn delete(
+        &mut self,
+        _ctx: &Ctx,
+        project: &String,
+        r: &ExportBucket,
+        planned: &[Step],
+    ) -> Option<Step> {
+        let mut k = key(project, &r.cloud_provider, &r.bucket_name);
+        if planned.iter().any(|s| s.key == k) {
+            k = format!("{k} [{}]", r.id);
+        }
+        let mut s = Step::new(KIND, k, Action::Delete, Phase::Other);
+        s.reason = "not in the manifest (--prune)".to_owned();
+        s.details = vec![format!("- _id: {:?}", r.id)];
+        s.details.extend(diff(&view(r), &json!({}), Mode::Exact));
+        s.requests = vec![Request::new(
+            "DELETE",
+            format!("{}/{}", base(project), r.id),
+        )];
+        s.op = Some(Box::new(Delete {
+            project: project.clone(),
+            id: r.id.clone(),
+        }));
+        Some(s)
+    }
+}
+
+impl Section for Buckets {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Desired>, PlanError> {
+        check(manifest, manifest.section(SECTION)?)
+    }
 }
 
 #[derive(Debug)]

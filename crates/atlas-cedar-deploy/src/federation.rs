@@ -7,14 +7,13 @@
 //!
 //! Direct command: `atlas-cedar federation-endpoints list`.
 
-use std::collections::BTreeSet;
-
 use atlas_cedar_client::federation::{upsert_body, FederationEndpoint};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Step, StepError};
+use super::kind::{Kind, Listed, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Step, StepError};
 
 const KIND: &str = "federation endpoint";
 const SECTION: &str = "federation_endpoint";
@@ -37,7 +36,7 @@ struct Entry {
 }
 
 #[derive(Debug, Clone)]
-struct Desired {
+pub(crate) struct Desired {
     project: String,
     endpoint: FederationEndpoint,
 }
@@ -98,18 +97,12 @@ fn endpoint_of(e: Entry) -> Result<FederationEndpoint, String> {
     })
 }
 
-fn check(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Desired>, String> {
+fn check(manifest: &Manifest, entries: Vec<Entry>) -> Result<Vec<Desired>, PlanError> {
     let mut out: Vec<(Desired, usize)> = Vec::new();
     for (i, e) in entries.into_iter().enumerate() {
         let line = manifest.line_of(SECTION, i);
-        let at = |msg: String| {
-            format!(
-                "{}:{line}: [[{SECTION}]] number {}: {msg}",
-                manifest.path.display(),
-                i + 1
-            )
-        };
-        let project = manifest.project_id(e.project_id.as_deref()).map_err(at)?;
+        let at = |msg: String| manifest.entry_error(SECTION, i, msg);
+        let project = manifest.project_id(e.project_id.as_deref(), SECTION, i)?;
         let d = Desired {
             project,
             endpoint: endpoint_of(e).map_err(at)?,
@@ -166,59 +159,86 @@ fn step_for(d: &Desired, remote: Option<&FederationEndpoint>) -> Step {
     s
 }
 
-/// The steps for `[[federation_endpoint]]`: every page of each project's list.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
-    let entries: Vec<Entry> = manifest.section(SECTION)?;
-    if entries.is_empty() {
-        return Ok(Vec::new());
+/// `[[federation_endpoint]]`: one list (every page) per project; an
+/// endpoint is its id.
+pub(crate) struct Endpoints;
+
+impl Kind for Endpoints {
+    type Desired = Desired;
+    type Remote = FederationEndpoint;
+    type Scope = String;
+
+    fn scope(&self, d: &Desired) -> String {
+        d.project.clone()
     }
-    let desired = check(manifest, entries)?;
-    let projects: BTreeSet<&str> = desired.iter().map(|d| d.project.as_str()).collect();
-    let mut steps = Vec::new();
-    for project in projects {
-        let remote = ctx
-            .client
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        project: &String,
+        _prune: bool,
+    ) -> Result<Vec<FederationEndpoint>, PlanError> {
+        ctx.client
             .list_federation_endpoints(project)
             .await
-            .map_err(|e| format!("data federation private endpoints of project {project}: {e}"))?;
-        let mine: Vec<&Desired> = desired.iter().filter(|d| d.project == project).collect();
-        for d in &mine {
-            let r = remote
-                .iter()
-                .find(|r| r.endpoint_id == d.endpoint.endpoint_id);
-            steps.push(step_for(d, r));
-        }
-        if !prune {
-            continue;
-        }
-        for r in remote
-            .iter()
-            .filter(|r| !mine.iter().any(|d| d.endpoint.endpoint_id == r.endpoint_id))
-        {
-            let mut s = Step::new(
-                KIND,
-                format!("{project}/{}", r.endpoint_id),
-                Action::Delete,
-                Phase::Network,
-            );
-            s.reason = "not in the manifest (--prune)".to_owned();
-            s.details = diff(&view(r), &json!({}), Mode::Exact);
-            s.requests = vec![crate::Request::new(
-                "DELETE",
-                format!(
-                    "{}/{}",
-                    base(project),
-                    atlas_cedar_client::rest::encode_segment(&r.endpoint_id)
-                ),
-            )];
-            s.op = Some(Box::new(Delete {
-                project: project.to_owned(),
-                endpoint_id: r.endpoint_id.clone(),
-            }));
-            steps.push(s);
-        }
+            .map_err(|e| {
+                PlanError::atlas(
+                    format!("data federation private endpoints of project {project}"),
+                    e,
+                )
+            })
     }
-    Ok(steps)
+
+    fn is(&self, d: &Desired, r: &FederationEndpoint) -> bool {
+        r.endpoint_id == d.endpoint.endpoint_id
+    }
+
+    async fn steps(
+        &mut self,
+        _ctx: &Ctx,
+        _project: &String,
+        d: &Desired,
+        natural: Option<&FederationEndpoint>,
+        _listed: &mut Listed<'_, FederationEndpoint>,
+    ) -> Result<Vec<Step>, PlanError> {
+        Ok(vec![step_for(d, natural)])
+    }
+
+    fn delete(
+        &mut self,
+        _ctx: &Ctx,
+        project: &String,
+        r: &FederationEndpoint,
+        _planned: &[Step],
+    ) -> Option<Step> {
+        let mut s = Step::new(
+            KIND,
+            format!("{project}/{}", r.endpoint_id),
+            Action::Delete,
+            Phase::Network,
+        );
+        s.reason = "not in the manifest (--prune)".to_owned();
+        s.details = diff(&view(r), &json!({}), Mode::Exact);
+        s.requests = vec![crate::Request::new(
+            "DELETE",
+            format!(
+                "{}/{}",
+                base(project),
+                atlas_cedar_client::rest::encode_segment(&r.endpoint_id)
+            ),
+        )];
+        s.op = Some(Box::new(Delete {
+            project: project.clone(),
+            endpoint_id: r.endpoint_id.clone(),
+        }));
+        Some(s)
+    }
+}
+
+impl Section for Endpoints {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Desired>, PlanError> {
+        check(manifest, manifest.section(SECTION)?)
+    }
 }
 
 #[derive(Debug)]

@@ -28,8 +28,10 @@
 //! a failed resource policy stops every other kind, and the report says what
 //! was and was not done.
 
+mod error;
 pub mod import;
 pub mod jsondiff;
+mod kind;
 pub mod manifest;
 pub mod policies;
 pub mod remote_diff;
@@ -41,8 +43,10 @@ pub mod private_endpoints;
 pub mod search;
 pub mod streams;
 
+pub use error::PlanError;
+pub use manifest::Manifest;
+
 use std::future::Future;
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,150 +54,8 @@ use std::time::Duration;
 use atlas_cedar_analysis::govern::{govern, Governed, NamedPolicy};
 use atlas_cedar_analysis::request::ResourceSpec;
 use atlas_cedar_client::Client;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-
-/// The manifest file, for the kinds' sections: parsed once, read by every
-/// kind.
-#[derive(Debug, Clone)]
-pub struct Manifest<'a> {
-    pub path: &'a Path,
-    /// The folder relative paths in the manifest start from.
-    pub root: &'a Path,
-    pub text: &'a str,
-    table: toml::Table,
-}
-
-impl<'a> Manifest<'a> {
-    /// Parses `text` (the manifest at `path`); a syntax error names the file.
-    pub fn new(path: &'a Path, root: &'a Path, text: &'a str) -> Result<Self, String> {
-        let table = toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Manifest {
-            path,
-            root,
-            text,
-            table,
-        })
-    }
-
-    /// The entries of `[[key]]` (or `key = [...]`), each checked against `T`
-    /// (which should deny unknown fields). An error names the file, the line
-    /// of the entry and the problem.
-    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, String> {
-        let Some(value) = self.table.get(key) else {
-            return Ok(Vec::new());
-        };
-        let Some(items) = value.as_array() else {
-            return Err(format!(
-                "{}:{}: `{key}` must be an array of tables ([[{key}]])",
-                self.path.display(),
-                self.line_of(key, 0)
-            ));
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            match T::deserialize(item.clone()) {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    return Err(format!(
-                        "{}:{}: [[{key}]] number {}: {}",
-                        self.path.display(),
-                        self.line_of(key, i),
-                        i + 1,
-                        e.to_string().trim_end()
-                    ))
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The project of an entry: its own `project_id`, else the manifest's
-    /// `[project] id`, else `MONGODB_ATLAS_PROJECT_ID`. Checked to be 24-hex.
-    pub fn project_id(&self, explicit: Option<&str>) -> Result<String, String> {
-        let from_table = || -> Option<String> {
-            self.table
-                .get("project")?
-                .get("id")?
-                .as_str()
-                .map(str::to_owned)
-        };
-        let id = explicit
-            .map(str::to_owned)
-            .or_else(from_table)
-            .or_else(|| {
-                std::env::var("MONGODB_ATLAS_PROJECT_ID")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{}: no project: give the entry a project_id, add [project] id = \"…\", \
-                     or set MONGODB_ATLAS_PROJECT_ID",
-                    self.path.display()
-                )
-            })?;
-        atlas_cedar_client::rest::check_id("project id", &id)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        Ok(id)
-    }
-
-    /// 1-based line of the `index`-th `[[key]]` header (or of `key =`).
-    pub fn line_of(&self, key: &str, index: usize) -> usize {
-        let header = format!("[[{key}]]");
-        let headers: Vec<usize> = self
-            .text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.trim_start().starts_with(&header))
-            .map(|(n, _)| n + 1)
-            .collect();
-        if let Some(n) = headers.get(index) {
-            return *n;
-        }
-        self.text
-            .lines()
-            .position(|l| {
-                let t = l.trim_start();
-                t.strip_prefix(key)
-                    .is_some_and(|rest| rest.trim_start().starts_with('='))
-            })
-            .map_or(1, |n| n + 1)
-    }
-
-    /// Reads a file named in the manifest (relative to its folder). An error
-    /// names the manifest line that names the file.
-    pub fn read(&self, relative: &str) -> Result<String, String> {
-        let p = self.root.join(relative);
-        std::fs::read_to_string(&p).map_err(|e| {
-            let quoted = format!("\"{relative}\"");
-            let line = self
-                .text
-                .lines()
-                .position(|l| l.contains(&quoted))
-                .map_or(String::new(), |n| format!(":{}", n + 1));
-            format!(
-                "{}{line}: cannot read {}: {e}",
-                self.path.display(),
-                p.display()
-            )
-        })
-    }
-
-    /// Reads a JSON file named in the manifest; a syntax error says where.
-    pub fn read_json(&self, relative: &str) -> Result<Value, String> {
-        let text = self.read(relative)?;
-        serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: invalid JSON: {e}",
-                self.root.join(relative).display(),
-                e.line(),
-                e.column()
-            )
-        })
-    }
-}
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -586,26 +448,27 @@ pub struct Plan {
 
 impl Plan {
     /// Lists the organization's resource policies once and plans them, then
-    /// the other kinds of `manifest` (the `atlas-cedar.toml`, when there is
-    /// one).
+    /// the other kinds of `desired`'s manifest (the `atlas-cedar.toml`, when
+    /// there is one).
     pub async fn new(
         ctx: &Ctx,
         desired: &manifest::Desired,
-        manifest: Option<&Manifest<'_>>,
         prune: bool,
-    ) -> Result<Plan, String> {
-        let remote = ctx
-            .client
-            .list_policies(&ctx.org)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut steps = policies::plan(ctx, desired, &remote, prune);
-        if let Some(m) = manifest {
+    ) -> Result<Plan, PlanError> {
+        let policies = kind::plan(
+            &mut policies::Policies::default(),
+            ctx,
+            &desired.policies,
+            prune,
+        )
+        .await?;
+        let mut steps = policies.steps;
+        if let Some(m) = &desired.manifest {
             steps.extend(plan(ctx, m, prune).await?);
         }
         Ok(Plan {
             steps,
-            unmanaged_policies: policies::unmanaged(desired, &remote),
+            unmanaged_policies: policies.unclaimed,
         })
     }
 
@@ -641,14 +504,15 @@ impl Plan {
 }
 
 /// Every kind's plan but the resource policies, in application order.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
+pub async fn plan(ctx: &Ctx, manifest: &Manifest, prune: bool) -> Result<Vec<Step>, PlanError> {
+    use kind::plan_section;
     let mut steps = Vec::new();
-    steps.extend(private_endpoints::plan(ctx, manifest, prune).await?);
-    steps.extend(federation::plan(ctx, manifest, prune).await?);
-    steps.extend(search::plan(ctx, manifest, prune).await?);
-    steps.extend(export_buckets::plan(ctx, manifest, prune).await?);
-    steps.extend(streams::plan(ctx, manifest, prune).await?);
-    steps.extend(api_keys::plan(ctx, manifest, prune).await?);
+    steps.extend(plan_section(private_endpoints::Services::new(), ctx, manifest, prune).await?);
+    steps.extend(plan_section(federation::Endpoints, ctx, manifest, prune).await?);
+    steps.extend(plan_section(search::Indexes::default(), ctx, manifest, prune).await?);
+    steps.extend(plan_section(export_buckets::Buckets, ctx, manifest, prune).await?);
+    steps.extend(plan_section(streams::Processors, ctx, manifest, prune).await?);
+    steps.extend(plan_section(api_keys::Keys, ctx, manifest, prune).await?);
     steps.sort_by_key(|s| s.phase);
     Ok(steps)
 }
@@ -894,40 +758,6 @@ pub fn counts<'a>(steps: impl IntoIterator<Item = &'a Step>) -> (usize, usize, u
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Item {
-        #[allow(dead_code)]
-        name: String,
-    }
-
-    #[test]
-    fn section_errors_name_the_line_of_the_entry() {
-        let text = "[org]\nid = \"x\"\n\n[[thing]]\nname = \"a\"\n\n[[thing]]\nnme = \"b\"\n";
-        let at = |text| Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap();
-        let m = at(text);
-        let e = m.section::<Item>("thing").unwrap_err();
-        assert!(
-            e.starts_with("atlas-cedar.toml:7: [[thing]] number 2:"),
-            "{e}"
-        );
-        assert!(e.contains("nme"), "{e}");
-        assert!(m.section::<Item>("other").unwrap().is_empty());
-        let e = m.read("missing.json").unwrap_err();
-        assert!(
-            e.starts_with("atlas-cedar.toml: cannot read ./missing.json:"),
-            "{e}"
-        );
-        let named = at("[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n");
-        let e = named.read("missing.json").unwrap_err();
-        assert!(
-            e.starts_with("atlas-cedar.toml:3: cannot read ./missing.json:"),
-            "{e}"
-        );
-        let ok = at("[[thing]]\nname = \"a\"\n");
-        assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
-    }
 
     /// A step's operation that answers without the network.
     #[derive(Debug)]

@@ -1,5 +1,6 @@
-//! Which resource policies to push: the `atlas-cedar.toml` manifest, or one
-//! resource policy per `.cedar` file of a folder.
+//! The manifest, `atlas-cedar.toml`, read and parsed once ([`Manifest`]),
+//! and which resource policies to push: its `[[resource_policy]]` tables,
+//! or one resource policy per `.cedar` file of a folder.
 //!
 //! ```toml
 //! [org]
@@ -12,16 +13,194 @@
 //! ```
 //!
 //! Every Cedar policy in the matched files becomes one body, byte for byte
-//! as written (from its first token to its `;`). Other tables of the file
-//! (the lint configuration) are ignored here.
+//! as written (from its first token to its `;`). The `[lint]` table is the
+//! core's [`Config`]; the other kinds read their sections with
+//! [`Manifest::section`].
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use atlas_cedar_core::config::Config;
 use globset::{Glob, GlobSetBuilder};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
+
+use crate::PlanError;
 
 pub const MANIFEST_FILE: &str = "atlas-cedar.toml";
+
+/// `atlas-cedar.toml`, read once and parsed once: the lint configuration
+/// (`config.lint`, which builds the run's engine) and every other section
+/// (`config.other`), which the kinds read with [`Manifest::section`].
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    /// The folder relative paths in the manifest start from.
+    pub root: PathBuf,
+    pub text: String,
+    /// The whole file as the core reads it: `[lint]` and the other tables.
+    pub config: Config,
+}
+
+impl Manifest {
+    /// Reads and parses the manifest at `path` (a regular file within the
+    /// core's size cap).
+    pub fn load(path: &Path) -> Result<Manifest, PlanError> {
+        let bytes = atlas_cedar_core::fs::read_file(path)
+            .map_err(|e| PlanError::manifest(path, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| PlanError::manifest(path, "not UTF-8".to_owned()))?;
+        Manifest::parse(path, text)
+    }
+
+    /// Parses `text`, the manifest at `path`; a syntax error says where.
+    pub fn parse(path: &Path, text: String) -> Result<Manifest, PlanError> {
+        let config = Config::parse(&text, path)?;
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            root,
+            text,
+            config,
+        })
+    }
+
+    /// An error at the manifest's line `line`.
+    pub fn error_at(&self, line: usize, message: impl Into<String>) -> PlanError {
+        PlanError::at_line(&self.path, line, message)
+    }
+
+    /// An error of the `index`-th (0-based) `[[key]]` entry, at its line:
+    /// `[[key]] number N: message`.
+    pub fn entry_error(
+        &self,
+        key: &str,
+        index: usize,
+        message: impl std::fmt::Display,
+    ) -> PlanError {
+        self.error_at(
+            self.line_of(key, index),
+            format!("[[{key}]] number {}: {message}", index + 1),
+        )
+    }
+
+    /// The entries of `[[key]]` (or `key = [...]`), each checked against `T`
+    /// (which should deny unknown fields). An error names the file, the line
+    /// of the entry and the problem.
+    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, PlanError> {
+        let Some(value) = self.config.other.get(key) else {
+            return Ok(Vec::new());
+        };
+        let Some(items) = value.as_array() else {
+            return Err(self.error_at(
+                self.line_of(key, 0),
+                format!("`{key}` must be an array of tables ([[{key}]])"),
+            ));
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match T::deserialize(item.clone()) {
+                Ok(v) => out.push(v),
+                Err(e) => return Err(self.entry_error(key, i, e.to_string().trim_end())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The project of the `index`-th `[[section]]` entry: its own
+    /// `project_id`, else the manifest's `[project] id`, else
+    /// `MONGODB_ATLAS_PROJECT_ID`. Checked to be 24-hex; an error is the
+    /// entry's.
+    pub fn project_id(
+        &self,
+        explicit: Option<&str>,
+        section: &str,
+        index: usize,
+    ) -> Result<String, PlanError> {
+        let from_table = || -> Option<String> {
+            self.config
+                .other
+                .get("project")?
+                .get("id")?
+                .as_str()
+                .map(str::to_owned)
+        };
+        let id = explicit
+            .map(str::to_owned)
+            .or_else(from_table)
+            .or_else(|| {
+                std::env::var("MONGODB_ATLAS_PROJECT_ID")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            })
+            .ok_or_else(|| {
+                self.entry_error(
+                    section,
+                    index,
+                    "no project: give the entry a project_id, add [project] id = \"…\", \
+                     or set MONGODB_ATLAS_PROJECT_ID",
+                )
+            })?;
+        atlas_cedar_client::rest::check_id("project id", &id)
+            .map_err(|e| self.entry_error(section, index, e))?;
+        Ok(id)
+    }
+
+    /// 1-based line of the `index`-th `[[key]]` header (or of `key =`).
+    pub fn line_of(&self, key: &str, index: usize) -> usize {
+        let header = format!("[[{key}]]");
+        let headers: Vec<usize> = self
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with(&header))
+            .map(|(n, _)| n + 1)
+            .collect();
+        if let Some(n) = headers.get(index) {
+            return *n;
+        }
+        self.text
+            .lines()
+            .position(|l| {
+                let t = l.trim_start();
+                t.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(1, |n| n + 1)
+    }
+
+    /// Reads a file named in the manifest (relative to its folder), through
+    /// the core's checked reader. An error names the manifest line that
+    /// names the file.
+    pub fn read(&self, relative: &str) -> Result<String, PlanError> {
+        let p = self.root.join(relative);
+        let fail = |e: String| {
+            let quoted = format!("\"{relative}\"");
+            let message = format!("cannot read {}: {e}", p.display());
+            match self.text.lines().position(|l| l.contains(&quoted)) {
+                Some(n) => self.error_at(n + 1, message),
+                None => PlanError::manifest(&self.path, message),
+            }
+        };
+        let bytes = atlas_cedar_core::fs::read_file(&p).map_err(fail)?;
+        String::from_utf8(bytes).map_err(|_| fail("not UTF-8".to_owned()))
+    }
+
+    /// Reads a JSON file named in the manifest; a syntax error says where.
+    pub fn read_json(&self, relative: &str) -> Result<Value, PlanError> {
+        let text = self.read(relative)?;
+        serde_json::from_str(&text).map_err(|e| PlanError::Manifest {
+            file: self.root.join(relative),
+            line: Some(e.line()),
+            column: Some(e.column()),
+            message: format!("invalid JSON: {e}"),
+        })
+    }
+}
 
 /// One body and where it comes from.
 #[derive(Debug, Clone)]
@@ -46,15 +225,8 @@ pub struct Desired {
     pub policies: Vec<LocalPolicy>,
     /// Every file read, for the lint step.
     pub files: Vec<PathBuf>,
-    pub manifest: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ManifestToml {
-    #[serde(default)]
-    org: Option<OrgToml>,
-    #[serde(default)]
-    resource_policy: Vec<PolicyToml>,
+    /// The manifest the policies come from (`None`: one per `.cedar` file).
+    pub manifest: Option<Manifest>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,10 +242,13 @@ struct PolicyToml {
     files: Vec<String>,
 }
 
+const POLICY_SECTION: &str = "resource_policy";
+
 /// Reads the desired state: from `manifest` if given, else from
 /// `DIR/atlas-cedar.toml` if it exists, else one policy per `.cedar` file
-/// of `dir` (named after the file).
-pub fn load(dir: &Path, manifest: Option<&Path>) -> Result<Desired, String> {
+/// of `dir` (named after the file). The manifest is read and parsed here,
+/// once; the plan's kinds and the lint configuration use this parse.
+pub fn load(dir: &Path, manifest: Option<&Path>) -> Result<Desired, PlanError> {
     let manifest_path = match manifest {
         Some(m) => Some(m.to_path_buf()),
         None => {
@@ -82,59 +257,57 @@ pub fn load(dir: &Path, manifest: Option<&Path>) -> Result<Desired, String> {
         }
     };
     match manifest_path {
-        Some(p) => load_manifest(&p),
+        Some(p) => desired_of(Manifest::load(&p)?),
         None => load_dir(dir),
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<String, PlanError> {
+    let bytes = atlas_cedar_core::fs::read_file(path)
+        .map_err(|e| PlanError::manifest(path, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| PlanError::manifest(path, "not UTF-8"))
 }
 
-fn load_manifest(path: &Path) -> Result<Desired, String> {
-    let text = read(path)?;
-    let m: ManifestToml = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let root = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let root = if root.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        root
+/// The resource policies of `manifest`'s `[[resource_policy]]` tables.
+pub fn desired_of(manifest: Manifest) -> Result<Desired, PlanError> {
+    let org_id = match manifest.config.other.get("org") {
+        Some(v) => {
+            OrgToml::deserialize(v.clone())
+                .map_err(|e| manifest.error_at(manifest.line_of("org", 0), format!("[org]: {e}")))?
+                .id
+        }
+        None => None,
     };
-    let all_files = walk(&root);
+    let entries: Vec<PolicyToml> = manifest.section(POLICY_SECTION)?;
+    let root = &manifest.root;
+    let all_files = walk(root);
     let mut policies = Vec::new();
     let mut files = Vec::new();
     let mut seen_names = std::collections::BTreeSet::new();
-    for p in m.resource_policy {
+    for (i, p) in entries.into_iter().enumerate() {
+        let at = |message: String| manifest.entry_error(POLICY_SECTION, i, message);
         if !seen_names.insert(p.name.clone()) {
-            return Err(format!(
-                "{}: resource policy {:?} is declared twice",
-                path.display(),
+            return Err(at(format!(
+                "resource policy {:?} is declared twice",
                 p.name
-            ));
+            )));
         }
         let mut matched: Vec<PathBuf> = Vec::new();
         for pattern in &p.files {
-            let glob =
-                Glob::new(pattern).map_err(|e| format!("{}: {:?}: {e}", path.display(), p.name))?;
-            let set = GlobSetBuilder::new()
-                .add(glob)
-                .build()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let set = Glob::new(pattern)
+                .and_then(|glob| GlobSetBuilder::new().add(glob).build())
+                .map_err(|e| at(format!("{:?}: {e}", p.name)))?;
             let mut hits: Vec<PathBuf> = all_files
                 .iter()
-                .filter(|f| f.strip_prefix(&root).is_ok_and(|rel| set.is_match(rel)))
+                .filter(|f| f.strip_prefix(root).is_ok_and(|rel| set.is_match(rel)))
                 .cloned()
                 .collect();
             hits.sort();
             if hits.is_empty() {
-                return Err(format!(
-                    "{}: resource policy {:?}: {pattern:?} matches no file",
-                    path.display(),
+                return Err(at(format!(
+                    "resource policy {:?}: {pattern:?} matches no file",
                     p.name
-                ));
+                )));
             }
             for h in hits {
                 if !matched.contains(&h) {
@@ -150,11 +323,10 @@ fn load_manifest(path: &Path) -> Result<Desired, String> {
             }
         }
         if bodies.is_empty() {
-            return Err(format!(
-                "{}: resource policy {:?} has no Cedar policy in its files",
-                path.display(),
+            return Err(at(format!(
+                "resource policy {:?} has no Cedar policy in its files",
                 p.name
-            ));
+            )));
         }
         policies.push(LocalPolicy {
             name: p.name,
@@ -163,15 +335,15 @@ fn load_manifest(path: &Path) -> Result<Desired, String> {
         });
     }
     Ok(Desired {
-        org_id: m.org.and_then(|o| o.id),
+        org_id,
         policies,
         files,
-        manifest: Some(path.to_path_buf()),
+        manifest: Some(manifest),
     })
 }
 
-fn load_dir(dir: &Path) -> Result<Desired, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn load_dir(dir: &Path) -> Result<Desired, PlanError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| PlanError::manifest(dir, e.to_string()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -186,7 +358,7 @@ fn load_dir(dir: &Path) -> Result<Desired, String> {
             .unwrap_or_default();
         let bodies = bodies_of(f, &read(f)?);
         if bodies.is_empty() {
-            return Err(format!("{}: no Cedar policy in this file", f.display()));
+            return Err(PlanError::manifest(f, "no Cedar policy in this file"));
         }
         policies.push(LocalPolicy {
             name,
@@ -195,9 +367,9 @@ fn load_dir(dir: &Path) -> Result<Desired, String> {
         });
     }
     if policies.is_empty() {
-        return Err(format!(
-            "{}: no {MANIFEST_FILE} and no .cedar file: nothing to push",
-            dir.display()
+        return Err(PlanError::manifest(
+            dir,
+            format!("no {MANIFEST_FILE} and no .cedar file: nothing to push"),
         ));
     }
     Ok(Desired {
@@ -264,6 +436,41 @@ pub fn split_bodies(src: &str) -> Vec<Range<usize>> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    #[test]
+    fn section_errors_name_the_line_of_the_entry() {
+        let text = "[org]\nid = \"x\"\n\n[[thing]]\nname = \"a\"\n\n[[thing]]\nnme = \"b\"\n";
+        let at =
+            |text: &str| Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned()).unwrap();
+        let m = at(text);
+        let e = m.section::<Item>("thing").unwrap_err().to_string();
+        assert!(
+            e.starts_with("atlas-cedar.toml:7: [[thing]] number 2:"),
+            "{e}"
+        );
+        assert!(e.contains("nme"), "{e}");
+        assert!(m.section::<Item>("other").unwrap().is_empty());
+        let e = m.read("missing.json").unwrap_err().to_string();
+        assert!(
+            e.starts_with("atlas-cedar.toml: cannot read ./missing.json:"),
+            "{e}"
+        );
+        let named = at("[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n");
+        let e = named.read("missing.json").unwrap_err().to_string();
+        assert!(
+            e.starts_with("atlas-cedar.toml:3: cannot read ./missing.json:"),
+            "{e}"
+        );
+        let ok = at("[[thing]]\nname = \"a\"\n");
+        assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
+    }
 
     #[test]
     fn splits_policies_keeping_bytes() {

@@ -12,8 +12,9 @@ use atlas_cedar_client::{
     CreateOutcome, Error, ResourcePolicy, ResourcePolicyInput, ResourcePolicyPatch,
 };
 
-use crate::manifest::{Desired, LocalBody, LocalPolicy};
-use crate::{Action, Apply, BoxFuture, Ctx, Phase, Request, Step, StepError};
+use crate::kind::{Kind, Listed};
+use crate::manifest::{LocalBody, LocalPolicy};
+use crate::{Action, Apply, BoxFuture, Ctx, Phase, PlanError, Request, Step, StepError};
 
 /// [`Step::kind`] of a resource policy.
 pub const KIND: &str = "resource policy";
@@ -24,17 +25,62 @@ pub fn input_of(p: &LocalPolicy) -> ResourcePolicyInput {
     ResourcePolicyInput::new(&p.name, p.description.as_deref(), &bodies)
 }
 
-/// The plan of the resource policies: one step per policy of the manifest,
-/// and with `prune` one delete per policy of the organization it does not
-/// name. Verdict lines of updates use `ctx.engine` (the run's engine: the
-/// user's schema and entities).
-pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool) -> Vec<Step> {
-    let base = format!("/api/atlas/v2/orgs/{}/resourcePolicies", ctx.org);
-    let mut steps = Vec::new();
-    for local in &desired.policies {
+/// The resource policies as a kind: the organization's policies, listed
+/// once, against the manifest's, matched by name; with `--prune` a delete per
+/// policy of the organization the manifest does not name. Verdict lines of
+/// updates use `ctx.engine` (the run's engine: the user's schema and
+/// entities).
+#[derive(Default)]
+pub(crate) struct Policies {
+    /// The organization's policies when already listed (tests).
+    pub(crate) listed: Option<Vec<ResourcePolicy>>,
+}
+
+fn base(ctx: &Ctx) -> String {
+    format!("/api/atlas/v2/orgs/{}/resourcePolicies", ctx.org)
+}
+
+impl Kind for Policies {
+    type Desired = LocalPolicy;
+    type Remote = ResourcePolicy;
+    type Scope = ();
+
+    fn scope(&self, _: &LocalPolicy) {}
+
+    /// The organization is listed even when the manifest has no policy
+    /// (`--prune` then deletes them all, and the plan counts them).
+    fn fixed_scopes(&self) -> Vec<()> {
+        vec![()]
+    }
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        _: &(),
+        _prune: bool,
+    ) -> Result<Vec<ResourcePolicy>, PlanError> {
+        match self.listed.take() {
+            Some(listed) => Ok(listed),
+            None => Ok(ctx.client.list_policies(&ctx.org).await?),
+        }
+    }
+
+    fn is(&self, local: &LocalPolicy, r: &ResourcePolicy) -> bool {
+        r.name == local.name
+    }
+
+    async fn steps(
+        &mut self,
+        ctx: &Ctx,
+        _: &(),
+        local: &LocalPolicy,
+        found: Option<&ResourcePolicy>,
+        _listed: &mut Listed<'_, ResourcePolicy>,
+    ) -> Result<Vec<Step>, PlanError> {
+        let base = base(ctx);
         let input = input_of(local);
-        let found = remote.iter().find(|r| r.name == local.name);
-        let mut s = match found {
+        let bodies = local.bodies.clone();
+        let s = match found {
             None => {
                 let n = local.bodies.len();
                 let mut s = step(&local.name, Action::Create);
@@ -45,6 +91,7 @@ pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool
                     .map(|b| format!("{}:{}", b.file.display(), b.line))
                     .collect();
                 s.requests = vec![Request::json("POST", &base, &input)];
+                s.op = Some(Box::new(Write::Create { input, bodies }));
                 s
             }
             Some(r) if r.matches(&input) => {
@@ -61,45 +108,24 @@ pub fn plan(ctx: &Ctx, desired: &Desired, remote: &[ResourcePolicy], prune: bool
                 s.diff = Some(diff);
                 let patch = ResourcePolicyPatch::from(&input);
                 s.requests = vec![Request::json("PATCH", format!("{base}/{}", r.id), &patch)];
+                s.op = Some(Box::new(Write::Update {
+                    id: r.id.clone(),
+                    patch,
+                    bodies,
+                }));
                 s
             }
         };
-        if s.action.is_change() {
-            s.op = Some(Box::new(Write {
-                id: found
-                    .filter(|_| s.action == Action::Update)
-                    .map(|r| r.id.clone()),
-                input: Some(input),
-                bodies: local.bodies.clone(),
-            }));
-        }
-        steps.push(s);
+        Ok(vec![s])
     }
-    if prune {
-        for r in remote {
-            if !desired.policies.iter().any(|l| l.name == r.name) {
-                let mut s = step(&r.name, Action::Delete);
-                s.reason.clone_from(&r.id);
-                s.requests = vec![Request::new("DELETE", format!("{base}/{}", r.id))];
-                s.op = Some(Box::new(Write {
-                    id: Some(r.id.clone()),
-                    input: None,
-                    bodies: Vec::new(),
-                }));
-                steps.push(s);
-            }
-        }
-    }
-    steps
-}
 
-/// How many of the organization's policies the manifest does not name
-/// (what `--prune` would delete).
-pub fn unmanaged(desired: &Desired, remote: &[ResourcePolicy]) -> usize {
-    remote
-        .iter()
-        .filter(|r| !desired.policies.iter().any(|l| l.name == r.name))
-        .count()
+    fn delete(&mut self, ctx: &Ctx, _: &(), r: &ResourcePolicy, _planned: &[Step]) -> Option<Step> {
+        let mut s = step(&r.name, Action::Delete);
+        s.reason.clone_from(&r.id);
+        s.requests = vec![Request::new("DELETE", format!("{}/{}", base(ctx), r.id))];
+        s.op = Some(Box::new(Write::Delete { id: r.id.clone() }));
+        Some(s)
+    }
 }
 
 fn step(name: &str, action: Action) -> Step {
@@ -199,37 +225,52 @@ fn behaviour_lines(ctx: &Ctx, remote: &ResourcePolicy, local: &LocalPolicy) -> V
     })
 }
 
-/// The write of one step: create (or adopt a policy created by a lost
-/// answer), update, or delete.
+/// The write of one step. `bodies` say where each body comes from, to
+/// place Atlas's errors.
 #[derive(Debug)]
-struct Write {
-    /// The policy in Atlas (update, delete).
-    id: Option<String>,
-    /// What to send (create, update).
-    input: Option<ResourcePolicyInput>,
-    /// Where each body comes from, to place Atlas's errors.
-    bodies: Vec<LocalBody>,
+enum Write {
+    /// Create, or adopt a policy created by a lost answer.
+    Create {
+        input: ResourcePolicyInput,
+        bodies: Vec<LocalBody>,
+    },
+    Update {
+        id: String,
+        patch: ResourcePolicyPatch,
+        bodies: Vec<LocalBody>,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 impl Apply for Write {
     fn apply<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<String, StepError>> {
         Box::pin(async move {
             let (client, org) = (&ctx.client, ctx.org.as_str());
-            let result = match (&self.id, &self.input) {
-                (None, Some(input)) => match client.create_policy_or_adopt(org, input).await {
-                    Ok(CreateOutcome::Created(_)) => Ok("created"),
-                    Ok(CreateOutcome::Adopted(_)) => Ok("adopted"),
-                    Err(e) => Err(e),
-                },
-                (Some(id), Some(input)) => client
-                    .update_policy(org, id, &ResourcePolicyPatch::from(input))
-                    .await
-                    .map(|_| "updated"),
-                (Some(id), None) => client.delete_policy(org, id).await.map(|()| "deleted"),
-                (None, None) => return Err(StepError::Other("no local policy".to_owned())),
+            let (result, bodies) = match self {
+                Write::Create { input, bodies } => (
+                    match client.create_policy_or_adopt(org, input).await {
+                        Ok(CreateOutcome::Created(_)) => Ok("created"),
+                        Ok(CreateOutcome::Adopted(_)) => Ok("adopted"),
+                        Err(e) => Err(e),
+                    },
+                    bodies.as_slice(),
+                ),
+                Write::Update { id, patch, bodies } => (
+                    client
+                        .update_policy(org, id, patch)
+                        .await
+                        .map(|_| "updated"),
+                    bodies.as_slice(),
+                ),
+                Write::Delete { id } => (
+                    client.delete_policy(org, id).await.map(|()| "deleted"),
+                    &[][..],
+                ),
             };
             result.map(str::to_owned).map_err(|e| {
-                let refs: Vec<&LocalBody> = self.bodies.iter().collect();
+                let refs: Vec<&LocalBody> = bodies.iter().collect();
                 match describe_invalid(&e, &refs, None) {
                     Some(lines) => StepError::Other(format!(
                         "Atlas rejected the bodies:\n{}",
@@ -401,24 +442,29 @@ mod tests {
             events: Arc::new(crate::NoEvents),
             concurrency: 1,
         };
-        let desired = Desired {
-            org_id: None,
-            policies: vec![
-                local("keep", body("gcp")),
-                local("change", body("azure")),
-                local("new", body("gcp")),
-            ],
-            files: Vec::new(),
-            manifest: None,
-        };
-        let remote = [
+        let desired = [
+            local("keep", body("gcp")),
+            local("change", body("azure")),
+            local("new", body("gcp")),
+        ];
+        let remote = vec![
             remote("id1", "keep", body("gcp")),
             remote("id2", "change", body("gcp")),
             remote("id3", "stray", body("gcp")),
         ];
-        assert_eq!(unmanaged(&desired, &remote), 1);
-        assert_eq!(plan(&ctx, &desired, &remote, false).len(), 3);
-        let steps = plan(&ctx, &desired, &remote, true);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let plan = |prune: bool| {
+            let mut kind = Policies {
+                listed: Some(remote.clone()),
+            };
+            rt.block_on(crate::kind::plan(&mut kind, &ctx, &desired, prune))
+                .unwrap()
+        };
+        let planned = plan(false);
+        assert_eq!((planned.steps.len(), planned.unclaimed), (3, 1));
+        let steps = plan(true).steps;
         let actions: Vec<(Action, &str, &str)> = steps
             .iter()
             .map(|s| (s.action, s.key.as_str(), s.reason.as_str()))

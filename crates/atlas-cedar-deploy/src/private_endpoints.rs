@@ -38,7 +38,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{self, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
+use super::kind::{Kind, Listed, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Request, Step, StepError};
 
 const SECTION: &str = "private_endpoint_service";
 const ACTION: &str = "project.privateEndpoint.modify";
@@ -117,7 +118,7 @@ pub fn region_of(catalog: &Catalog, provider: Provider, written: &str) -> Region
 }
 
 #[derive(Debug)]
-struct DesiredService {
+pub(crate) struct DesiredService {
     project: String,
     provider: Provider,
     region: Region,
@@ -208,18 +209,11 @@ fn endpoint_of(provider: Provider, e: EndpointEntry) -> Result<NewPrivateEndpoin
 }
 
 /// The manifest's services, checked (provider, endpoint shapes, duplicates).
-fn desired(manifest: &Manifest<'_>, catalog: &Catalog) -> Result<Vec<DesiredService>, String> {
+fn desired(manifest: &Manifest, catalog: &Catalog) -> Result<Vec<DesiredService>, PlanError> {
     let entries: Vec<ServiceEntry> = manifest.section(SECTION)?;
     let mut out: Vec<DesiredService> = Vec::new();
     for (i, entry) in entries.into_iter().enumerate() {
-        let at = |msg: String| {
-            format!(
-                "{}:{}: [[{SECTION}]] number {}: {msg}",
-                manifest.path.display(),
-                manifest.line_of(SECTION, i),
-                i + 1
-            )
-        };
+        let at = |msg: String| manifest.entry_error(SECTION, i, msg);
         let provider = Provider::parse(&entry.provider).ok_or_else(|| {
             at(format!(
                 "provider {:?} is not AWS, AZURE or GCP",
@@ -229,7 +223,7 @@ fn desired(manifest: &Manifest<'_>, catalog: &Catalog) -> Result<Vec<DesiredServ
         if entry.region.trim().is_empty() {
             return Err(at("region is empty".to_owned()));
         }
-        let project = manifest.project_id(entry.project_id.as_deref())?;
+        let project = manifest.project_id(entry.project_id.as_deref(), SECTION, i)?;
         let region = region_of(catalog, provider, &entry.region);
         let mut endpoints: Vec<NewPrivateEndpoint> = Vec::new();
         for (j, e) in entry.endpoints.into_iter().enumerate() {
@@ -285,15 +279,14 @@ struct ServiceRef {
 }
 
 /// The project's endpoint set as the steps change it, for the verdicts.
-struct Governor<'a> {
-    ctx: &'a Ctx,
+struct Governor {
     project: String,
     set: BTreeSet<String>,
 }
 
-impl Governor<'_> {
-    fn check(&self, step: &mut Step, set: &BTreeSet<String>) {
-        if self.ctx.policies.is_empty() {
+impl Governor {
+    fn check(&self, ctx: &Ctx, step: &mut Step) {
+        if ctx.policies.is_empty() {
             return;
         }
         let resource = ResourceSpec {
@@ -301,28 +294,25 @@ impl Governor<'_> {
             id: Some(self.project.clone()),
             project: None,
         };
-        let members: Vec<&String> = set.iter().collect();
+        let members: Vec<&String> = self.set.iter().collect();
         let context = json!({ "project": { "privateEndpoints": members } });
-        let verdict = self.ctx.govern(ACTION, &resource, &[context], &[]);
+        let verdict = ctx.govern(ACTION, &resource, &[context], &[]);
         step.governed(&verdict, ACTION);
     }
 
     /// A change that leaves the set as it is (a service created or deleted).
-    fn same(&self, step: &mut Step) {
-        let set = self.set.clone();
-        self.check(step, &set);
+    fn same(&self, ctx: &Ctx, step: &mut Step) {
+        self.check(ctx, step);
     }
 
-    fn add(&mut self, step: &mut Step, member: String) {
+    fn add(&mut self, ctx: &Ctx, step: &mut Step, member: String) {
         self.set.insert(member);
-        let set = self.set.clone();
-        self.check(step, &set);
+        self.check(ctx, step);
     }
 
-    fn remove(&mut self, step: &mut Step, member: &str) {
+    fn remove(&mut self, ctx: &Ctx, step: &mut Step, member: &str) {
         self.set.remove(member);
-        let set = self.set.clone();
-        self.check(step, &set);
+        self.check(ctx, step);
     }
 }
 
@@ -383,68 +373,84 @@ fn remote_region(catalog: &Catalog, provider: Provider, s: &EndpointService) -> 
     region_of(catalog, provider, s.region_name.as_deref().unwrap_or(""))
 }
 
-/// The steps for `[[private_endpoint_service]]`.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
-    let catalog = Catalog::builtin();
-    let wanted = desired(manifest, &catalog)?;
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut by_project: BTreeMap<String, Vec<DesiredService>> = BTreeMap::new();
-    for d in wanted {
-        by_project.entry(d.project.clone()).or_default().push(d);
-    }
-    let mut steps = Vec::new();
-    for (project, services) in by_project {
-        steps.extend(plan_project(ctx, &catalog, &project, services, prune).await?);
-    }
-    Ok(steps)
-}
-
 async fn get_endpoint(
     client: &Client,
     project: &str,
     provider: Provider,
     service: &str,
     id: &str,
-) -> Result<Option<PrivateEndpoint>, String> {
+) -> Result<Option<PrivateEndpoint>, PlanError> {
     match client
         .get_private_endpoint(project, provider, service, id)
         .await
     {
         Ok(e) => Ok(Some(e)),
         Err(e) if e.status() == Some(404) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn plan_project(
-    ctx: &Ctx,
-    catalog: &Catalog,
-    project: &str,
-    services: Vec<DesiredService>,
-    prune: bool,
-) -> Result<Vec<Step>, String> {
-    // Every provider when pruning, and when resource policies are to be
-    // evaluated: `project.privateEndpoints` holds the endpoints of all of them.
-    let providers: BTreeSet<Provider> = if prune || !ctx.policies.is_empty() {
-        Provider::ALL.into_iter().collect()
-    } else {
-        services.iter().map(|s| s.provider).collect()
-    };
-    let mut remote: Vec<(Provider, EndpointService)> = Vec::new();
-    for p in providers {
-        let list = ctx
-            .client
-            .list_endpoint_services(project, p)
-            .await
-            .map_err(|e| e.to_string())?;
-        remote.extend(list.into_iter().map(|s| (p, s)));
+/// `[[private_endpoint_service]]`: per project, one list of the services of
+/// each provider (every provider when pruning or when resource policies are
+/// evaluated: `project.privateEndpoints` holds the endpoints of all of them).
+/// A service is its (provider, region); its endpoints are planned with it.
+/// Pruning comes first, endpoints before their service, so each verdict sees
+/// the endpoint set as the steps before it leave it.
+pub(crate) struct Services {
+    catalog: Catalog,
+    /// The providers the entries of each project name.
+    providers: BTreeMap<String, BTreeSet<Provider>>,
+    /// Each project's endpoint set, as the steps so far change it.
+    governors: BTreeMap<String, Governor>,
+}
+
+impl Services {
+    pub(crate) fn new() -> Self {
+        Services {
+            catalog: Catalog::builtin(),
+            providers: BTreeMap::new(),
+            governors: BTreeMap::new(),
+        }
     }
-    let mut gov = Governor {
-        ctx,
-        project: project.to_owned(),
-        set: remote
+
+    fn governor(&mut self, project: &str) -> &mut Governor {
+        self.governors
+            .entry(project.to_owned())
+            .or_insert_with(|| Governor {
+                project: project.to_owned(),
+                set: BTreeSet::new(),
+            })
+    }
+}
+
+impl Kind for Services {
+    type Desired = DesiredService;
+    type Remote = (Provider, EndpointService);
+    type Scope = String;
+
+    const PRUNE_FIRST: bool = true;
+
+    fn scope(&self, d: &DesiredService) -> String {
+        d.project.clone()
+    }
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        project: &String,
+        prune: bool,
+    ) -> Result<Vec<(Provider, EndpointService)>, PlanError> {
+        let providers: BTreeSet<Provider> = if prune || !ctx.policies.is_empty() {
+            Provider::ALL.into_iter().collect()
+        } else {
+            self.providers.get(project).cloned().unwrap_or_default()
+        };
+        let mut remote = Vec::new();
+        for p in providers {
+            let list = ctx.client.list_endpoint_services(project, p).await?;
+            remote.extend(list.into_iter().map(|s| (p, s)));
+        }
+        let set = remote
             .iter()
             .flat_map(|(p, s)| {
                 let p = *p;
@@ -452,77 +458,106 @@ async fn plan_project(
                     .into_iter()
                     .map(move |id| set_member(p, &id))
             })
-            .collect(),
-    };
-    let matches = |d: &DesiredService, p: Provider, s: &EndpointService| {
-        d.provider == p && remote_region(catalog, p, s).name == d.region.name
-    };
-    let mut steps = Vec::new();
-
-    // Pruning first: endpoints the manifest does not name, then services.
-    if prune {
-        for (p, s) in &remote {
-            let region = remote_region(catalog, *p, s);
-            let desired = services.iter().find(|d| matches(d, *p, s));
-            let mut endpoint_steps = Vec::new();
-            for id in s.endpoint_ids(*p) {
-                let named =
-                    desired.is_some_and(|d| d.endpoints.iter().any(|e| same_id(*p, e.key(), &id)));
-                if named {
-                    continue;
-                }
-                let key = format!("{project}/{p}/{}/{id}", region.name);
-                let mut step = Step::new(ENDPOINT, key, Action::Delete, Phase::Network);
-                let state = get_endpoint(&ctx.client, project, *p, &s.id, &id).await?;
-                step.reason = match &state {
-                    Some(e) => format!("not in the manifest; {}", status_phrase(*p, e)),
-                    None => "not in the manifest".to_owned(),
-                };
-                step.requests.push(Request::new(
-                    "DELETE",
-                    format!("{API}{}", endpoint_path(project, *p, &s.id, &id)),
-                ));
-                gov.remove(&mut step, &set_member(*p, &id));
-                step.op = Some(Box::new(DeleteEndpoint {
-                    project: project.to_owned(),
-                    provider: *p,
-                    service: s.id.clone(),
-                    endpoint: id.clone(),
-                }));
-                endpoint_steps.push(step);
-            }
-            let ids: Vec<String> = endpoint_steps.iter().map(Step::id).collect();
-            steps.extend(endpoint_steps);
-            if desired.is_none() {
-                let key = format!("{project}/{p}/{}", region.name);
-                let mut step = Step::new(SERVICE, key, Action::Delete, Phase::Network);
-                step.reason = format!("not in the manifest; status {}", s.status());
-                step.after = ids;
-                step.requests.push(Request::new(
-                    "DELETE",
-                    format!(
-                        "{API}/groups/{project}/privateEndpoint/{p}/endpointService/{}",
-                        s.id
-                    ),
-                ));
-                gov.same(&mut step);
-                step.op = Some(Box::new(DeleteService {
-                    project: project.to_owned(),
-                    provider: *p,
-                    service: s.id.clone(),
-                }));
-                steps.push(step);
-            }
-        }
+            .collect();
+        self.governor(project).set = set;
+        Ok(remote)
     }
 
-    for d in services {
-        let found = remote.iter().find(|(p, s)| matches(&d, *p, s));
+    fn is(&self, d: &DesiredService, (p, s): &(Provider, EndpointService)) -> bool {
+        d.provider == *p && remote_region(&self.catalog, *p, s).name == d.region.name
+    }
+
+    /// The endpoints of `(p, s)` no entry names, then the service itself
+    /// when no entry names it.
+    async fn prune(
+        &mut self,
+        ctx: &Ctx,
+        project: &String,
+        (p, s): &(Provider, EndpointService),
+        desired: Option<&DesiredService>,
+        _planned: &[Step],
+    ) -> Result<Vec<Step>, PlanError> {
+        let mut steps = Vec::new();
+        let region = remote_region(&self.catalog, *p, s);
+        let gov = self.governor(project);
+        let mut endpoint_steps = Vec::new();
+        for id in s.endpoint_ids(*p) {
+            let named =
+                desired.is_some_and(|d| d.endpoints.iter().any(|e| same_id(*p, e.key(), &id)));
+            if named {
+                continue;
+            }
+            let key = format!("{project}/{p}/{}/{id}", region.name);
+            let mut step = Step::new(ENDPOINT, key, Action::Delete, Phase::Network);
+            let state = get_endpoint(&ctx.client, project, *p, &s.id, &id).await?;
+            step.reason = match &state {
+                Some(e) => format!("not in the manifest; {}", status_phrase(*p, e)),
+                None => "not in the manifest".to_owned(),
+            };
+            step.requests.push(Request::new(
+                "DELETE",
+                format!("{API}{}", endpoint_path(project, *p, &s.id, &id)),
+            ));
+            gov.remove(ctx, &mut step, &set_member(*p, &id));
+            step.op = Some(Box::new(DeleteEndpoint {
+                project: project.clone(),
+                provider: *p,
+                service: s.id.clone(),
+                endpoint: id.clone(),
+            }));
+            endpoint_steps.push(step);
+        }
+        let ids: Vec<String> = endpoint_steps.iter().map(Step::id).collect();
+        steps.extend(endpoint_steps);
+        if desired.is_none() {
+            let key = format!("{project}/{p}/{}", region.name);
+            let mut step = Step::new(SERVICE, key, Action::Delete, Phase::Network);
+            step.reason = format!("not in the manifest; status {}", s.status());
+            step.after = ids;
+            step.requests.push(Request::new(
+                "DELETE",
+                format!(
+                    "{API}/groups/{project}/privateEndpoint/{p}/endpointService/{}",
+                    s.id
+                ),
+            ));
+            gov.same(ctx, &mut step);
+            step.op = Some(Box::new(DeleteService {
+                project: project.clone(),
+                provider: *p,
+                service: s.id.clone(),
+            }));
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// Unused: [`Kind::prune`] above deletes services with their endpoints.
+    fn delete(
+        &mut self,
+        _: &Ctx,
+        _: &String,
+        _: &(Provider, EndpointService),
+        _: &[Step],
+    ) -> Option<Step> {
+        None
+    }
+
+    async fn steps(
+        &mut self,
+        ctx: &Ctx,
+        project: &String,
+        d: &DesiredService,
+        natural: Option<&(Provider, EndpointService)>,
+        _listed: &mut Listed<'_, (Provider, EndpointService)>,
+    ) -> Result<Vec<Step>, PlanError> {
+        let mut steps = Vec::new();
+        let gov = self.governor(project);
         let service_ref = Arc::new(ServiceRef::default());
         let key = d.key();
         let mut service_step;
         let remote_ids: Vec<String>;
-        match found {
+        match natural {
             None => {
                 service_step = Step::new(SERVICE, key.clone(), Action::Create, Phase::Network);
                 let body = NewEndpointService {
@@ -536,9 +571,9 @@ async fn plan_project(
                     format!("{API}{}", create_service_path(project)),
                     &body_json,
                 ));
-                gov.same(&mut service_step);
+                gov.same(ctx, &mut service_step);
                 service_step.op = Some(Box::new(CreateService {
-                    project: project.to_owned(),
+                    project: project.clone(),
                     region: d.region.name.clone(),
                     body,
                     service: Arc::clone(&service_ref),
@@ -588,7 +623,7 @@ async fn plan_project(
                 &body_json,
             );
             let mut op = CreateEndpoint {
-                project: project.to_owned(),
+                project: project.clone(),
                 provider: d.provider,
                 service: Arc::clone(&service_ref),
                 body: e.clone(),
@@ -601,7 +636,7 @@ async fn plan_project(
                     step = Step::new(ENDPOINT, ekey, Action::Create, Phase::Network);
                     step.details = created_details(&body_json);
                     step.requests.push(create_request);
-                    gov.add(&mut step, set_member(d.provider, e.key()));
+                    gov.add(ctx, &mut step, set_member(d.provider, e.key()));
                 }
                 Some(remote_id) => {
                     let current = get_endpoint(
@@ -645,8 +680,8 @@ async fn plan_project(
                         ));
                         step.requests.push(create_request);
                         let member = set_member(d.provider, remote_id);
-                        gov.remove(&mut step, &member);
-                        gov.add(&mut step, set_member(d.provider, e.key()));
+                        gov.remove(ctx, &mut step, &member);
+                        gov.add(ctx, &mut step, set_member(d.provider, e.key()));
                         op.replace = Some(remote_id.clone());
                     }
                 }
@@ -657,8 +692,21 @@ async fn plan_project(
             }
             steps.push(step);
         }
+        Ok(steps)
     }
-    Ok(steps)
+}
+
+impl Section for Services {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<DesiredService>, PlanError> {
+        let desired = desired(manifest, &self.catalog)?;
+        for d in &desired {
+            self.providers
+                .entry(d.project.clone())
+                .or_default()
+                .insert(d.provider);
+        }
+        Ok(desired)
+    }
 }
 
 pub fn is_ready(status: &str) -> bool {
@@ -882,8 +930,8 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn manifest(text: &str) -> Manifest<'_> {
-        Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text).unwrap()
+    fn manifest(text: &str) -> Manifest {
+        Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned()).unwrap()
     }
 
     #[test]
@@ -903,11 +951,11 @@ mod tests {
     fn entries_are_checked_per_provider_with_their_line() {
         let c = Catalog::builtin();
         let text = "[project]\nid = \"5f0000000000000000000000\"\n\n[[private_endpoint_service]]\nprovider = \"AZURE\"\nregion = \"eastus2\"\n\n[[private_endpoint_service.endpoint]]\nid = \"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe\"\n";
-        let e = desired(&manifest(text), &c).unwrap_err();
+        let e = desired(&manifest(text), &c).unwrap_err().to_string();
         assert!(e.starts_with("atlas-cedar.toml:4: [[private_endpoint_service]] number 1: endpoint 1: a AZURE endpoint needs `private_endpoint_ip_address`"), "{e}");
 
         let text = "[project]\nid = \"5f0000000000000000000000\"\n\n[[private_endpoint_service]]\nprovider = \"aws\"\nregion = \"us-east-1\"\n[[private_endpoint_service.endpoint]]\nid = \"vpce-1\"\n\n[[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"US_EAST_1\"\n";
-        let e = desired(&manifest(text), &c).unwrap_err();
+        let e = desired(&manifest(text), &c).unwrap_err().to_string();
         assert!(e.starts_with("atlas-cedar.toml:10: [[private_endpoint_service]] number 2: a service for AWS in US_EAST_1"), "{e}");
 
         let text = "[project]\nid = \"5f0000000000000000000000\"\n\n[[private_endpoint_service]]\nprovider = \"GCP\"\nregion = \"us-central1\"\n[[private_endpoint_service.endpoint]]\nendpoint_group_name = \"g1\"\ngcp_project_id = \"p\"\nendpoints = [{ endpoint_name = \"e1\", ip_address = \"10.0.0.1\" }]\n";
@@ -916,7 +964,7 @@ mod tests {
         assert_eq!(d[0].endpoints[0].key(), "g1");
 
         let text = "[[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"us-east-1\"\nproject_id = \"5f0000000000000000000000\"\ncolour = \"blue\"\n";
-        let e = desired(&manifest(text), &c).unwrap_err();
+        let e = desired(&manifest(text), &c).unwrap_err().to_string();
         assert!(e.contains("colour"), "{e}");
     }
 }

@@ -50,7 +50,7 @@
 //!   entry state those facts and make the verdict exact. `isAutoEmbed` is
 //!   taken to be "a vectorSearch field has type `autoEmbed`".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -64,7 +64,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{self, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
+use super::kind::{Kind, Listed, Owner, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Request, Step, StepError};
 
 const KIND: &str = "search index";
 const SECTION: &str = "search_index";
@@ -132,7 +133,7 @@ impl Target {
 
 /// A checked entry.
 #[derive(Debug, Clone)]
-struct Desired {
+pub(crate) struct Desired {
     line: usize,
     project: String,
     cluster: String,
@@ -177,13 +178,12 @@ fn remote_key(project: &str, cluster: &str, i: &SearchIndex) -> String {
 }
 
 /// Reads and checks the section; errors name the file and line.
-fn desired(manifest: &Manifest<'_>, entries: Vec<Entry>) -> Result<Vec<Desired>, String> {
-    let file = manifest.path.display();
+fn desired(manifest: &Manifest, entries: Vec<Entry>) -> Result<Vec<Desired>, PlanError> {
     let mut out: Vec<Desired> = Vec::with_capacity(entries.len());
     for (i, e) in entries.into_iter().enumerate() {
         let line = manifest.line_of(SECTION, i);
-        let at = |msg: String| format!("{file}:{line}: [[{SECTION}]] number {}: {msg}", i + 1);
-        let project = manifest.project_id(e.project_id.as_deref()).map_err(&at)?;
+        let at = |msg: String| manifest.entry_error(SECTION, i, msg);
+        let project = manifest.project_id(e.project_id.as_deref(), SECTION, i)?;
         check_cluster_name(&e.cluster).map_err(|m| at(m.to_string()))?;
         for (what, v) in [
             ("database", &e.database),
@@ -419,88 +419,104 @@ fn delete_request(project: &str, cluster: &str, id: &str) -> Request {
     Request::new("DELETE", format!("{API}{path}"))
 }
 
-/// The steps for the `[[search_index]]` section: one list request per
-/// cluster the section mentions, nothing when it is empty.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
-    let entries: Vec<Entry> = manifest.section(SECTION)?;
-    if entries.is_empty() {
-        return Ok(Vec::new());
+/// `[[search_index]]`: one list per cluster the section mentions; an index
+/// is its (database, collection, name), and an entry may take over another
+/// one (`replaces`) that no other entry names.
+#[derive(Default)]
+pub(crate) struct Indexes {
+    /// Verdicts by project and facts, for this plan.
+    verdicts: Verdicts,
+}
+
+impl Kind for Indexes {
+    type Desired = Desired;
+    type Remote = SearchIndex;
+    /// (project, cluster)
+    type Scope = (String, String);
+
+    fn scope(&self, d: &Desired) -> (String, String) {
+        (d.project.clone(), d.cluster.clone())
     }
-    let desired = desired(manifest, entries)?;
-    let clusters: BTreeSet<(String, String)> = desired
-        .iter()
-        .map(|d| (d.project.clone(), d.cluster.clone()))
-        .collect();
-    let mut remote: BTreeMap<(String, String), Vec<SearchIndex>> = BTreeMap::new();
-    for (p, c) in clusters {
-        let list = ctx
-            .client
-            .list_search_indexes(&p, &c)
-            .await
-            .map_err(|e| format!("search indexes of cluster {c} in project {p}: {e}"))?;
-        remote.insert((p, c), list);
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        (p, c): &(String, String),
+        _prune: bool,
+    ) -> Result<Vec<SearchIndex>, PlanError> {
+        ctx.client.list_search_indexes(p, c).await.map_err(|e| {
+            PlanError::atlas(format!("search indexes of cluster {c} in project {p}"), e)
+        })
     }
-    let empty = Vec::new();
-    let remote_of = |d: &Desired| {
-        remote
-            .get(&(d.project.clone(), d.cluster.clone()))
-            .unwrap_or(&empty)
-    };
-    // Indexes some entry names by its own key: never taken over by `replaces`.
-    let mut claimed: BTreeSet<String> = BTreeSet::new();
-    for d in &desired {
-        if let Some(r) = remote_of(d).iter().find(|i| d.is(i)) {
-            claimed.insert(r.index_id.clone());
-        }
+
+    fn is(&self, d: &Desired, r: &SearchIndex) -> bool {
+        d.is(r)
     }
-    let mut steps = Vec::new();
-    let mut cache = Verdicts::new();
-    for d in &desired {
-        let list = remote_of(d);
-        let natural = list.iter().find(|i| d.is(i));
+
+    async fn steps(
+        &mut self,
+        ctx: &Ctx,
+        _scope: &(String, String),
+        d: &Desired,
+        natural: Option<&SearchIndex>,
+        listed: &mut Listed<'_, SearchIndex>,
+    ) -> Result<Vec<Step>, PlanError> {
         let mut ignored = None;
-        let replaced = match &d.replaces {
-            Some(t) => match list.iter().find(|i| t.matches(i)) {
-                Some(old) if natural.is_some_and(|n| n.index_id == old.index_id) => None,
-                Some(old) if claimed.contains(&old.index_id) => {
-                    ignored = Some(format!(
-                        "`replaces` is ignored: {} (id {}) is declared or replaced by another \
-                         entry; remove `replaces` from this one",
-                        remote_key(&d.project, &d.cluster, old),
-                        old.index_id
-                    ));
-                    None
+        let mut replaced = None;
+        let target = d
+            .replaces
+            .as_ref()
+            .and_then(|t| listed.find(|i| t.matches(i)).map(|(i, _)| i));
+        if let Some(i) = target {
+            match listed.owner(i) {
+                // The entry's own index.
+                Owner::Me => {}
+                Owner::Other => {
+                    if let Some(old) = listed.items().get(i) {
+                        ignored = Some(format!(
+                            "`replaces` is ignored: {} (id {}) is declared or replaced by another \
+                             entry; remove `replaces` from this one",
+                            remote_key(&d.project, &d.cluster, old),
+                            old.index_id
+                        ));
+                    }
                 }
-                Some(old) => Some(old),
-                None => None,
-            },
-            None => None,
-        };
-        if let Some(old) = replaced {
-            claimed.insert(old.index_id.clone());
+                Owner::Nobody => {
+                    listed.claim(i);
+                    replaced = listed.items().get(i);
+                }
+            }
         }
-        let mut own = step_for(ctx, &mut cache, d, natural, replaced);
+        let mut own = step_for(ctx, &mut self.verdicts, d, natural, replaced);
         if let (Some(w), Some(first)) = (ignored, own.first_mut()) {
             first.warnings.push(w);
         }
-        steps.extend(own);
+        Ok(own)
     }
-    if prune {
-        for ((p, c), list) in &remote {
-            for i in list.iter().filter(|i| !claimed.contains(&i.index_id)) {
-                let mut s = Step::new(KIND, remote_key(p, c, i), Action::Delete, Phase::Indexes);
-                s.reason = format!("not in the manifest (--prune), id {}", i.index_id);
-                s.requests = vec![delete_request(p, c, &i.index_id)];
-                s.op = Some(Box::new(DeleteOp {
-                    project: p.clone(),
-                    cluster: c.clone(),
-                    id: i.index_id.clone(),
-                }));
-                steps.push(s);
-            }
-        }
+
+    fn delete(
+        &mut self,
+        _ctx: &Ctx,
+        (p, c): &(String, String),
+        i: &SearchIndex,
+        _planned: &[Step],
+    ) -> Option<Step> {
+        let mut s = Step::new(KIND, remote_key(p, c, i), Action::Delete, Phase::Indexes);
+        s.reason = format!("not in the manifest (--prune), id {}", i.index_id);
+        s.requests = vec![delete_request(p, c, &i.index_id)];
+        s.op = Some(Box::new(DeleteOp {
+            project: p.clone(),
+            cluster: c.clone(),
+            id: i.index_id.clone(),
+        }));
+        Some(s)
     }
-    Ok(steps)
+}
+
+impl Section for Indexes {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Desired>, PlanError> {
+        desired(manifest, manifest.section(SECTION)?)
+    }
 }
 
 /// The step(s) of one entry: its own, and the deletion of an index it

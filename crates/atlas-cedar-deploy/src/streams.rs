@@ -23,8 +23,6 @@
 //! - No `options.dlq` means no dead letter queue: one in Atlas is removed
 //!   (PATCH `dlq: {}`).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use atlas_cedar_client::streams::{
     self as api, Dlq, PatchOptions, StreamProcessor, StreamProcessorInput, StreamProcessorPatch,
 };
@@ -32,7 +30,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::jsondiff::{diff, Mode};
-use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, Request, Step, StepError};
+use super::kind::{Kind, Listed, Owner, Section};
+use super::{Action, Apply, BoxFuture, Ctx, Manifest, Phase, PlanError, Request, Step, StepError};
 
 const KIND: &str = "stream processor";
 const SECTION: &str = "stream_processor";
@@ -78,7 +77,7 @@ struct Entry {
 
 /// An entry with its project and pipeline resolved.
 #[derive(Debug, Clone)]
-struct Desired {
+pub(crate) struct Desired {
     group: String,
     instance: String,
     name: String,
@@ -131,45 +130,38 @@ pub fn check_pipeline(stages: &[Value], what: &str) -> Result<(), String> {
 }
 
 /// Reads and checks the section; errors name the file and line.
-fn desired(manifest: &Manifest<'_>) -> Result<Vec<Desired>, String> {
+fn desired(manifest: &Manifest) -> Result<Vec<Desired>, PlanError> {
     let entries: Vec<Entry> = manifest.section(SECTION)?;
     let mut out: Vec<Desired> = Vec::with_capacity(entries.len());
     for (i, e) in entries.into_iter().enumerate() {
-        let at = format!(
-            "{}:{}: [[{SECTION}]] {:?}",
-            manifest.path.display(),
-            manifest.line_of(SECTION, i),
-            e.name
-        );
+        let line = manifest.line_of(SECTION, i);
+        let what = format!("[[{SECTION}]] {:?}", e.name);
+        let at = |msg: &str| manifest.error_at(line, format!("{what}: {msg}"));
         if e.name.is_empty() || e.instance.is_empty() {
-            return Err(format!("{at}: `name` and `instance` must not be empty"));
+            return Err(at("`name` and `instance` must not be empty"));
         }
         let pipeline = match (e.pipeline, &e.pipeline_file) {
             (Some(p), None) => p,
             (None, Some(file)) => match manifest.read_json(file)? {
                 Value::Array(p) => p,
                 _ => {
-                    return Err(format!(
-                        "{}: must hold a JSON array of pipeline stages",
-                        manifest.root.join(file).display()
+                    return Err(PlanError::manifest(
+                        manifest.root.join(file),
+                        "must hold a JSON array of pipeline stages",
                     ))
                 }
             },
             (Some(_), Some(_)) => {
-                return Err(format!(
-                    "{at}: give either `pipeline` or `pipeline_file`, not both"
-                ))
+                return Err(at("give either `pipeline` or `pipeline_file`, not both"))
             }
             (None, None) => {
-                return Err(format!(
-                    "{at}: no pipeline: add `pipeline = [...]` or `pipeline_file = \"….json\"`"
+                return Err(at(
+                    "no pipeline: add `pipeline = [...]` or `pipeline_file = \"….json\"`",
                 ))
             }
         };
-        check_pipeline(&pipeline, &at)?;
-        let group = manifest
-            .project_id(e.project_id.as_deref())
-            .map_err(|err| format!("{at}: {err}"))?;
+        check_pipeline(&pipeline, &what).map_err(|m| manifest.error_at(line, m))?;
+        let group = manifest.project_id(e.project_id.as_deref(), SECTION, i)?;
         let d = Desired {
             group,
             instance: e.instance,
@@ -185,10 +177,10 @@ fn desired(manifest: &Manifest<'_>) -> Result<Vec<Desired>, String> {
             renamed_from: e.renamed_from.filter(|r| !r.is_empty()),
         };
         if out.iter().any(|o| o.key() == d.key()) {
-            return Err(format!("{at}: declared twice ({})", d.key()));
+            return Err(at(&format!("declared twice ({})", d.key())));
         }
         if d.renamed_from.as_deref() == Some(d.name.as_str()) {
-            return Err(format!("{at}: `renamed_from` is the name itself"));
+            return Err(at("`renamed_from` is the name itself"));
         }
         out.push(d);
     }
@@ -199,12 +191,13 @@ fn desired(manifest: &Manifest<'_>) -> Result<Vec<Desired>, String> {
             .iter()
             .any(|o| o.group == d.group && o.instance == d.instance && &o.name == old)
         {
-            return Err(format!(
-                "{}:{}: [[{SECTION}]] {:?}: `renamed_from = {old:?}` names a processor another \
-                 entry declares; remove one of them",
-                manifest.path.display(),
+            return Err(manifest.error_at(
                 manifest.line_of(SECTION, i),
-                d.name
+                format!(
+                    "[[{SECTION}]] {:?}: `renamed_from = {old:?}` names a processor another \
+                     entry declares; remove one of them",
+                    d.name
+                ),
             ));
         }
     }
@@ -221,70 +214,93 @@ fn path_of(group: &str, instance: &str, name: &str) -> String {
     )
 }
 
-/// The steps for the `[[stream_processor]]` entries (one list per stream
-/// instance, every page).
-pub async fn plan(ctx: &Ctx, manifest: &Manifest<'_>, prune: bool) -> Result<Vec<Step>, String> {
-    let wanted = desired(manifest)?;
-    if wanted.is_empty() {
-        return Ok(Vec::new());
+/// `[[stream_processor]]`: one list (every page) per stream instance; a
+/// processor is its name, and an entry may take over the processor it was
+/// `renamed_from`.
+pub(crate) struct Processors;
+
+impl Kind for Processors {
+    type Desired = Desired;
+    type Remote = StreamProcessor;
+    /// (project, stream instance)
+    type Scope = (String, String);
+
+    fn scope(&self, d: &Desired) -> (String, String) {
+        (d.group.clone(), d.instance.clone())
     }
-    let mut instances: BTreeMap<(String, String), Vec<StreamProcessor>> = BTreeMap::new();
-    for d in &wanted {
-        if let std::collections::btree_map::Entry::Vacant(slot) =
-            instances.entry((d.group.clone(), d.instance.clone()))
-        {
-            let list = ctx
-                .client
-                .list_stream_processors(&d.group, &d.instance)
-                .await
-                .map_err(|e| {
-                    format!("stream instance {} of project {}: {e}", d.instance, d.group)
-                })?;
-            slot.insert(list);
-        }
+
+    async fn list(
+        &mut self,
+        ctx: &Ctx,
+        (group, instance): &(String, String),
+        _prune: bool,
+    ) -> Result<Vec<StreamProcessor>, PlanError> {
+        ctx.client
+            .list_stream_processors(group, instance)
+            .await
+            .map_err(|e| {
+                PlanError::atlas(format!("stream instance {instance} of project {group}"), e)
+            })
     }
-    let mut steps = Vec::new();
-    // Remote processors a manifest entry accounts for, per instance.
-    let mut claimed: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for d in &wanted {
-        let remote = instances
-            .get(&(d.group.clone(), d.instance.clone()))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let by_name = remote.iter().find(|p| p.name == d.name);
+
+    fn is(&self, d: &Desired, p: &StreamProcessor) -> bool {
+        p.name == d.name
+    }
+
+    async fn steps(
+        &mut self,
+        _ctx: &Ctx,
+        _scope: &(String, String),
+        d: &Desired,
+        by_name: Option<&StreamProcessor>,
+        listed: &mut Listed<'_, StreamProcessor>,
+    ) -> Result<Vec<Step>, PlanError> {
         let by_old = d
             .renamed_from
             .as_deref()
-            .and_then(|old| remote.iter().find(|p| p.name == old));
-        let current = by_name.or(by_old);
-        let leftover = by_name.and(by_old).map(|p| p.name.clone());
-        if let Some(p) = current {
-            claimed.insert((d.group.clone(), d.instance.clone(), p.name.clone()));
-        }
-        let mut step = match current {
-            None => create_step(d),
-            Some(p) => update_step(d, p),
-        };
-        if let Some(old) = leftover {
-            step.warnings.push(format!(
-                "`renamed_from = {old:?}`: both {old} and {} exist; {old} is not touched \
-                 (--prune deletes it)",
-                d.name
-            ));
-        }
-        steps.push(step);
-    }
-    if prune {
-        for ((group, instance), list) in &instances {
-            for p in list {
-                if claimed.contains(&(group.clone(), instance.clone(), p.name.clone())) {
-                    continue;
+            .and_then(|old| listed.find(|p| p.name == old))
+            .filter(|(i, _)| listed.owner(*i) != Owner::Other)
+            .map(|(i, _)| i);
+        let step = match (by_name, by_old) {
+            (Some(p), None) => update_step(d, p),
+            (Some(p), Some(i)) => {
+                let mut step = update_step(d, p);
+                if let Some(old) = listed.items().get(i) {
+                    step.warnings.push(format!(
+                        "`renamed_from = {:?}`: both {} and {} exist; {} is not touched \
+                         (--prune deletes it)",
+                        old.name, old.name, d.name, old.name
+                    ));
                 }
-                steps.push(delete_step(group, instance, p));
+                step
             }
-        }
+            (None, Some(i)) => {
+                listed.claim(i);
+                match listed.items().get(i) {
+                    Some(p) => update_step(d, p),
+                    None => create_step(d),
+                }
+            }
+            (None, None) => create_step(d),
+        };
+        Ok(vec![step])
     }
-    Ok(steps)
+
+    fn delete(
+        &mut self,
+        _ctx: &Ctx,
+        (group, instance): &(String, String),
+        p: &StreamProcessor,
+        _planned: &[Step],
+    ) -> Option<Step> {
+        Some(delete_step(group, instance, p))
+    }
+}
+
+impl Section for Processors {
+    fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Desired>, PlanError> {
+        desired(manifest)
+    }
 }
 
 fn op(d: &Desired, current: &str) -> ProcessorOp {
@@ -751,8 +767,9 @@ mod tests {
     }
 
     fn wanted(text: &str) -> Result<Vec<Desired>, String> {
-        let m = Manifest::new(Path::new("atlas-cedar.toml"), Path::new("."), text)?;
-        desired(&m)
+        let m = Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned())
+            .map_err(|e| e.to_string())?;
+        desired(&m).map_err(|e| e.to_string())
     }
 
     const P: &str = "[project]\nid = \"5f0000000000000000000000\"\n\n";

@@ -177,17 +177,21 @@ fn plan_markdown(plan: &Plan, prune: bool) -> String {
 fn settings_of(desired: &Desired, dir: &Path) -> Result<crate::settings::Loaded, String> {
     use atlas_cedar_core::config::find_config;
     use atlas_cedar_core::fs::RealFs;
-    let config = desired.manifest.clone().or_else(|| {
-        let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        find_config(&RealFs, &start)
-    });
     let args = crate::settings::ConfigArgs {
-        config,
+        config: None,
         no_config: false,
         schema: Vec::new(),
         max_body_size: None,
     };
-    crate::settings::load(&args)
+    match &desired.manifest {
+        // The manifest's own `[lint]`, from the one parse of the file.
+        Some(m) => crate::settings::with_config(m.config.clone(), &args),
+        None => {
+            let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            let config = find_config(&RealFs, &start);
+            crate::settings::load(&crate::settings::ConfigArgs { config, ..args })
+        }
+    }
 }
 
 /// The local lint step that runs before any network request: the same
@@ -223,9 +227,9 @@ struct Prepared {
 
 /// Lint, then list once and compute the plan.
 async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
-    let desired = manifest::load(&args.dir, args.manifest.as_deref())?;
+    let desired = manifest::load(&args.dir, args.manifest.as_deref()).map_err(|e| e.to_string())?;
     let source = match &desired.manifest {
-        Some(m) => m.display().to_string(),
+        Some(m) => m.path.display().to_string(),
         None => format!(
             "{} (one resource policy per .cedar file)",
             args.dir.display()
@@ -257,21 +261,9 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
     let client = Arc::new(client);
     let mut ctx = resources::Ctx::new(Arc::clone(&client), org, &desired.policies, Some(engine));
     ctx.events = Arc::new(StderrEvents::new(true));
-    let text = match &desired.manifest {
-        Some(path) => Some((path, super::read_text(path)?)),
-        None => None,
-    };
-    let root = |path: &Path| {
-        path.parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    };
-    let root = text.as_ref().map(|(path, _)| root(path));
-    let manifest = match (&text, &root) {
-        (Some((path, text)), Some(root)) => Some(resources::Manifest::new(path, root, text)?),
-        _ => None,
-    };
-    let plan = Plan::new(&ctx, &desired, manifest.as_ref(), args.prune).await?;
+    let plan = Plan::new(&ctx, &desired, args.prune)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Prepared {
         client,
         ctx,

@@ -8,20 +8,28 @@
 //! reported through [`Events`]; the CLI turns them into lines or a progress
 //! bar, tests record them.
 //!
-//! Each kind is a module with:
+//! The manifest (`atlas-cedar.toml`) is read and parsed once
+//! ([`Manifest`]): its `[lint]` builds the run's engine, which also judges
+//! the policy verdicts of the plan; the kinds read their sections from the
+//! same parse.
+//!
+//! The planning skeleton is written once (`kind.rs`): list each scope once,
+//! match entries by natural key, the steps of each entry, then `--prune`.
+//! Each kind is a module that supplies only what differs:
 //! - its manifest section (`[[search_index]]`, …), read with
 //!   [`Manifest::section`] so a typo is reported with its line;
-//! - `plan(ctx, manifest, prune)`: reads Atlas and returns one [`Step`] per
-//!   object (create, update, replace, stop-patch-start, delete, unchanged),
-//!   each with a semantic diff and, where resource policies govern the change,
-//!   the verdict of [`Ctx::govern`];
+//! - where it lists, its natural key, the steps of one entry (create, update,
+//!   replace, stop-patch-start, unchanged, each with a semantic diff and,
+//!   where resource policies govern the change, the verdict of
+//!   [`Ctx::govern`]) and the deletion of an object the manifest does not
+//!   name;
 //! - the [`Apply`] operations of its steps;
 //! - what its direct commands (`atlas-cedar search-indexes get …`, in the
 //!   CLI) share with the plan.
 //!
 //! Resource policies are a kind like the others ([`policies`]), planned
 //! from the manifest's `[[resource_policy]]` tables (or `.cedar` files) and
-//! applied first.
+//! applied first. A plan that cannot be made says why with a [`PlanError`].
 //!
 //! [`apply`] runs the steps phase by phase (resource policies, network, then
 //! indexes, then the rest); a failed step stops the steps that depend on it,

@@ -30,6 +30,20 @@ use crate::PlanError;
 
 pub const MANIFEST_FILE: &str = "atlas-cedar.toml";
 
+/// The tables a manifest may hold besides `[lint]`: a typo in a section name
+/// is refused, never read as "nothing to manage".
+pub const SECTIONS: &[&str] = &[
+    "org",
+    "project",
+    "resource_policy",
+    "private_endpoint_service",
+    "federation_endpoint",
+    "search_index",
+    "export_bucket",
+    "stream_processor",
+    "absent_api_key",
+];
+
 /// `atlas-cedar.toml`, read once and parsed once: the lint configuration
 /// (`config.lint`, which builds the run's engine) and every other section
 /// (`config.other`), which the kinds read with [`Manifest::section`].
@@ -61,12 +75,54 @@ impl Manifest {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Ok(Manifest {
+        let manifest = Manifest {
             path: path.to_path_buf(),
             root,
             text,
             config,
-        })
+        };
+        if let Some(key) = manifest
+            .config
+            .other
+            .keys()
+            .find(|k| !SECTIONS.contains(&k.as_str()))
+        {
+            let hint = SECTIONS
+                .iter()
+                .map(|s| (atlas_cedar_core::catalog::levenshtein(key, s), s))
+                .filter(|(d, _)| *d <= 3)
+                .min()
+                .map(|(_, s)| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(manifest.error_at(
+                manifest.line_of_table(key),
+                format!(
+                    "unknown section `{key}`{hint}; a manifest holds [lint], {}",
+                    SECTIONS
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// 1-based line where the top-level `key` starts (`[key]`, `[[key]]`,
+    /// `[key.…]` or `key =`).
+    fn line_of_table(&self, key: &str) -> usize {
+        self.text
+            .lines()
+            .position(|l| {
+                let t = l.trim_start();
+                let t = t.trim_start_matches('[').trim_start();
+                t.strip_prefix(key).is_some_and(|rest| {
+                    let rest = rest.trim_start();
+                    rest.starts_with(']') || rest.starts_with('.') || rest.starts_with('=')
+                })
+            })
+            .map_or(1, |n| n + 1)
     }
 
     /// An error at the manifest's line `line`.
@@ -446,13 +502,13 @@ mod tests {
 
     #[test]
     fn section_errors_name_the_line_of_the_entry() {
-        let text = "[org]\nid = \"x\"\n\n[[thing]]\nname = \"a\"\n\n[[thing]]\nnme = \"b\"\n";
+        let text = "[org]\nid = \"x\"\n\n[[search_index]]\nname = \"a\"\n\n[[search_index]]\nnme = \"b\"\n";
         let at =
             |text: &str| Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned()).unwrap();
         let m = at(text);
-        let e = m.section::<Item>("thing").unwrap_err().to_string();
+        let e = m.section::<Item>("search_index").unwrap_err().to_string();
         assert!(
-            e.starts_with("atlas-cedar.toml:7: [[thing]] number 2:"),
+            e.starts_with("atlas-cedar.toml:7: [[search_index]] number 2:"),
             "{e}"
         );
         assert!(e.contains("nme"), "{e}");
@@ -462,14 +518,33 @@ mod tests {
             e.starts_with("atlas-cedar.toml: cannot read ./missing.json:"),
             "{e}"
         );
-        let named = at("[[thing]]\nname = \"a\"\nfile = \"missing.json\"\n");
+        let named = at("[[search_index]]\nname = \"a\"\nfile = \"missing.json\"\n");
         let e = named.read("missing.json").unwrap_err().to_string();
         assert!(
             e.starts_with("atlas-cedar.toml:3: cannot read ./missing.json:"),
             "{e}"
         );
-        let ok = at("[[thing]]\nname = \"a\"\n");
-        assert_eq!(ok.section::<Item>("thing").unwrap().len(), 1);
+        let ok = at("[[search_index]]\nname = \"a\"\n");
+        assert_eq!(ok.section::<Item>("search_index").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_section_is_refused_at_its_line_with_a_suggestion() {
+        let text =
+            "[project]\nid = \"5f0000000000000000000000\"\n\n[[serach_index]]\nname = \"x\"\n";
+        let e = Manifest::parse(Path::new("atlas-cedar.toml"), text.to_owned())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "atlas-cedar.toml:4: unknown section `serach_index` (did you mean `search_index`?)"
+            ),
+            "{e}"
+        );
+        for ok in SECTIONS {
+            let text = format!("[lint]\ndeny-warnings = true\n[[{ok}]]\n");
+            assert!(Manifest::parse(Path::new("m.toml"), text).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -312,6 +312,31 @@ fn tf_body(src: &str, resource: &str, value: &hcl_edit::expr::Expression, out: &
                 body: body_from_points(text, start..end, points),
             });
         }
+        // `chomp(<<EOT … EOT)`: a heredoc without its final newline(s), as
+        // `atlas-cedar import --terraform` writes a body that has none.
+        Expression::FuncCall(call)
+            if call.name.namespace.is_empty()
+                && call.name.name.as_str() == "chomp"
+                && call.args.len() == 1
+                && matches!(
+                    call.args.get(0),
+                    Some(
+                        Expression::String(_)
+                            | Expression::StringTemplate(_)
+                            | Expression::HeredocTemplate(_)
+                    )
+                ) =>
+        {
+            let before = out.bodies.len();
+            if let Some(arg) = call.args.get(0) {
+                tf_body(src, resource, arg, out);
+            }
+            if out.bodies.len() > before {
+                if let Some(b) = out.bodies.last_mut() {
+                    b.body.chomp();
+                }
+            }
+        }
         Expression::FuncCall(call)
             if call.name.namespace.is_empty() && call.name.name.as_str() == "file" =>
         {
@@ -679,6 +704,20 @@ resource "other" "b" { body = "x" }
         assert_eq!(out.unchecked.len(), 2, "{:#?}", out.unchecked);
         assert!(src[out.unchecked[0].span.clone()].starts_with("${var.x}"));
         assert_eq!(out.bodies[0].resource, "mongodbatlas_resource_policy.a");
+    }
+
+    #[test]
+    fn terraform_chomp_of_a_heredoc_drops_its_final_newlines_only() {
+        let src = "resource \"mongodbatlas_resource_policy\" \"a\" {\n  policies = [\n    {\n      body = chomp(<<EOT\nforbid (principal, action, resource)\nwhen { true };\n\nEOT\n      )\n    },\n    { body = chomp(var.x) },\n  ]\n}\n";
+        let out = terraform(src).unwrap();
+        assert_eq!(out.bodies.len(), 1, "{out:#?}");
+        let b = &out.bodies[0].body;
+        assert_eq!(
+            b.text,
+            "forbid (principal, action, resource)\nwhen { true };"
+        );
+        assert_maps(src, b);
+        assert_eq!(out.unchecked.len(), 1, "chomp of a variable is computed");
     }
 
     #[test]

@@ -28,6 +28,14 @@ impl PayloadBody {
         }
     }
 
+    /// Drops the final line breaks (`\n`, `\r`) of the text, as Terraform's
+    /// `chomp` does; the kept text maps where it did.
+    pub fn chomp(&mut self) {
+        let kept = self.text.trim_end_matches(['\n', '\r']).len();
+        self.text.truncate(kept);
+        self.points.retain(|(d, _)| *d < kept);
+    }
+
     /// Maps a byte offset in `text` to a byte offset in the JSON file.
     pub fn map_offset(&self, decoded: usize) -> usize {
         let idx = self.points.partition_point(|(d, _)| *d <= decoded);

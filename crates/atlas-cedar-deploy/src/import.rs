@@ -252,9 +252,15 @@ fn tf_ident(stem: &str) -> String {
 
 /// A heredoc body: `${` and `%{` are escaped (`$${`, `%%{`) so Terraform
 /// reads back the text as written. Terraform ends a heredoc's value with a
-/// newline: a body without one gets it (whitespace, not meaning).
+/// newline, so a body without one is written `chomp(<<EOT … EOT)` (which
+/// drops it again; `lint` reads that form too), and a body ending with a
+/// carriage return, which `chomp` would also drop, as a quoted string: the
+/// value is the body byte for byte either way.
 fn heredoc(body: &str, name: &str, index: usize) -> Result<String, ImportError> {
     const DELIM: &str = "EOT";
+    if body.ends_with('\r') {
+        return Ok(hcl_str(body));
+    }
     if body.lines().any(|l| l.trim() == DELIM) {
         return Err(ImportError::HeredocDelimiter {
             name: name.to_owned(),
@@ -263,8 +269,11 @@ fn heredoc(body: &str, name: &str, index: usize) -> Result<String, ImportError> 
         });
     }
     let escaped = body.replace("${", "$${").replace("%{", "%%{");
-    let nl = if escaped.ends_with('\n') { "" } else { "\n" };
-    Ok(format!("<<{DELIM}\n{escaped}{nl}{DELIM}"))
+    if escaped.ends_with('\n') {
+        Ok(format!("<<{DELIM}\n{escaped}{DELIM}"))
+    } else {
+        Ok(format!("chomp(<<{DELIM}\n{escaped}\n{DELIM}\n      )"))
+    }
 }
 
 /// Quoted HCL string.
@@ -345,6 +354,39 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn terraform_bodies_read_back_byte_for_byte() {
+        let bodies = [
+            "forbid (principal, action, resource);",
+            "forbid (principal, action, resource)\nwhen { true };\n",
+            "forbid (principal, action, resource);\n\n",
+            "forbid (principal, action, resource);\r",
+            "forbid (principal, action, resource)\r\nwhen { \"${x}\" == \"%{y}\" };",
+            "  // leading\n\tforbid (principal, action, resource);  ",
+        ];
+        let ps: Vec<ResourcePolicy> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| pol(&format!("p{i}"), &[b]))
+            .collect();
+        let files = terraform_files(&ps, "65f0a1b2c3d4e5f6a7b8c9d0").unwrap();
+        for (f, want) in files.iter().zip(bodies) {
+            let back = atlas_cedar_core::iac::terraform(&f.text).unwrap();
+            assert_eq!(back.bodies.len(), 1, "{}", f.text);
+            assert_eq!(back.bodies[0].body.text, want, "{}", f.text);
+        }
+        assert!(
+            files[0].text.contains("body = chomp(<<EOT\n"),
+            "{}",
+            files[0].text
+        );
+        assert!(
+            files[1].text.contains("body = <<EOT\n"),
+            "{}",
+            files[1].text
+        );
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct Resolved {
 #[derive(Debug)]
 struct EngineEntry {
     resolved: Resolved,
+    /// The config file and the schema files it names: their times make the stamp.
+    watched: Vec<PathBuf>,
     stamp: Vec<Option<SystemTime>>,
 }
 
@@ -107,22 +109,24 @@ impl Engines {
         let config = path
             .and_then(Path::parent)
             .and_then(|dir| find_config(&fs, dir));
+        let mut entries = self.entries.lock().map_err(|_| "engine cache poisoned")?;
+        // Unchanged files: the cached engine, without reading the config again.
+        if let Some(e) = entries.get(&config) {
+            if e.watched
+                .iter()
+                .map(|p| mtime(p))
+                .eq(e.stamp.iter().copied())
+            {
+                return Ok(e.resolved.clone());
+            }
+        }
         let loaded = config.as_ref().map(|p| Config::load(&fs, p));
         let schema_files: Vec<PathBuf> = match &loaded {
             Some(Ok(cfg)) => cfg.lint.schema.iter().map(|s| cfg.root.join(s)).collect(),
             _ => Vec::new(),
         };
-        let stamp: Vec<Option<SystemTime>> = config
-            .iter()
-            .chain(schema_files.iter())
-            .map(|p| mtime(p))
-            .collect();
-        let mut entries = self.entries.lock().map_err(|_| "engine cache poisoned")?;
-        if let Some(e) = entries.get(&config) {
-            if e.stamp == stamp {
-                return Ok(e.resolved.clone());
-            }
-        }
+        let watched: Vec<PathBuf> = config.iter().chain(schema_files.iter()).cloned().collect();
+        let stamp: Vec<Option<SystemTime>> = watched.iter().map(|p| mtime(p)).collect();
         let built = match loaded {
             Some(Ok(cfg)) => cfg.engine(&fs, &[], None).map_err(|e| e.to_string()),
             Some(Err(e)) => Err(e.to_string()),
@@ -146,6 +150,7 @@ impl Engines {
             config,
             EngineEntry {
                 resolved: resolved.clone(),
+                watched,
                 stamp,
             },
         );

@@ -11,13 +11,17 @@ import {
   ServerOptions,
   TransportKind,
 } from "vscode-languageclient/node";
-import { documentSelector } from "./selector";
+import { documentSelector, isServed, wantsServer } from "./selector";
 import { bundledServerPath, resolveServerCommand, serverVersion, ServerNotFoundError } from "./server";
 
 const CLIENT_ID = "atlasCedar"; // also the prefix of the `atlasCedar.trace.server` setting
 const CLIENT_NAME = "Atlas Cedar";
 
 let client: LanguageClient | undefined;
+/** A start in progress (documents opened at once start one server). */
+let starting: Promise<void> | undefined;
+/** No server was found: said once, not again on every document opened. */
+let notFound = false;
 let outputChannel: vscode.OutputChannel | undefined;
 let traceChannel: vscode.OutputChannel | undefined;
 let statusItem: vscode.StatusBarItem | undefined;
@@ -31,7 +35,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.commands.registerCommand("atlasCedar.restartServer", async () => {
-      await restart(context);
+      // Asked for: started even if nothing open needs it yet.
+      await stop();
+      notFound = false;
+      await startOnce(context);
     }),
     vscode.commands.registerCommand("atlasCedar.showOutput", () => {
       outputChannel?.show(true);
@@ -45,9 +52,44 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await restart(context);
       }
     }),
+    // A Cedar document (or, with the setting on, a Terraform file) opened
+    // later starts the server.
+    vscode.workspace.onDidOpenTextDocument(async (doc) => {
+      if (client === undefined && !notFound && isServed(doc, terraformEnabled())) {
+        await startOnce(context);
+      }
+    }),
   );
 
-  await start(context);
+  await startIfWanted(context);
+}
+
+function terraformEnabled(): boolean {
+  return vscode.workspace.getConfiguration("atlasCedar").get<boolean>("terraform.enable") ?? false;
+}
+
+/**
+ * Starts the server when this workspace needs it: an `atlas-cedar.toml`, or an
+ * open document it serves. A Terraform file activates the extension even with
+ * `atlasCedar.terraform.enable` off; then nothing is started.
+ */
+async function startIfWanted(context: vscode.ExtensionContext): Promise<void> {
+  const manifests = await vscode.workspace.findFiles("**/atlas-cedar.toml", "**/node_modules/**", 1);
+  if (wantsServer(vscode.workspace.textDocuments, terraformEnabled(), manifests.length > 0)) {
+    await startOnce(context);
+  }
+}
+
+async function startOnce(context: vscode.ExtensionContext): Promise<void> {
+  if (client !== undefined) {
+    return;
+  }
+  if (starting === undefined) {
+    starting = start(context).finally(() => {
+      starting = undefined;
+    });
+  }
+  await starting;
 }
 
 export async function deactivate(): Promise<void> {
@@ -72,6 +114,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     });
   } catch (err) {
     if (err instanceof ServerNotFoundError) {
+      notFound = true;
       outputChannel?.appendLine(err.message);
       void showNotFound(err.message);
       return;
@@ -148,7 +191,8 @@ async function stop(): Promise<void> {
 
 async function restart(context: vscode.ExtensionContext): Promise<void> {
   await stop();
-  await start(context);
+  notFound = false;
+  await startIfWanted(context);
 }
 
 async function showNotFound(message: string): Promise<void> {

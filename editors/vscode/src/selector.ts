@@ -31,3 +31,37 @@ export function documentSelector(terraform: boolean): DocumentFilter[] {
   }
   return selector;
 }
+
+/** What the client knows of an open document. */
+export interface OpenDocument {
+  readonly languageId: string;
+  readonly fileName: string;
+  readonly uri: { readonly scheme: string };
+}
+
+/** Whether `doc` is one the server is sent (see {@link documentSelector}). */
+export function isServed(doc: OpenDocument, terraform: boolean): boolean {
+  const scheme = doc.uri.scheme;
+  if (doc.languageId === "cedar") {
+    return scheme === "file" || scheme === "untitled";
+  }
+  return (
+    terraform &&
+    scheme === "file" &&
+    (doc.languageId === TERRAFORM_LANGUAGE || doc.fileName.endsWith(".tf"))
+  );
+}
+
+/**
+ * Whether to start the server now: the workspace has an `atlas-cedar.toml`,
+ * or an open document is one the server serves. Opening a Terraform file
+ * activates the extension (so that `atlasCedar.terraform.enable` can take
+ * effect), but with the setting off it starts nothing.
+ */
+export function wantsServer(
+  docs: readonly OpenDocument[],
+  terraform: boolean,
+  hasManifest: boolean,
+): boolean {
+  return hasManifest || docs.some((d) => isServed(d, terraform));
+}

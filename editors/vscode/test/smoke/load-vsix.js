@@ -82,6 +82,7 @@ function stub(name) {
 const errors = [];
 const logged = [];
 const shown = [];
+const workspace = {};
 const vscode = new Proxy(
   {
     version: "1.82.0", // vscode-languageclient checks it
@@ -96,11 +97,16 @@ const vscode = new Proxy(
       { get: (t, p) => (p in t ? t[p] : stub(`window.${String(p)}`)) },
     ),
     workspace: new Proxy(
-      {
+      Object.assign(workspace, {
         workspaceFolders: undefined,
         getConfiguration: () => ({ get: (key) => (key === "server.args" ? ["lsp"] : undefined) }),
         onDidChangeConfiguration: () => ({ dispose: () => {} }),
-      },
+        onDidOpenTextDocument: () => ({ dispose: () => {} }),
+        // The workspace has an atlas-cedar.toml (changed below).
+        findFiles: () => Promise.resolve(workspace.manifests),
+        textDocuments: [],
+        manifests: [{ fsPath: "/w/atlas-cedar.toml" }],
+      }),
       { get: (t, p) => (p in t ? t[p] : stub(`workspace.${String(p)}`)) },
     ),
     commands: {
@@ -167,6 +173,22 @@ ext
     assert.deepEqual(shown.sort(), ["atlasCedar.restartServer", "atlasCedar.showOutput"]);
     assert.equal(errors.length, 1, `one error message, got ${JSON.stringify(errors)}`);
     assert.match(errors[0], /atlas-cedar.*not found on PATH.*atlasCedar\.server\.path/);
+  })
+  .then(() => {
+    // A Terraform file opened with atlasCedar.terraform.enable off, in a
+    // workspace without atlas-cedar.toml, activates the extension but starts
+    // no server: nothing is looked for, nothing reported.
+    workspace.manifests = [];
+    workspace.textDocuments = [{ languageId: "terraform", fileName: "/w/main.tf", uri: { scheme: "file" } }];
+    const before = logged.length;
+    return ext
+      .activate({ subscriptions: [], extensionPath: path.join(root, "extension") })
+      .then(() => {
+        assert.equal(errors.length, 1, `no new error: ${JSON.stringify(errors)}`);
+        assert.deepEqual(logged.slice(before), [], "no server looked for or started");
+      });
+  })
+  .then(() => {
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(process.env.HOME, { recursive: true, force: true });
     console.log(`vsix smoke: loaded ${manifest.name}@${manifest.version}; missing server reported: ${errors[0]}`);

@@ -168,11 +168,12 @@ fn check_referenced_files(engine: &Engine, inputs: &[Input], reports: &mut Vec<F
                 .unwrap_or_default(),
             _ => std::path::PathBuf::new(),
         };
-        let Ok(found) = atlas_cedar_core::iac::terraform(&r.text) else {
+        // The `file()` references the check found (the file is not parsed again).
+        if r.file_refs.is_empty() {
             continue;
-        };
+        }
         let index = atlas_cedar_core::text::LineIndex::new(&r.text);
-        for f in found.files {
+        for f in &r.file_refs {
             let line = index
                 .line_col(
                     &r.text,

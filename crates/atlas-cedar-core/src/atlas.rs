@@ -86,14 +86,8 @@ fn shared_engine() -> Option<&'static Engine> {
 pub fn atlas_verdict(bodies: &[&str]) -> Option<AtlasPolicyError> {
     let engine = shared_engine()?;
     with_stack(|| {
-        let mut report = FileReport {
-            name: "request".to_owned(),
-            text: String::new(),
-            kind: crate::check::InputKind::Payload,
-            bodies: Vec::new(),
-            diagnostics: Vec::new(),
-            suppressions: Vec::new(),
-        };
+        let mut report =
+            FileReport::new("request", String::new(), crate::check::InputKind::Payload);
         for (i, body) in bodies.iter().enumerate() {
             let checked = engine.check_body(body);
             report

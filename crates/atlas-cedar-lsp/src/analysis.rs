@@ -202,12 +202,8 @@ pub fn analyze(
         );
         d.severity = atlas_cedar_core::Severity::Warning;
         return FileReport {
-            name: name.to_owned(),
-            text,
-            kind,
-            bodies: Vec::new(),
             diagnostics: vec![d],
-            suppressions: Vec::new(),
+            ..FileReport::new(name, text, kind)
         };
     }
     // Terraform and CloudFormation: only the policy bodies' ranges get findings. A
@@ -217,14 +213,7 @@ pub fn analyze(
         && !text.contains(atlas_cedar_core::iac::TF_TYPE)
         && !atlas_cedar_core::iac::looks_like_cloudformation(&text)
     {
-        return FileReport {
-            name: name.to_owned(),
-            text,
-            kind,
-            bodies: Vec::new(),
-            diagnostics: Vec::new(),
-            suppressions: Vec::new(),
-        };
+        return FileReport::new(name, text, kind);
     }
     let mut guard = match cache.lock() {
         Ok(g) => g,

@@ -273,9 +273,25 @@ pub struct FileReport {
     pub diagnostics: Vec<Diagnostic>,
     /// The file's suppression comments (`.cedar` only).
     pub suppressions: Vec<crate::suppress::Suppression>,
+    /// Terraform: the files bodies are read from (`body = file("…")`), which
+    /// `lint` checks as one body each.
+    pub file_refs: Vec<crate::iac::FileRef>,
 }
 
 impl FileReport {
+    /// A report with no body and no finding yet.
+    pub fn new(name: &str, text: String, kind: InputKind) -> Self {
+        FileReport {
+            name: name.to_owned(),
+            text,
+            kind,
+            bodies: Vec::new(),
+            diagnostics: Vec::new(),
+            suppressions: Vec::new(),
+            file_refs: Vec::new(),
+        }
+    }
+
     /// The text of body `i` as Atlas would receive it.
     pub fn body_text(&self, i: usize) -> Option<&str> {
         self.bodies.get(i).map(|b| b.text(&self.text))
@@ -290,12 +306,8 @@ impl FileReport {
     /// A report for a file that could not be read.
     pub fn io_error(name: &str, message: impl Into<String>) -> Self {
         FileReport {
-            name: name.to_owned(),
-            text: String::new(),
-            kind: InputKind::from_path(name),
-            bodies: Vec::new(),
             diagnostics: vec![Diagnostic::new(&rules::IO_ERROR, 0..0, message)],
-            suppressions: Vec::new(),
+            ..FileReport::new(name, String::new(), InputKind::from_path(name))
         }
     }
 }
@@ -335,12 +347,8 @@ impl Engine {
                 )
                 .with_help("save the file as UTF-8");
                 FileReport {
-                    name: name.to_owned(),
-                    text,
-                    kind,
-                    bodies: Vec::new(),
                     diagnostics: vec![d],
-                    suppressions: Vec::new(),
+                    ..FileReport::new(name, text, kind)
                 }
             }
         }
@@ -369,14 +377,7 @@ impl Engine {
         } else {
             kind
         };
-        let mut report = FileReport {
-            name: name.to_owned(),
-            text: String::new(),
-            kind,
-            bodies: Vec::new(),
-            diagnostics: Vec::new(),
-            suppressions: Vec::new(),
-        };
+        let mut report = FileReport::new(name, String::new(), kind);
         match kind {
             InputKind::Cedar => self.check_cedar(&text, &mut report, cache),
             InputKind::Payload => self.check_payload(&text, &mut report, cache),
@@ -532,16 +533,17 @@ impl Engine {
                     .with_help("see `atlas-cedar explain AC507`"),
             );
         }
-        for f in found.files {
+        for f in &found.files {
             report.diagnostics.push(Diagnostic::new(
                 &rules::BODY_FROM_FILE,
-                f.span,
+                f.span.clone(),
                 format!(
                     "the body of `{}` is the file `{}`, checked as one body",
                     f.resource, f.path
                 ),
             ));
         }
+        report.file_refs = found.files;
     }
 
     /// The whole text is one body, byte for byte (Terraform's `file()`).

@@ -209,10 +209,7 @@ pub fn analyze(
     // Terraform and CloudFormation: only the policy bodies' ranges get findings. A
     // file with no Atlas resource policy is not ours, and its syntax errors are the
     // host language server's to report.
-    if kind.is_embedded()
-        && !text.contains(atlas_cedar_core::iac::TF_TYPE)
-        && !atlas_cedar_core::iac::looks_like_cloudformation(&text)
-    {
+    if kind.is_embedded() && !kind.of_text(&text).may_hold_policies(&text) {
         return FileReport::new(name, text, kind);
     }
     let mut guard = match cache.lock() {

@@ -139,20 +139,17 @@ impl Embedded {
 /// that does not parse has none (its syntax errors are the host language's).
 /// Run it on the checker thread: the HCL and YAML parsers recurse.
 pub fn extract(text: &str, kind: InputKind) -> Vec<Embedded> {
-    let kind = if kind == InputKind::Payload && iac::looks_like_cloudformation(text) {
-        InputKind::CloudFormation
-    } else {
-        kind
-    };
+    let kind = kind.of_text(text);
+    if !kind.may_hold_policies(text) {
+        return Vec::new();
+    }
     let found: Vec<(String, PayloadBody)> = match kind {
-        InputKind::Terraform if text.contains(iac::TF_TYPE) => iac::terraform(text)
+        InputKind::Terraform => iac::terraform(text)
             .map(|e| e.bodies.into_iter().map(|b| (b.resource, b.body)).collect())
             .unwrap_or_default(),
-        InputKind::CloudFormation if iac::looks_like_cloudformation(text) => {
-            iac::cloudformation(text)
-                .map(|e| e.bodies.into_iter().map(|b| (b.resource, b.body)).collect())
-                .unwrap_or_default()
-        }
+        InputKind::CloudFormation => iac::cloudformation(text)
+            .map(|e| e.bodies.into_iter().map(|b| (b.resource, b.body)).collect())
+            .unwrap_or_default(),
         InputKind::Payload => parse_payload(text)
             .map(|bs| bs.into_iter().map(|b| (String::new(), b)).collect())
             .unwrap_or_default(),

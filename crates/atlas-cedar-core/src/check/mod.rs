@@ -259,6 +259,27 @@ impl InputKind {
     pub fn is_embedded(self) -> bool {
         matches!(self, InputKind::Terraform | InputKind::CloudFormation)
     }
+
+    /// The kind of `text` read as `self`: a JSON "payload" that is a
+    /// CloudFormation template is CloudFormation.
+    pub fn of_text(self, text: &str) -> InputKind {
+        if self == InputKind::Payload && crate::iac::looks_like_cloudformation(text) {
+            InputKind::CloudFormation
+        } else {
+            self
+        }
+    }
+
+    /// Whether a file of this kind may hold Atlas resource policies: a
+    /// Terraform file must name `mongodbatlas_resource_policy`, a template
+    /// must look like CloudFormation (a cheap test before parsing).
+    pub fn may_hold_policies(self, text: &str) -> bool {
+        match self {
+            InputKind::Terraform => text.contains(crate::iac::TF_TYPE),
+            InputKind::CloudFormation => crate::iac::looks_like_cloudformation(text),
+            _ => true,
+        }
+    }
 }
 
 /// Everything found in one file.
@@ -372,11 +393,7 @@ impl Engine {
         kind: InputKind,
         cache: &BodyCache,
     ) -> FileReport {
-        let kind = if kind == InputKind::Payload && crate::iac::looks_like_cloudformation(&text) {
-            InputKind::CloudFormation
-        } else {
-            kind
-        };
+        let kind = kind.of_text(&text);
         let mut report = FileReport::new(name, String::new(), kind);
         match kind {
             InputKind::Cedar => self.check_cedar(&text, &mut report, cache),

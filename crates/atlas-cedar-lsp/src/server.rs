@@ -292,10 +292,10 @@ impl Backend {
             if doc.version != version {
                 return Err(Error::content_modified());
             }
-            let Some(e) = bodies.iter().find(|e| e.contains(offset)) else {
-                return Ok(None);
-            };
-            let Some(at) = body_offset(&e.body, &e.body.text, offset) else {
+            let Some((e, at)) = bodies
+                .iter()
+                .find_map(|e| body_offset(&e.body, &e.body.text, offset).map(|at| (e, at)))
+            else {
                 return Ok(None);
             };
             Ok(Some(f(

@@ -525,6 +525,20 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest, prune: bool) -> Result<Vec<Ste
     Ok(steps)
 }
 
+/// Checks every section of `manifest` the way [`plan`] reads it (entries,
+/// projects, ids, definitions and pipeline files), without the network: a
+/// mistake is reported before any credential is needed. Returns how many
+/// entries the sections hold.
+pub fn check_sections(manifest: &Manifest) -> Result<usize, PlanError> {
+    use kind::Section;
+    Ok(private_endpoints::Services::new().desired(manifest)?.len()
+        + federation::Endpoints.desired(manifest)?.len()
+        + search::Indexes::default().desired(manifest)?.len()
+        + export_buckets::Buckets.desired(manifest)?.len()
+        + streams::Processors.desired(manifest)?.len()
+        + api_keys::Keys.desired(manifest)?.len())
+}
+
 /// What `push` did with the steps.
 #[derive(Debug, Default, Serialize)]
 pub struct ApplyReport {

@@ -245,6 +245,10 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         },
         desired.files.len()
     );
+    // Every section checked before any credential or request is needed.
+    if let Some(m) = &desired.manifest {
+        atlas_cedar_deploy::check_sections(m).map_err(|e| e.to_string())?;
+    }
     let loaded = settings_of(&desired, &args.dir)?;
     let notes = if args.no_lint {
         None

@@ -11,7 +11,8 @@
 //! and one text per case is compared with its snapshot
 //! (`tests/snapshots/cases__<case>.snap`): each command's exit code, stdout and
 //! stderr, then the emulator's request log of that command (method, path and
-//! query, status, and the JSON body of a write). What varies between runs is
+//! query, status, and the JSON body of a write); last, what the emulator holds
+//! afterwards (resource policies and every other resource). What varies between runs is
 //! normalised by [`normalise`]; nothing else is. Beside the snapshot, the
 //! invariant that `push --dry-run` prints the writes `push` then sends is
 //! asserted in code.
@@ -205,6 +206,39 @@ fn render_log(log: &[LoggedRequest]) -> String {
     out
 }
 
+/// What the emulator holds after the last command: the organization's
+/// resource policies and every other resource, under its emulator key.
+fn render_state(emu: &EmulatorHandle) -> String {
+    let mut out = String::from("## Atlas afterwards\n");
+    let policies: Vec<Value> = emu
+        .policies(DEFAULT_ORG_ID)
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "name": p.name,
+                "description": p.description,
+                "bodies": p.policies.iter().map(|b| b.body.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if !policies.is_empty() {
+        out.push_str(&format!(
+            "--- resource policies\n{}\n",
+            serde_json::to_string_pretty(&policies).unwrap()
+        ));
+    }
+    for key in emu.resource_keys("") {
+        let mut items = Value::Array(emu.resources(&key));
+        hide_private_keys(&mut items);
+        out.push_str(&format!(
+            "--- {key}\n{}\n",
+            serde_json::to_string_pretty(&items).unwrap()
+        ));
+    }
+    out
+}
+
 fn render_run(args: &[String], o: &Output, log: &[LoggedRequest]) -> String {
     format!(
         "## atlas-cedar {}\nexit {}\n--- stdout\n{}--- stderr\n{}--- requests\n{}\n",
@@ -222,9 +256,12 @@ fn render_run(args: &[String], o: &Output, log: &[LoggedRequest]) -> String {
 ///
 /// - the emulator's base URL (its port) → `<emulator>`;
 /// - the temporary home and work folders → `<home>`, `<work>`;
-/// - 24-hex ids and UUIDs the emulator generated (any the case files do not
-///   spell out) → `<id-N>` / `<uuid-N>`, numbered by first appearance, so the
-///   same id is the same placeholder everywhere in the text;
+/// - 24-hex ids, other hex runs of 16 digits or more, and UUIDs the emulator
+///   generated (any the case files do not spell out) → `<id-N>`, `<hex-N>`,
+///   `<uuid-N>`, numbered by first appearance, so the same id is the same
+///   placeholder everywhere in the text;
+/// - the sections of "Atlas afterwards" sorted by their (normalised) key, as
+///   a key may hold a generated id;
 /// - ISO 8601 timestamps → `<timestamp>`;
 /// - durations the CLI prints (`in 0.12 s`, `after 1.3 s`, `12 ms`) → `<duration>`.
 fn normalise(text: &str, base_url: &str, env: &Env, known: &str) -> String {
@@ -264,7 +301,34 @@ fn normalise(text: &str, base_url: &str, env: &Env, known: &str) -> String {
             i += 1;
         }
     }
-    normalise_times(&out)
+    sort_state_sections(&normalise_times(&out))
+}
+
+/// "Atlas afterwards" lists the emulator's keys in their order, which for a
+/// key holding a generated id (`privateEndpoint/{group}/endpoints/{id}`) is
+/// the order of random ids: sorted again once the ids are placeholders.
+fn sort_state_sections(text: &str) -> String {
+    const HEAD: &str = "## Atlas afterwards\n";
+    let Some(at) = text.find(HEAD) else {
+        return text.to_owned();
+    };
+    let (before, state) = text.split_at(at + HEAD.len());
+    let mut sections: Vec<&str> = state
+        .split_inclusive('\n')
+        .fold(Vec::<(usize, usize)>::new(), |mut v, line| {
+            let start = v.last().map_or(0, |l| l.1);
+            if line.starts_with("--- ") || v.is_empty() {
+                v.push((start, start + line.len()));
+            } else if let Some(last) = v.last_mut() {
+                last.1 += line.len();
+            }
+            v
+        })
+        .into_iter()
+        .map(|(a, b)| &state[a..b])
+        .collect();
+    sections.sort_by_key(|s| (!s.starts_with("--- resource policies"), s.lines().next()));
+    format!("{before}{}", sections.concat())
 }
 
 fn is_hex(s: &str) -> bool {
@@ -306,11 +370,14 @@ fn normalise_run(
             }
         }
         let part = parts[k];
-        if part.len() == 24 && is_hex(part) && !known.contains(part) {
+        if part.len() >= 16 && is_hex(part) && !known.contains(part) {
+            // 24 digits: an ObjectId; other long hex runs are generated
+            // names (`vpce-svc-…`, a GCP project `p-…`).
             let n = ids.len() + 1;
+            let kind = if part.len() == 24 { "id" } else { "hex" };
             out.push(
                 ids.entry(part.to_owned())
-                    .or_insert_with(|| format!("<id-{n}>"))
+                    .or_insert_with(|| format!("<{kind}-{n}>"))
                     .clone(),
             );
         } else {
@@ -424,6 +491,24 @@ fn path_matches(planned: &str, sent: &str) -> bool {
         && p.iter()
             .zip(&s)
             .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+}
+
+/// The emulator stores an API key's private key; the snapshot does not
+/// spell it (the CLI must never print it, which is checked separately).
+fn hide_private_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k == "privateKey" {
+                    *v = json!("<stored, not shown>");
+                } else {
+                    hide_private_keys(v);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(hide_private_keys),
+        _ => {}
+    }
 }
 
 fn collect_private_keys(v: &Value, out: &mut Vec<String>) {
@@ -551,6 +636,8 @@ fn run_case(dir: &Path) -> Outcome {
         }
     }
 
+    text.push_str(&render_state(&emu));
+
     Outcome {
         text: normalise(&text, &emu.base_url(), &env, &known),
         name,
@@ -601,14 +688,16 @@ fn cases() {
 #[test]
 fn the_normaliser_keeps_known_ids_and_numbers_new_ones() {
     let env = Env::new();
-    let known = "65f0a1b2c3d4e5f6a7b8c9d1";
+    let known = "65f0a1b2c3d4e5f6a7b8c9d1 id = \"vpce-0a1b2c3d4e5f60718\"";
     let text = "65f0a1b2c3d4e5f6a7b8c9d1 aaaaaaaaaaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbb \
                 aaaaaaaaaaaaaaaaaaaaaaaa 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0%2Frg \
+                vpce-svc-e096b26c43fe7a01c vpce-0a1b2c3d4e5f60718 \
                 at 2026-12-07T07:38:29Z and 2026-12-07T07:38:29.123Z, in 0.12 s, 15 ms, 3 reads, 1.5s";
     let got = normalise(text, "http://127.0.0.1:1", &env, known);
     assert_eq!(
         got,
         "65f0a1b2c3d4e5f6a7b8c9d1 <id-1>/<id-2> <id-1> <uuid-1>%2Frg \
+         vpce-svc-<hex-3> vpce-0a1b2c3d4e5f60718 \
          at <timestamp> and <timestamp>, in <duration>, <duration>, 3 reads, <duration>"
     );
 }

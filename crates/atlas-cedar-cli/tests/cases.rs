@@ -8,12 +8,13 @@
 //!    has one order; short `--poll-interval`)
 //! 4. `plan --detailed-exitcode`
 //!
-//! and one text per case is compared with its snapshot
+//! (then, when that push succeeded, a second `push --yes` that must send no
+//! write) and one text per case is compared with its snapshot
 //! (`tests/snapshots/cases__<case>.snap`): each command's exit code, stdout and
 //! stderr, then the emulator's request log of that command (method, path and
 //! query, status, and the JSON body of a write); last, what the emulator holds
 //! afterwards (resource policies and every other resource). What varies between runs is
-//! normalised by [`normalise`]; nothing else is. Beside the snapshot, the
+//! normalised by `common::normalise`; nothing else is. Beside the snapshot, the
 //! invariant that `push --dry-run` prints the writes `push` then sends is
 //! asserted in code.
 //!
@@ -39,14 +40,14 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use atlas_cedar_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, LoggedRequest, DEFAULT_ORG_ID, DEFAULT_PRIVATE_KEY,
 };
-use common::{dry_run_requests, sent_writes, Env};
+use common::{dry_run_requests, normalise, sent_writes, Env};
 use serde_json::{json, Value};
 
 /// `--poll-interval` of the push: waits are counted in reads by the emulator,
@@ -252,209 +253,6 @@ fn render_run(args: &[String], o: &Output, log: &[LoggedRequest]) -> String {
     )
 }
 
-/// What differs between two runs of the same case, and only that:
-///
-/// - the emulator's base URL (its port) → `<emulator>`;
-/// - the temporary home and work folders → `<home>`, `<work>`;
-/// - 24-hex ids, other hex runs of 16 digits or more, and UUIDs the emulator
-///   generated (any the case files do not spell out) → `<id-N>`, `<hex-N>`,
-///   `<uuid-N>`, numbered by first appearance, so the same id is the same
-///   placeholder everywhere in the text;
-/// - the sections of "Atlas afterwards" sorted by their (normalised) key, as
-///   a key may hold a generated id;
-/// - ISO 8601 timestamps → `<timestamp>`;
-/// - durations the CLI prints (`in 0.12 s`, `after 1.3 s`, `12 ms`) → `<duration>`.
-fn normalise(text: &str, base_url: &str, env: &Env, known: &str) -> String {
-    let work = env.work();
-    let text = text
-        .replace(base_url, "<emulator>")
-        .replace(&work.display().to_string(), "<work>")
-        .replace(&env.home.path().display().to_string(), "<home>");
-    let known_tokens: HashSet<&str> = known
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .flat_map(|t| t.split('-').chain(std::iter::once(t)))
-        .collect();
-    let mut ids: HashMap<String, String> = HashMap::new();
-    let mut uuids: HashMap<String, String> = HashMap::new();
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c.is_ascii_alphanumeric() {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'-') {
-                i += 1;
-            }
-            let run = &text[start..i];
-            out.push_str(&normalise_run(run, &known_tokens, &mut ids, &mut uuids));
-        } else {
-            out.push(char::from(c));
-            if !c.is_ascii() {
-                // Copy the rest of a multi-byte character unchanged.
-                let ch = text[i..].chars().next().unwrap();
-                out.pop();
-                out.push(ch);
-                i += ch.len_utf8();
-                continue;
-            }
-            i += 1;
-        }
-    }
-    sort_state_sections(&normalise_times(&out))
-}
-
-/// "Atlas afterwards" lists the emulator's keys in their order, which for a
-/// key holding a generated id (`privateEndpoint/{group}/endpoints/{id}`) is
-/// the order of random ids: sorted again once the ids are placeholders.
-fn sort_state_sections(text: &str) -> String {
-    const HEAD: &str = "## Atlas afterwards\n";
-    let Some(at) = text.find(HEAD) else {
-        return text.to_owned();
-    };
-    let (before, state) = text.split_at(at + HEAD.len());
-    let mut sections: Vec<&str> = state
-        .split_inclusive('\n')
-        .fold(Vec::<(usize, usize)>::new(), |mut v, line| {
-            let start = v.last().map_or(0, |l| l.1);
-            if line.starts_with("--- ") || v.is_empty() {
-                v.push((start, start + line.len()));
-            } else if let Some(last) = v.last_mut() {
-                last.1 += line.len();
-            }
-            v
-        })
-        .into_iter()
-        .map(|(a, b)| &state[a..b])
-        .collect();
-    sections.sort_by_key(|s| (!s.starts_with("--- resource policies"), s.lines().next()));
-    format!("{before}{}", sections.concat())
-}
-
-fn is_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn is_uuid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts.iter().all(|p| is_hex(p))
-}
-
-/// One run of letters, digits and dashes: a UUID as a whole, else each
-/// dash-separated part that is a 24-hex id.
-fn normalise_run(
-    run: &str,
-    known: &HashSet<&str>,
-    ids: &mut HashMap<String, String>,
-    uuids: &mut HashMap<String, String>,
-) -> String {
-    // A UUID may be followed or preceded by other dash-joined words.
-    let parts: Vec<&str> = run.split('-').collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut k = 0;
-    while k < parts.len() {
-        if k + 5 <= parts.len() {
-            let candidate = parts[k..k + 5].join("-");
-            if is_uuid(&candidate) && !known.contains(candidate.as_str()) {
-                let n = uuids.len() + 1;
-                let p = uuids
-                    .entry(candidate)
-                    .or_insert_with(|| format!("<uuid-{n}>"))
-                    .clone();
-                out.push(p);
-                k += 5;
-                continue;
-            }
-        }
-        let part = parts[k];
-        if part.len() >= 16 && is_hex(part) && !known.contains(part) {
-            // 24 digits: an ObjectId; other long hex runs are generated
-            // names (`vpce-svc-…`, a GCP project `p-…`).
-            let n = ids.len() + 1;
-            let kind = if part.len() == 24 { "id" } else { "hex" };
-            out.push(
-                ids.entry(part.to_owned())
-                    .or_insert_with(|| format!("<{kind}-{n}>"))
-                    .clone(),
-            );
-        } else {
-            out.push(part.to_owned());
-        }
-        k += 1;
-    }
-    out.join("-")
-}
-
-/// Timestamps (`2026-12-07T07:38:29Z`, with or without fractions) and
-/// printed durations.
-fn normalise_times(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let at = |i: usize, pat: &str| -> bool {
-        pat.chars().enumerate().all(|(k, p)| {
-            chars.get(i + k).is_some_and(|&c| match p {
-                'd' => c.is_ascii_digit(),
-                other => c == other,
-            })
-        })
-    };
-    while i < chars.len() {
-        if at(i, "dddd-dd-ddTdd:dd:dd") {
-            let mut j = i + 19;
-            if chars.get(j) == Some(&'.') {
-                j += 1;
-                while chars.get(j).is_some_and(char::is_ascii_digit) {
-                    j += 1;
-                }
-            }
-            if chars.get(j) == Some(&'Z') {
-                j += 1;
-            }
-            out.push_str("<timestamp>");
-            i = j;
-            continue;
-        }
-        // A number directly followed by ` s`, `s` or ` ms` (a duration),
-        // where the number starts a word.
-        let starts_word = i == 0 || !chars[i - 1].is_ascii_alphanumeric() && chars[i - 1] != '.';
-        if starts_word && chars[i].is_ascii_digit() {
-            let mut j = i;
-            while chars
-                .get(j)
-                .is_some_and(|c| c.is_ascii_digit() || *c == '.')
-            {
-                j += 1;
-            }
-            let number: String = chars[i..j].iter().collect();
-            let rest: String = chars[j..chars.len().min(j + 4)].iter().collect();
-            let unit = ["ms", " ms", " s", "s", "µs", " µs"]
-                .into_iter()
-                .filter(|u| rest.starts_with(u))
-                .find(|u| {
-                    let after = chars.get(j + u.chars().count());
-                    after.is_none_or(|c| !c.is_alphanumeric())
-                });
-            if let Some(u) = unit {
-                if number.contains('.') || u.contains("ms") || u.contains('µ') {
-                    out.push_str("<duration>");
-                    i = j + u.chars().count();
-                    continue;
-                }
-            }
-            out.extend(&chars[i..j]);
-            i = j;
-            continue;
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    out
-}
-
 /// `{id of the new service}` in a dry run's paths as one word
 /// (`{id-of-the-new-service}`), for [`dry_run_requests`], which splits a
 /// `would` line at spaces.
@@ -588,6 +386,8 @@ fn run_case(dir: &Path) -> Outcome {
         outputs.push((o, log));
     }
 
+    text.push_str(&render_state(&emu));
+
     // The invariant, in code: a dry run sends nothing, and prints exactly the
     // writes the push then sends (all of them when the push succeeded; when
     // it failed, every write sent was printed).
@@ -624,6 +424,26 @@ fn run_case(dir: &Path) -> Outcome {
         ));
     }
 
+    // Converged: after a push that succeeded, a second one sends no write
+    // (not in the snapshot: it would repeat the last plan).
+    if push.status.success() {
+        let argv: Vec<&str> = steps[2].iter().map(String::as_str).collect();
+        let again = env.run(&emu, &argv);
+        let writes: Vec<String> = emu
+            .requests()
+            .iter()
+            .filter(|r| r.is_write())
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        emu.clear_requests();
+        if !again.status.success() || !writes.is_empty() {
+            problems.push(format!(
+                "a second push was not a no-op: {writes:?}\n{}",
+                common::text(&again)
+            ));
+        }
+    }
+
     // No secret is ever printed: the emulator's private key, and any
     // `privateKey` the seeded state holds (API keys).
     let mut secrets = vec![DEFAULT_PRIVATE_KEY.to_owned()];
@@ -636,7 +456,6 @@ fn run_case(dir: &Path) -> Outcome {
         }
     }
 
-    text.push_str(&render_state(&emu));
 
     Outcome {
         text: normalise(&text, &emu.base_url(), &env, &known),

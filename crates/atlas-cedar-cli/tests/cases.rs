@@ -117,22 +117,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Every file of the case, as text (the 24-hex ids and UUIDs they spell out
-/// are kept by the normaliser: they are what the case is about).
-fn case_text(dir: &Path) -> String {
-    let mut out = String::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.push_str(&case_text(&p));
-        } else {
-            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
-            out.push('\n');
-        }
-    }
-    out
-}
-
 /// The emulator's starting state: `remote.json` turned into the emulator's
 /// state file (the only way to start it with resource policies).
 fn start_emulator(case: &Path, home: &Path, toml: &CaseToml) -> EmulatorHandle {
@@ -346,7 +330,7 @@ fn run_case(dir: &Path) -> Outcome {
         let _ = std::fs::remove_file(work.join(extra));
     }
     let emu = start_emulator(dir, env.home.path(), &toml);
-    let known = format!("{}\n{DEFAULT_ORG_ID}\n", case_text(dir));
+    let known = format!("{}\n{DEFAULT_ORG_ID}\n", common::files_text(dir));
 
     let flags: Vec<String> = toml.flags.clone();
     let with = |base: &[&str]| -> Vec<String> {
@@ -456,9 +440,8 @@ fn run_case(dir: &Path) -> Outcome {
         }
     }
 
-
     Outcome {
-        text: normalise(&text, &emu.base_url(), &env, &known),
+        text: normalise(&text, &emu.base_url(), env.home.path(), &known),
         name,
         problems,
     }
@@ -512,7 +495,7 @@ fn the_normaliser_keeps_known_ids_and_numbers_new_ones() {
                 aaaaaaaaaaaaaaaaaaaaaaaa 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0%2Frg \
                 vpce-svc-e096b26c43fe7a01c vpce-0a1b2c3d4e5f60718 \
                 at 2026-12-07T07:38:29Z and 2026-12-07T07:38:29.123Z, in 0.12 s, 15 ms, 3 reads, 1.5s";
-    let got = normalise(text, "http://127.0.0.1:1", &env, known);
+    let got = normalise(text, "http://127.0.0.1:1", env.home.path(), known);
     assert_eq!(
         got,
         "65f0a1b2c3d4e5f6a7b8c9d1 <id-1>/<id-2> <id-1> <uuid-1>%2Frg \

@@ -1,5 +1,7 @@
 //! End to end: `[[private_endpoint_service]]` in plan/push and
 //! `atlas-cedar private-endpoints …`, the real binary against the emulator.
+//! A create on three providers and an endpoint a resource policy forbids are
+//! cases of `tests/cases.rs` (`tests/cases/private-endpoint-*`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -297,74 +299,6 @@ fn create_wait_noop_replace_and_prune() {
     assert_eq!(emu.endpoint_services(G).len(), 2);
     let o = env.run(&emu, &["plan", "--prune", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-}
-
-#[test]
-fn a_policy_forbidding_a_planned_endpoint_is_warned_and_named_on_403() {
-    let emu = emulator();
-    let env = Env::new();
-    let w = env.work();
-    write(
-        &w,
-        "policies/endpoints.cedar",
-        "forbid (principal, action == ResourcePolicy::Action::\"project.privateEndpoint.modify\", resource)\n\
-         when { context.project.privateEndpoints.contains(\"aws:vpce-bad\") };\n",
-    );
-    write(
-        &w,
-        "atlas-cedar.toml",
-        &format!(
-            "[project]\nid = \"{G}\"\n\n[[resource_policy]]\nname = \"no-bad-endpoints\"\nfiles = [\"policies/endpoints.cedar\"]\n\n\
-             [[private_endpoint_service]]\nprovider = \"AWS\"\nregion = \"us-east-1\"\n\n\
-             [[private_endpoint_service.endpoint]]\nid = \"{VPCE}\"\n\n\
-             [[private_endpoint_service.endpoint]]\nid = \"vpce-bad\"\n"
-        ),
-    );
-
-    let o = env.run(&emu, &["plan"]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
-    let bad = t
-        .split(&format!(
-            "+ create private endpoint {G}/AWS/US_EAST_1/vpce-bad"
-        ))
-        .nth(1)
-        .unwrap_or_else(|| panic!("{t}"));
-    assert!(
-        bad.contains("warning: Atlas will refuse this: resource policy \"no-bad-endpoints\" forbids `project.privateEndpoint.modify` for it"),
-        "{t}"
-    );
-    // the good endpoint and the service are not warned about
-    assert_eq!(
-        t.matches("warning: Atlas will refuse this").count(),
-        1,
-        "{t}"
-    );
-
-    let o = env.run(&emu, &["push", "--poll-interval", "0.05"]);
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(
-        t.contains(&format!("error: private endpoint {G}/AWS/US_EAST_1/vpce-bad: Atlas refused it: 403 ATLAS_RESOURCE_POLICIES_VIOLATION_NOT_AUTHORIZED; likely resource policy \"no-bad-endpoints\"")),
-        "{t}"
-    );
-    assert!(
-        t.contains("Resources: 2 done, 1 failed, 0 not done, 0 unchanged."),
-        "{t}"
-    );
-    let log = emu.requests();
-    let refused = log
-        .iter()
-        .find(|r| {
-            r.method == "POST" && r.path.ends_with("/endpoint") && r.body.contains("vpce-bad")
-        })
-        .unwrap();
-    assert_eq!(refused.status, 403);
-    // the service and the good endpoint were created; the bad one was not
-    let aws = service_id(&emu, "AWS");
-    let stored = emu.private_endpoints(G, &aws);
-    assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0]["interfaceEndpointId"], VPCE);
 }
 
 #[test]

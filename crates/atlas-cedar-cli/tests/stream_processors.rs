@@ -1,5 +1,7 @@
 //! End to end: `[[stream_processor]]` in plan/push and the
-//! `stream-processors` commands, the real binary against the emulator.
+//! `stream-processors` commands, the real binary against the emulator. A
+//! create + start and the stop-update-start of a running processor are cases
+//! of `tests/cases.rs` (`tests/cases/stream-processor-*`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -158,82 +160,6 @@ fn create_start_noop_then_plain_patch_of_a_stopped_processor() {
         stored(&emu, "audit")["pipeline"][1]["$emit"]["connectionName"],
         "__noop"
     );
-}
-
-#[test]
-fn a_running_processor_is_stopped_patched_and_started() {
-    let emu = emulator();
-    let env = env();
-    let w = env.work();
-    let v1: Value = serde_json::from_str(ORDERS_V1).unwrap();
-    emu.set_resources(KEY, vec![seed("orders", "STARTED", v1)]);
-    write(&w, "streams/orders.json", ORDERS_V2);
-    let m = "[[stream_processor]]\ninstance = \"ingest\"\nname = \"orders\"\nstate = \"started\"\n\
-             pipeline_file = \"streams/orders.json\"\n\
-             options = { resume_from_checkpoint = false }\n";
-    write(&w, "atlas-cedar.toml", m);
-
-    let o = env.run(&emu, &["plan"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = stdout(&o);
-    assert!(
-        out.contains("~ stop, update, start stream processor 5f1111111111111111111111/ingest/orders (it is STARTED: stop, update, start)"),
-        "{out}"
-    );
-    // Key order inside a stage is not a change; the $match stage is.
-    assert!(!out.contains("$source"), "{out}");
-    assert!(out.contains("pipeline[1].$match.status"), "{out}");
-    assert!(out.contains("resumeFromCheckpoint = false"), "{out}");
-
-    let o = push(&env, &emu, &["--dry-run"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let dry = stdout(&o);
-    let stop = dry
-        .find(&format!("would POST {BASE}/processor/orders:stop"))
-        .unwrap();
-    let patch = dry
-        .find(&format!("would PATCH {BASE}/processor/orders"))
-        .unwrap();
-    let start = dry
-        .find(&format!("would POST {BASE}/processor/orders:start"))
-        .unwrap();
-    assert!(stop < patch && patch < start, "{dry}");
-    assert!(dry.contains("\"resumeFromCheckpoint\": false"), "{dry}");
-    assert!(writes(&emu.requests()).is_empty());
-
-    emu.clear_requests();
-    let o = push(&env, &emu, &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("stopped, updated, started"),
-        "{}",
-        text(&o)
-    );
-    let log = emu.requests();
-    assert_eq!(
-        writes(&log),
-        vec![
-            format!("POST {BASE}/processor/orders:stop"),
-            format!("PATCH {BASE}/processor/orders"),
-            format!("POST {BASE}/processor/orders:start"),
-        ]
-    );
-    // Every write succeeded: the PATCH came after the stop was seen.
-    assert!(log
-        .iter()
-        .filter(|r| r.is_write() && r.status != 401)
-        .all(|r| r.status == 200));
-    let orders = stored(&emu, "orders");
-    assert_eq!(orders["state"], "STARTED");
-    assert_eq!(
-        orders["pipeline"][1]["$match"]["status"]["$in"][1],
-        "shipped"
-    );
-
-    emu.clear_requests();
-    let o = push(&env, &emu, &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(writes(&emu.requests()).is_empty());
 }
 
 #[test]

@@ -173,12 +173,12 @@ pub fn sent_writes(
 ///   a key may hold a generated id;
 /// - ISO 8601 timestamps → `<timestamp>`;
 /// - durations the CLI prints (`in 0.12 s`, `after 1.3 s`, `12 ms`) → `<duration>`.
-pub fn normalise(text: &str, base_url: &str, env: &Env, known: &str) -> String {
-    let work = env.work();
+pub fn normalise(text: &str, base_url: &str, home: &Path, known: &str) -> String {
+    let work = home.join("work");
     let text = text
         .replace(base_url, "<emulator>")
         .replace(&work.display().to_string(), "<work>")
-        .replace(&env.home.path().display().to_string(), "<home>");
+        .replace(&home.display().to_string(), "<home>");
     let known_tokens: std::collections::HashSet<&str> = known
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .flat_map(|t| t.split('-').chain(std::iter::once(t)))
@@ -364,10 +364,34 @@ fn normalise_times(text: &str) -> String {
     out
 }
 
-/// `text(o)` of a run against `emu`, normalised for a snapshot: ids that
-/// `known` (the test's manifest, its constants) does not spell out become
-/// `<id-N>`, the emulator's URL `<emulator>`, durations `<duration>`, … (see
-/// [`normalise`]).
+/// Every file under `dir`, as text: what a test wrote, whose ids
+/// [`normalise`] keeps.
+pub fn files_text(dir: &Path) -> String {
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.push_str(&files_text(&p));
+        } else {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text(o)` of a run against `emu`, normalised for a snapshot (see
+/// [`normalise`]): ids that the work folder's files, the default
+/// organization or `known` (ids a test seeded) do not spell out become
+/// `<id-N>`, the emulator's URL `<emulator>`, durations `<duration>`, …
 pub fn snapshot_text(o: &Output, emu: &EmulatorHandle, env: &Env, known: &str) -> String {
-    normalise(&text(o), &emu.base_url(), env, known)
+    let known = format!(
+        "{}\n{}\n{known}",
+        files_text(&env.work()),
+        atlas_cedar_emulator::DEFAULT_ORG_ID
+    );
+    normalise(&text(o), &emu.base_url(), env.home.path(), &known)
 }

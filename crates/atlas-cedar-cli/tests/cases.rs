@@ -487,6 +487,33 @@ fn cases() {
     assert!(failed.is_empty(), "failed cases: {failed:?}");
 }
 
+/// A snapshot whose case folder is gone (renamed or deleted) is stale: insta
+/// would never compare it again.
+#[test]
+fn every_case_snapshot_has_its_case() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let stale: Vec<String> = std::fs::read_dir(tests.join("snapshots"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let case = name
+                .strip_prefix("cases__")?
+                .strip_suffix(".snap")?
+                .to_owned();
+            (!tests
+                .join("cases")
+                .join(&case)
+                .join("atlas-cedar.toml")
+                .is_file())
+            .then_some(name)
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "snapshots without a case folder: {stale:?}"
+    );
+}
+
 #[test]
 fn the_normaliser_keeps_known_ids_and_numbers_new_ones() {
     let env = Env::new();

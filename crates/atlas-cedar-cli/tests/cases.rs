@@ -8,15 +8,16 @@
 //!    has one order; short `--poll-interval`)
 //! 4. `plan --detailed-exitcode`
 //!
-//! (then, when that push succeeded, a second `push --yes` that must send no
-//! write) and one text per case is compared with its snapshot
-//! (`tests/snapshots/cases__<case>.snap`): each command's exit code, stdout and
-//! stderr, then the emulator's request log of that command (method, path and
-//! query, status, and the JSON body of a write); last, what the emulator holds
-//! afterwards (resource policies and every other resource). What varies between runs is
-//! normalised by `common::normalise`; nothing else is. Beside the snapshot, the
-//! invariant that `push --dry-run` prints the writes `push` then sends is
-//! asserted in code.
+//! and one text per case is compared with its snapshot
+//! (`tests/snapshots/cases__<case>.snap`): each command's exit code, stdout
+//! and stderr, then the emulator's request log of that command (method, path
+//! and query, status, and the JSON body of a write); last, what the emulator
+//! holds afterwards (resource policies and every other resource). What varies
+//! between runs is normalised by `common::normalise`; nothing else is.
+//!
+//! Beside the snapshot, asserted in code: `push --dry-run` sends nothing and
+//! prints exactly the writes `push` then sends; after a push that succeeded, a
+//! second `push --yes` sends no write; no private key is ever printed.
 //!
 //! A case folder holds `atlas-cedar.toml` and the files it names, and
 //! optionally:

@@ -647,9 +647,10 @@ impl ProcessorOp {
             if let Err(e) = c.update_stream_processor(g, t, &self.current, patch).await {
                 if stopped_here && self.start_after {
                     return Err(StepError::Other(format!(
-                        "the update failed after the processor was stopped: {e}. \
+                        "the update failed after the processor was stopped: {}. \
                          It was left STOPPED with its old definition; start it again with \
                          `{}`, or fix the manifest and run push again{}",
+                        e.to_string().trim_end_matches('.'),
                         start_hint(g, t, &self.current),
                         if self.state_declared {
                             ""

@@ -236,14 +236,19 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
         ),
     };
     eprintln!(
-        "atlas-cedar: {} resource {} from {} files of {source}",
+        "atlas-cedar: {} resource {} from {} {} of {source}",
         desired.policies.len(),
         if desired.policies.len() == 1 {
             "policy"
         } else {
             "policies"
         },
-        desired.files.len()
+        desired.files.len(),
+        if desired.files.len() == 1 {
+            "file"
+        } else {
+            "files"
+        }
     );
     // Every section checked before any credential or request is needed.
     if let Some(m) = &desired.manifest {
@@ -448,6 +453,8 @@ async fn push(args: PushArgs) -> ExitCode {
         }
     }
 
+    let (policy_steps, other_steps) = plan.split();
+    let (has_policies, has_others) = (!policy_steps.is_empty(), !other_steps.is_empty());
     let mut report = resources::apply(&prepared.ctx, &plan.steps).await;
     let policies = std::mem::take(&mut report.policies);
     let mut result = PushResult {
@@ -471,17 +478,21 @@ async fn push(args: PushArgs) -> ExitCode {
             serde_json::to_string_pretty(&result).unwrap_or_default()
         );
     } else {
-        println!(
-            "Push: {} created, {} adopted, {} updated, {} deleted, {} unchanged, {} failed.",
-            result.created.len(),
-            result.adopted.len(),
-            result.updated.len(),
-            result.deleted.len(),
-            result.unchanged.len(),
-            result.errors.len()
-        );
+        // Each line when the plan had steps of its side: a manifest of search
+        // indexes only gets no "0 created" line for resource policies.
+        if has_policies || !has_others {
+            println!(
+                "Push: {} created, {} adopted, {} updated, {} deleted, {} unchanged, {} failed.",
+                result.created.len(),
+                result.adopted.len(),
+                result.updated.len(),
+                result.deleted.len(),
+                result.unchanged.len(),
+                result.errors.len()
+            );
+        }
         let r = &result.resources;
-        if !(r.done.is_empty() && r.failed.is_empty() && r.not_done.is_empty()) {
+        if has_others {
             println!(
                 "Resources: {} done, {} failed, {} not done, {} unchanged.",
                 r.done.len(),

@@ -323,8 +323,27 @@ impl Client {
         }
     }
 
+    /// Runs `operation` with one retry budget for every request it sends: a
+    /// create and its adopt loop (lookups, the create sent again, and the
+    /// retries of a refused connection inside [`Client::send`]) share the
+    /// policy's attempts and total wait instead of each having its own. An
+    /// operation inside another keeps the outer budget.
+    pub(crate) async fn within_one_budget<F: std::future::Future>(
+        &self,
+        operation: F,
+    ) -> F::Output {
+        if OPERATION_BUDGET.try_with(|_| ()).is_ok() {
+            return operation.await;
+        }
+        OPERATION_BUDGET
+            .scope(std::cell::Cell::new((0, Duration::ZERO)), operation)
+            .await
+    }
+
     /// The wait before the next attempt, or `None` when attempts or the
-    /// total wait budget are used up.
+    /// total wait budget are used up. Inside [`Client::within_one_budget`]
+    /// the operation's retries so far count, not the caller's `attempt` and
+    /// `waited` alone.
     fn next_wait(
         &self,
         attempt: u32,
@@ -332,6 +351,11 @@ impl Client {
         retry_after: Option<Duration>,
     ) -> Option<Duration> {
         let policy = &self.config.retry;
+        let shared = OPERATION_BUDGET.try_with(std::cell::Cell::get).ok();
+        let (attempt, already) = match shared {
+            Some((retries, total)) => (retries + 1, total),
+            None => (attempt, *waited),
+        };
         if attempt >= policy.max_attempts {
             return None;
         }
@@ -346,10 +370,11 @@ impl Client {
                 exp.mul_f64(0.5 + fastrand::f64() * 0.5)
             }
         };
-        if *waited + wait > policy.max_total_wait {
+        if already + wait > policy.max_total_wait {
             return None;
         }
         *waited += wait;
+        let _ = OPERATION_BUDGET.try_with(|b| b.set((attempt, already + wait)));
         Some(wait)
     }
 
@@ -660,9 +685,57 @@ fn clean(e: &reqwest::Error) -> String {
     s
 }
 
+tokio::task_local! {
+    /// The retries made so far by the operation running in this task (see
+    /// [`Client::within_one_budget`]), and the time they waited.
+    static OPERATION_BUDGET: std::cell::Cell<(u32, Duration)>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_shares_one_budget_across_its_requests() {
+        #![allow(clippy::unwrap_used)]
+        let mut config = ClientConfig::new(
+            "http://127.0.0.1:9",
+            Credentials::AccessToken(Secret::new("t".to_owned())),
+        );
+        config.retry = RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            max_total_wait: Duration::from_secs(60),
+        };
+        let client = Client::new(config).unwrap();
+        // Three loops, each with its own counters, as a request retried
+        // inside `send` within a create's adopt loop.
+        let retries = |c: &Client| {
+            (0..3)
+                .map(|_| {
+                    let mut waited = Duration::ZERO;
+                    (1..=10)
+                        .take_while(|a| c.next_wait(*a, &mut waited, None).is_some())
+                        .count()
+                })
+                .collect::<Vec<_>>()
+        };
+        // Alone, each loop has the whole budget: 3 retries each.
+        assert_eq!(retries(&client), [3, 3, 3]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let shared = rt.block_on(client.within_one_budget(async { retries(&client) }));
+        assert_eq!(shared, [3, 0, 0], "one operation: 3 retries in all");
+        // Nested operations keep the outer budget.
+        let nested = rt.block_on(client.within_one_budget(async {
+            let first = retries(&client);
+            let inner = client.within_one_budget(async { retries(&client) }).await;
+            (first, inner)
+        }));
+        assert_eq!(nested, (vec![3, 0, 0], vec![0, 0, 0]));
+    }
 
     #[test]
     fn http_dates() {

@@ -281,41 +281,45 @@ impl Client {
         org_id: &str,
         input: &ResourcePolicyInput,
     ) -> Result<CreateOutcome, Error> {
-        let mut tries = 0u32;
-        let mut waited = std::time::Duration::ZERO;
-        loop {
-            tries += 1;
-            let err = match self.create_policy(org_id, input).await {
-                Ok(p) => return Ok(CreateOutcome::Created(p)),
-                Err(e) => e,
-            };
-            let duplicate = err.status() == Some(400)
-                && err
-                    .error_code()
-                    .is_some_and(|c| c.contains("DUPLICATE") || c.contains("ALREADY_EXISTS"));
-            if !(err.maybe_applied() || duplicate) {
-                return Err(err);
-            }
-            let existing = self.list_policies(org_id).await?;
-            if let Some(found) = existing.into_iter().find(|p| p.name == input.name) {
-                if found.matches(input) {
-                    return Ok(CreateOutcome::Adopted(found));
+        // One budget for the creates, the lookups and the retries inside them.
+        self.within_one_budget(async {
+            let mut tries = 0u32;
+            let mut waited = std::time::Duration::ZERO;
+            loop {
+                tries += 1;
+                let err = match self.create_policy(org_id, input).await {
+                    Ok(p) => return Ok(CreateOutcome::Created(p)),
+                    Err(e) => e,
+                };
+                let duplicate = err.status() == Some(400)
+                    && err
+                        .error_code()
+                        .is_some_and(|c| c.contains("DUPLICATE") || c.contains("ALREADY_EXISTS"));
+                if !(err.maybe_applied() || duplicate) {
+                    return Err(err);
                 }
-                let patched = self
-                    .update_policy(org_id, &found.id, &ResourcePolicyPatch::from(input))
-                    .await?;
-                return Ok(CreateOutcome::Adopted(patched));
+                let existing = self.list_policies(org_id).await?;
+                if let Some(found) = existing.into_iter().find(|p| p.name == input.name) {
+                    if found.matches(input) {
+                        return Ok(CreateOutcome::Adopted(found));
+                    }
+                    let patched = self
+                        .update_policy(org_id, &found.id, &ResourcePolicyPatch::from(input))
+                        .await?;
+                    return Ok(CreateOutcome::Adopted(patched));
+                }
+                if duplicate {
+                    return Err(err);
+                }
+                // Not applied: sending it again cannot duplicate. Back off, within
+                // the same budget as every other create.
+                let Some(wait) = self.next_wait(tries, &mut waited, None) else {
+                    return Err(err);
+                };
+                tokio::time::sleep(wait).await;
             }
-            if duplicate {
-                return Err(err);
-            }
-            // Not applied: sending it again cannot duplicate. Back off, within
-            // the same budget as every other create.
-            let Some(wait) = self.next_wait(tries, &mut waited, None) else {
-                return Err(err);
-            };
-            tokio::time::sleep(wait).await;
-        }
+        })
+        .await
     }
 
     /// PATCH `/orgs/{orgId}/resourcePolicies/{id}`.

@@ -194,30 +194,34 @@ impl Client {
         F: Fn() -> FF,
         FF: std::future::Future<Output = Result<Option<T>, Error>>,
     {
-        let mut attempt = 0u32;
-        let mut waited = std::time::Duration::ZERO;
-        loop {
-            attempt += 1;
-            let err = match create().await {
-                Ok(made) => return Ok((made, false)),
-                Err(e) => e,
-            };
-            if !err.maybe_applied() {
-                return Err(err);
+        // One budget for the creates, the lookups and the retries inside them.
+        self.within_one_budget(async {
+            let mut attempt = 0u32;
+            let mut waited = std::time::Duration::ZERO;
+            loop {
+                attempt += 1;
+                let err = match create().await {
+                    Ok(made) => return Ok((made, false)),
+                    Err(e) => e,
+                };
+                if !err.maybe_applied() {
+                    return Err(err);
+                }
+                if let Some(found) = find().await? {
+                    return Ok((found, true));
+                }
+                // Absent: the create was not applied and may be sent again.
+                let Some(wait) = self.next_wait(attempt, &mut waited, None) else {
+                    return Err(err);
+                };
+                self.warn(format!(
+                    "{}: not applied ({err}); sending it again",
+                    op.name
+                ));
+                tokio::time::sleep(wait).await;
             }
-            if let Some(found) = find().await? {
-                return Ok((found, true));
-            }
-            // Absent: the create was not applied and may be sent again.
-            let Some(wait) = self.next_wait(attempt, &mut waited, None) else {
-                return Err(err);
-            };
-            self.warn(format!(
-                "{}: not applied ({err}); sending it again",
-                op.name
-            ));
-            tokio::time::sleep(wait).await;
-        }
+        })
+        .await
     }
 
     /// One page (`page_num` from 1). `path` must not carry a query already.

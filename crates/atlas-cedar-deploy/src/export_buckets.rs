@@ -190,7 +190,7 @@ fn create_requests(d: &Desired) -> Vec<Request> {
         create_body(&d.input),
     )];
     if d.rpn == Some(true) {
-        let path = format!("{}/<new id>", base(&d.project));
+        let path = format!("{}/{{exportBucketId}}", base(&d.project));
         r.push(Request::json("PATCH", path, &json!({ RPN: true })));
     }
     r

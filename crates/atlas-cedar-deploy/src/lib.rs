@@ -149,8 +149,9 @@ pub trait Apply: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Request {
     pub method: &'static str,
-    /// From `/api/atlas/v2`, as sent (a `<new id>` placeholder where the id
-    /// is only known once an earlier request is answered).
+    /// From `/api/atlas/v2`, as sent; where an id is only known once an
+    /// earlier request is answered, the API's own name for that path
+    /// parameter stands for it (`{endpointServiceId}`, `{exportBucketId}`).
     pub path: String,
     /// The JSON body, pretty-printed as it is sent.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -605,7 +605,7 @@ impl Kind for Services {
             .id
             .get()
             .cloned()
-            .unwrap_or_else(|| "{id of the new service}".to_owned());
+            .unwrap_or_else(|| "{endpointServiceId}".to_owned());
         steps.push(service_step);
 
         for e in &d.endpoints {

@@ -231,3 +231,50 @@ fn import_terraform_writes_each_body_in_a_heredoc() {
     assert!(tf.contains("  name   = \"../../etc/passwd\"\n"), "{tf}");
     assert!(!env.work().join("atlas-cedar.toml").exists());
 }
+
+/// A body a `.cedar` file cannot hold byte for byte (a leading comment):
+/// pushed from a JSON payload file, imported back as one, and then plan
+/// shows no change.
+#[test]
+fn a_body_with_a_leading_comment_round_trips_through_a_json_payload() {
+    let env = Env::new();
+    let emu = emulator();
+    let body = format!("// why: no peering\n{P3}");
+    let seed = env.home.path().join("seed");
+    let payload = serde_json::json!({ "name": "commented", "policies": [{ "body": body }] });
+    write(&seed, "commented.json", &payload.to_string());
+    write(
+        &seed,
+        "atlas-cedar.toml",
+        "[[resource_policy]]\nname = \"commented\"\nfiles = [\"commented.json\"]\n",
+    );
+    let o = env.run(&emu, &["push", seed.to_str().unwrap(), "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stored = emu.policies(DEFAULT_ORG_ID);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].policies.len(), 1);
+    assert_eq!(stored[0].policies[0].body, body, "pushed byte for byte");
+
+    let out = env.work().join("imported");
+    let o = env.run(&emu, &["import", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(files_of(&out), ["atlas-cedar.toml", "commented.json"]);
+    let manifest = std::fs::read_to_string(out.join("atlas-cedar.toml")).unwrap();
+    assert!(
+        manifest.contains("files = [\"commented.json\"]"),
+        "{manifest}"
+    );
+    // lint reads the payload, and the plan shows no change.
+    let o = env.run_offline(&["lint", out.join("commented.json").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = env.run(
+        &emu,
+        &[
+            "plan",
+            out.to_str().unwrap(),
+            "--prune",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

@@ -3,8 +3,10 @@
 //! right after an import shows no change.
 //!
 //! - one `.cedar` file per resource policy, its bodies byte for byte,
-//!   separated by a blank line (the splitter cuts them back exactly; a body
-//!   it would not cut back identically is refused, never rewritten);
+//!   separated by a blank line (the splitter cuts them back exactly); a
+//!   policy with a body the splitter would not cut back identically (a
+//!   leading comment, two policies in one body) is written as Atlas's JSON
+//!   request payload instead (`<name>.json`), never rewritten;
 //! - the `[[resource_policy]]` entries of `atlas-cedar.toml`, appended to the
 //!   user's manifest (nothing of it changes) or in a new one;
 //! - or, for Terraform, `mongodbatlas_resource_policy` resources with
@@ -22,7 +24,7 @@ use crate::manifest::{split_bodies, MANIFEST_FILE};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ImportError {
-    #[error("resource policy {name:?}: body {index} would not read back byte for byte from a .cedar file (it starts or ends with something other than a Cedar policy, or holds several); edit it in Atlas or copy it by hand")]
+    #[error("resource policy {name:?}: body {index} would not read back byte for byte, neither from a .cedar file nor from a JSON payload; please report it, and copy the policy by hand")]
     NotRoundTrip { name: String, index: usize },
     #[error("resource policy {name:?} has no body")]
     NoBody { name: String },
@@ -151,6 +153,37 @@ fn cedar_text(p: &ResourcePolicy) -> Result<String, ImportError> {
     Ok(text)
 }
 
+/// The policy as Atlas's request payload, for bodies a `.cedar` file cannot
+/// hold byte for byte; checked to read back exactly.
+fn payload_text(p: &ResourcePolicy) -> Result<String, ImportError> {
+    let mut v = serde_json::json!({ "name": p.name });
+    if let (Some(d), Some(m)) = (
+        p.description.as_deref().filter(|d| !d.is_empty()),
+        v.as_object_mut(),
+    ) {
+        m.insert("description".to_owned(), serde_json::json!(d));
+    }
+    if let Some(m) = v.as_object_mut() {
+        let bodies: Vec<serde_json::Value> = p
+            .bodies()
+            .iter()
+            .map(|b| serde_json::json!({ "body": b }))
+            .collect();
+        m.insert("policies".to_owned(), serde_json::Value::Array(bodies));
+    }
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+    let back: Vec<String> = atlas_cedar_core::payload::parse_payload(&text)
+        .map(|bs| bs.into_iter().map(|b| b.text).collect())
+        .unwrap_or_default();
+    if back != p.bodies() {
+        return Err(ImportError::NotRoundTrip {
+            name: p.name.clone(),
+            index: 1,
+        });
+    }
+    Ok(text)
+}
+
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
@@ -189,8 +222,11 @@ pub fn cedar_files(
         ),
     };
     for (p, stem) in policies.iter().zip(stems(policies)) {
-        let name = format!("{stem}.cedar");
-        let text = cedar_text(p)?;
+        let (name, text) = match cedar_text(p) {
+            Ok(text) => (format!("{stem}.cedar"), text),
+            Err(ImportError::NotRoundTrip { .. }) => (format!("{stem}.json"), payload_text(p)?),
+            Err(e) => return Err(e),
+        };
         files.push(FileOut {
             name: name.clone(),
             text,
@@ -437,12 +473,27 @@ mod tests {
     }
 
     #[test]
-    fn a_body_with_a_leading_comment_is_refused() {
-        let ps = [pol("x", &["// c\nforbid (principal, action, resource);"])];
-        assert!(matches!(
-            cedar_files(&ps, "o", None),
-            Err(ImportError::NotRoundTrip { index: 1, .. })
-        ));
+    fn a_body_a_cedar_file_cannot_hold_is_written_as_a_payload_that_reads_back() {
+        let odd = [
+            "// c\nforbid (principal, action, resource);",
+            "forbid (principal, action, resource);\nforbid (principal, action, resource);",
+        ];
+        let ps = [
+            pol("x", &odd),
+            pol("y", &["forbid (principal, action, resource);"]),
+        ];
+        let (files, manifest) = cedar_files(&ps, "o", None).unwrap();
+        assert_eq!(files[0].name, "x.json");
+        assert_eq!(files[1].name, "y.cedar");
+        assert!(
+            manifest.text.contains("files = [\"x.json\"]"),
+            "{}",
+            manifest.text
+        );
+        let back = crate::manifest::bodies_of_file(std::path::Path::new("x.json"), &files[0].text)
+            .unwrap();
+        let texts: Vec<&str> = back.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, odd);
     }
 
     #[test]

@@ -373,7 +373,7 @@ pub fn desired_of(manifest: Manifest) -> Result<Desired, PlanError> {
         }
         let mut bodies = Vec::new();
         for f in &matched {
-            bodies.extend(bodies_of(f, &read(f)?));
+            bodies.extend(bodies_of_file(f, &read(f)?)?);
             if !files.contains(f) {
                 files.push(f.clone());
             }
@@ -459,6 +459,34 @@ fn walk(root: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The bodies of a file a `[[resource_policy]]` entry names: a `.json` file
+/// is read as Atlas's request payload (its `policies[].body` strings, byte for
+/// byte, as `import` writes a body a `.cedar` file could not hold), any other
+/// file as Cedar ([`bodies_of`]).
+pub fn bodies_of_file(file: &Path, src: &str) -> Result<Vec<LocalBody>, PlanError> {
+    let is_json = file
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("json"));
+    if !is_json {
+        return Ok(bodies_of(file, src));
+    }
+    let line_of = |offset: usize| src.get(..offset).map_or(1, |s| s.matches('\n').count() + 1);
+    let found = atlas_cedar_core::payload::parse_payload(src).map_err(|e| PlanError::Manifest {
+        file: file.to_path_buf(),
+        line: Some(line_of(e.span.start)),
+        column: None,
+        message: e.message,
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|b| LocalBody {
+            line: line_of(b.raw_span.start),
+            text: b.text,
+            file: file.to_path_buf(),
+        })
+        .collect())
 }
 
 /// The Cedar policies of `src` (the text of `file`), each with its line.

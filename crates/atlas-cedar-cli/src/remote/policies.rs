@@ -206,7 +206,8 @@ async fn validate(
 ) -> Result<ExitCode, String> {
     let mut bodies = Vec::new();
     for f in files {
-        bodies.extend(manifest::bodies_of(f, &super::read_text(f)?));
+        bodies
+            .extend(manifest::bodies_of_file(f, &super::read_text(f)?).map_err(|e| e.to_string())?);
     }
     if bodies.is_empty() {
         return Err("no Cedar policy in the given files".to_owned());

@@ -130,6 +130,10 @@ fn align(
             i += 1;
         }
     }
+    // The end of the value maps to the end of what was read, not to the last
+    // character's start plus its decoded length (which lands inside a
+    // multi-byte raw character when the two differ).
+    points.push((decoded_base + decoded.len(), raw_base + raw_at(j)));
 }
 
 fn body_from_points(

@@ -32,8 +32,10 @@ impl PayloadBody {
     /// `chomp` does; the kept text maps where it did.
     pub fn chomp(&mut self) {
         let kept = self.text.trim_end_matches(['\n', '\r']).len();
+        let end = self.map_offset(kept) - self.raw_span.start;
         self.text.truncate(kept);
         self.points.retain(|(d, _)| *d < kept);
+        self.points.push((kept, end));
     }
 
     /// Maps a byte offset in `text` to a byte offset in the JSON file.

@@ -209,3 +209,281 @@ fn deep_if_chains_are_refused_by_lint() {
         );
     }
 }
+
+/// One way a host file spells a body.
+#[derive(Debug, Clone, Copy)]
+enum Spelling {
+    /// `body = chomp(<<EOT … EOT)`: the text as written, nothing escaped but
+    /// `${`/`%{`.
+    TfHeredoc,
+    /// `body = "…"` with HCL escapes.
+    TfQuoted,
+    /// `Body: |-` block scalar.
+    YamlBlock,
+    /// `Body: "…"` with JSON-style escapes.
+    YamlQuoted,
+    /// JSON template.
+    Json,
+}
+
+fn hcl_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.replace("${", "$${").replace("%{", "%%{") + "\""
+}
+
+/// Whether `body` can be spelt `how` so that the host's parser reads back
+/// exactly `body` (the cases the round-trip property is asserted on).
+fn spellable(body: &str, how: Spelling) -> bool {
+    let printable = !body.chars().any(|c| {
+        c.is_control() && c != '\n' && c != '\t'
+            || c == '\u{feff}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+            || c == '\u{85}'
+    });
+    match how {
+        Spelling::TfHeredoc => {
+            !body.is_empty()
+                && !body.ends_with(['\n', '\r'])
+                && !body.contains('\r')
+                && !body.lines().any(|l| l.trim() == "EOT")
+                && printable
+        }
+        Spelling::TfQuoted | Spelling::Json => true,
+        Spelling::YamlQuoted => printable,
+        Spelling::YamlBlock => {
+            printable
+                && !body.is_empty()
+                && !body.contains('\t')
+                && !body.starts_with([' ', '\n'])
+                && !body.ends_with([' ', '\n'])
+                && !body.contains(" \n")
+                && !body.contains("\n\n")
+        }
+    }
+}
+
+/// A Terraform file or CloudFormation template holding `bodies`, spelt `how`;
+/// its kind.
+fn host(bodies: &[String], how: Spelling) -> (String, InputKind) {
+    match how {
+        Spelling::TfHeredoc | Spelling::TfQuoted => {
+            let mut t = String::from(
+                "resource \"mongodbatlas_resource_policy\" \"p\" {\n  org_id = \"o\"\n  name   = \"p\"\n  policies = [\n",
+            );
+            for b in bodies {
+                let v = match how {
+                    Spelling::TfHeredoc => format!(
+                        "chomp(<<EOT\n{}\nEOT\n      )",
+                        b.replace("${", "$${").replace("%{", "%%{")
+                    ),
+                    _ => hcl_quoted(b),
+                };
+                t.push_str(&format!("    {{\n      body = {v}\n    }},\n"));
+            }
+            t.push_str("  ]\n}\n");
+            (t, InputKind::Terraform)
+        }
+        Spelling::YamlBlock | Spelling::YamlQuoted => {
+            let mut t = String::from(
+                "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  P:\n    Type: MongoDB::Atlas::ResourcePolicy\n    Properties:\n      OrgId: o\n      Policies:\n",
+            );
+            for b in bodies {
+                match how {
+                    Spelling::YamlBlock => {
+                        t.push_str("        - Body: |-\n");
+                        for l in b.split('\n') {
+                            t.push_str(&format!("            {l}\n"));
+                        }
+                    }
+                    _ => t.push_str(&format!(
+                        "        - Body: {}\n",
+                        serde_json::to_string(b).unwrap()
+                    )),
+                }
+            }
+            (t, InputKind::CloudFormation)
+        }
+        Spelling::Json => {
+            let policies: Vec<serde_json::Value> = bodies
+                .iter()
+                .map(|b| serde_json::json!({ "Body": b }))
+                .collect();
+            let v = serde_json::json!({
+                "Resources": { "P": {
+                    "Type": "MongoDB::Atlas::ResourcePolicy",
+                    "Properties": { "OrgId": "o", "Policies": policies }
+                }}
+            });
+            (
+                serde_json::to_string_pretty(&v).unwrap(),
+                InputKind::CloudFormation,
+            )
+        }
+    }
+}
+
+/// Every body's offsets map inside the file, on char boundaries, never
+/// backwards; a character of a body spelt without escapes maps onto itself.
+fn mapping_props(text: &str, bodies: &[atlas_cedar_core::iac::EmbeddedBody], literal: bool) {
+    for e in bodies {
+        let b = &e.body;
+        let mut last = 0;
+        for (i, ch) in b
+            .text
+            .char_indices()
+            .chain(std::iter::once((b.text.len(), ' ')))
+        {
+            let at = b.map_offset(i);
+            assert!(
+                at <= text.len() && text.is_char_boundary(at),
+                "offset {i} maps to {at}"
+            );
+            assert!(at >= last, "offset {i} maps backwards: {at} < {last}");
+            last = at;
+            if literal && i < b.text.len() && !ch.is_whitespace() {
+                assert!(
+                    text[at..].starts_with(ch),
+                    "offset {i} ({ch:?}) maps to {at}: {:?}",
+                    &text[at..(at + 12).min(text.len())]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fuzz_terraform_and_cloudformation() {
+    let run = fuzzgen::run(150);
+    let seeds = fuzzgen::seeds();
+    let bodies: Vec<String> = seeds
+        .iter()
+        .filter(|s| !s.is_json())
+        .flat_map(|s| {
+            split_text(&s.text)
+                .into_iter()
+                .filter_map(|r| s.text.get(r).map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(bodies.len() > 20, "bodies: {}", bodies.len());
+    let engine = Engine::builtin().unwrap();
+    let mut rng = fastrand::Rng::with_seed(run.seed ^ 0x1ac);
+    let spellings = [
+        Spelling::TfHeredoc,
+        Spelling::TfQuoted,
+        Spelling::YamlBlock,
+        Spelling::YamlQuoted,
+        Spelling::Json,
+    ];
+    let (mut failures, mut exact, mut mutated) = (Vec::new(), 0usize, 0usize);
+    for case in 0..run.cases {
+        let how = spellings[rng.usize(..spellings.len())];
+        let mut chosen: Vec<String> = (0..rng.usize(1..=3))
+            .map(|_| bodies[rng.usize(..bodies.len())].clone())
+            .collect();
+        // Bodies mutated too: the decoders must read back any text.
+        for b in &mut chosen {
+            if rng.bool() {
+                *b = fuzzgen::mutate(&mut rng, b, &seeds);
+                let mut cut = 20_000.min(b.len());
+                while !b.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                b.truncate(cut);
+            }
+        }
+        let round_trip = chosen.iter().all(|b| spellable(b, how));
+        let (mut text, kind) = host(&chosen, how);
+        // Half the cases: the whole file mutated (then only robustness holds).
+        let whole = rng.bool();
+        if whole {
+            text = fuzzgen::mutate(&mut rng, &text, &seeds);
+            mutated += 1;
+        }
+        let name = format!(
+            "iac-{}-{case}.{}",
+            run.seed,
+            match kind {
+                InputKind::Terraform => "tf",
+                _ if matches!(how, Spelling::Json) => "json",
+                _ => "yaml",
+            }
+        );
+        let watchdog = fuzzgen::Watchdog::arm(HANG, name.clone(), text.clone());
+        let outcome = with_stack(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let found = match kind {
+                    InputKind::Terraform => atlas_cedar_core::iac::terraform(&text),
+                    _ => atlas_cedar_core::iac::cloudformation(&text),
+                };
+                if let Ok(found) = &found {
+                    let literal =
+                        !whole && matches!(how, Spelling::TfHeredoc | Spelling::YamlBlock);
+                    mapping_props(&text, &found.bodies, literal);
+                    if !whole && round_trip {
+                        let got: Vec<&str> =
+                            found.bodies.iter().map(|e| e.body.text.as_str()).collect();
+                        assert_eq!(got, chosen, "{how:?} must read back each body exactly");
+                    }
+                } else if !whole && round_trip {
+                    panic!("{how:?}: a generated file must parse: {:?}", found.err());
+                }
+                let r = check(&engine, &name, &text, kind);
+                report_props(&r);
+            }))
+        });
+        watchdog.disarm();
+        match outcome {
+            Ok(()) => exact += usize::from(!whole && round_trip),
+            Err(e) => {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                let path = fuzzgen::save_failure(&name, &text);
+                failures.push(format!("case {case} ({}): {msg}", path.display()));
+                if failures.len() > 20 {
+                    break;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "fuzz_terraform_and_cloudformation: {} cases, seed {}, {} failures ({exact} read back exactly, {mutated} whole files mutated)",
+        run.cases,
+        run.seed,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Regression (found by `fuzz_terraform_and_cloudformation`, seeds 2 and 11):
+/// where the decoded text and the template's raw text diverged, the end of a
+/// body was mapped to its last character's start plus that character's
+/// decoded length, inside a wide character of the file (a span a renderer
+/// cannot slice). Every offset now maps to a character boundary, in order.
+#[test]
+fn every_body_offset_of_these_templates_maps_to_a_char_boundary() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/iac-regressions");
+    for name in ["iac-2-230.yaml", "iac-11-4170.yaml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let found = atlas_cedar_core::iac::cloudformation(&text).unwrap();
+        assert!(!found.bodies.is_empty(), "{name}");
+        mapping_props(&text, &found.bodies, false);
+        let engine = Engine::builtin().unwrap();
+        report_props(&check(&engine, name, &text, InputKind::CloudFormation));
+    }
+}

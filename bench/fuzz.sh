@@ -4,7 +4,8 @@
 # Runs the three harnesses with more cases than `cargo test` (which uses a small
 # default) and prints how many cases ran and failed. A failing input is saved in
 # target/fuzz-failures/ and named in the failure; rerun it with the same SEED.
-#   core:  the lexer, splitter, lint pipeline (.cedar and JSON) and fmt properties
+#   core:  the lexer, splitter, lint pipeline (.cedar and JSON) and fmt properties;
+#          Terraform and CloudFormation bodies (read back exactly, offsets mapped)
 #   cli:   every renderer and `fmt --check` on the real binary, in batches of 20 files
 #   lsp:   random edits and requests against `atlas-cedar lsp` (UTF-16 and UTF-8)
 #   manifest: atlas-cedar.toml read as plan/push read it (every section, offline)

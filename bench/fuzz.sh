@@ -9,6 +9,7 @@
 #   cli:   every renderer and `fmt --check` on the real binary, in batches of 20 files
 #   lsp:   random edits and requests against `atlas-cedar lsp` (UTF-16 and UTF-8)
 #   manifest: atlas-cedar.toml read as plan/push read it (every section, offline)
+#   import: what import writes (.cedar, JSON payloads, .tf) reads back byte for byte
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cases=${1:-20000}
@@ -25,4 +26,6 @@ ATLAS_CEDAR_FUZZ_CASES=$lsp_cases ATLAS_CEDAR_FUZZ_SEED=$seed \
   cargo test -q --workspace --test lsp -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
 ATLAS_CEDAR_FUZZ_CASES=$cases ATLAS_CEDAR_FUZZ_SEED=$seed \
   cargo test -q --workspace --test fuzz_manifest -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
+ATLAS_CEDAR_FUZZ_CASES=$(( cases / 10 )) ATLAS_CEDAR_FUZZ_SEED=$seed \
+  cargo test -q --workspace --test fuzz_import -- --nocapture fuzz_ 2>&1 | grep -E "^fuzz_|panicked|test result"
 echo "done in $(( $(date +%s) - start ))s"

@@ -43,7 +43,7 @@ pub(crate) struct Desired {
 
 impl Desired {
     fn key(&self) -> String {
-        format!("{}/{}", self.project, self.endpoint.endpoint_id)
+        crate::key_of(&self.project, &self.endpoint.endpoint_id)
     }
 }
 
@@ -213,7 +213,7 @@ impl Kind for Endpoints {
     ) -> Option<Step> {
         let mut s = Step::new(
             KIND,
-            format!("{project}/{}", r.endpoint_id),
+            crate::key_of(project, &r.endpoint_id),
             Action::Delete,
             Phase::Network,
         );

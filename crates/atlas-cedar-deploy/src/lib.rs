@@ -65,6 +65,12 @@ use atlas_cedar_client::Client;
 use serde::Serialize;
 use serde_json::Value;
 
+/// `prefix/id` as a step key shows it: an id that is itself a path (an Azure
+/// resource id, `/subscriptions/…`) without a doubled `/`.
+pub(crate) fn key_of(prefix: &str, id: &str) -> String {
+    format!("{prefix}/{}", id.trim_start_matches('/'))
+}
+
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -487,7 +487,7 @@ impl Kind for Services {
             if named {
                 continue;
             }
-            let key = format!("{project}/{p}/{}/{id}", region.name);
+            let key = crate::key_of(&format!("{project}/{p}/{}", region.name), &id);
             let mut step = Step::new(ENDPOINT, key, Action::Delete, Phase::Network);
             let state = get_endpoint(&ctx.client, project, *p, &s.id, &id).await?;
             step.reason = match &state {
@@ -609,7 +609,7 @@ impl Kind for Services {
         steps.push(service_step);
 
         for e in &d.endpoints {
-            let ekey = format!("{key}/{}", e.key());
+            let ekey = crate::key_of(&key, e.key());
             let exists = remote_ids
                 .iter()
                 .find(|id| same_id(d.provider, id, e.key()));

@@ -559,3 +559,55 @@ fn diff_takes_git_revisions() {
     let o = run(d.path(), &["diff", "HEAD:nothing", "p"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// When the config is also a plan/push manifest, lint checks its sections the
+/// way plan does before any request (AC905 at the entry's line), so a
+/// pre-commit hook catches a manifest mistake without Atlas credentials.
+#[test]
+fn a_manifest_section_plan_would_refuse_is_an_error_at_its_line() {
+    let d = tmp();
+    write(d.path(), "a.cedar", GOOD);
+    let header =
+        "[lint]\ndeny-warnings = false\n\n[project]\nid = \"5f0000000000000000000000\"\n\n";
+    let good = format!(
+        "{header}[[search_index]]\ncluster = \"Cluster0\"\ndatabase = \"db\"\ncollection = \"c\"\nname = \"default\"\ndefinition = {{ mappings = {{ dynamic = true }} }}\n"
+    );
+    write(d.path(), "atlas-cedar.toml", &good);
+    let o = run(d.path(), &["lint", "a.cedar"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // The same entry without its definition, and a misspelt section.
+    write(
+        d.path(),
+        "atlas-cedar.toml",
+        &good.replace("definition = { mappings = { dynamic = true } }\n", ""),
+    );
+    let o = run(d.path(), &["lint", "a.cedar", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let found = v.to_string();
+    assert!(found.contains("AC905"), "{found}");
+    assert!(found.contains("missing the definition"), "{found}");
+    let o = run(d.path(), &["lint", "a.cedar"]);
+    let err = stderr(&o);
+    assert!(err.contains("atlas-cedar.toml:7:"), "{err}");
+    write(
+        d.path(),
+        "atlas-cedar.toml",
+        &good.replace("[[search_index]]", "[[serach_index]]"),
+    );
+    let o = run(d.path(), &["lint", "a.cedar"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown section `serach_index` (did you mean `search_index`?)"),
+        "{}",
+        stderr(&o)
+    );
+    // A config with `[lint]` only is not a manifest: nothing more is checked.
+    write(
+        d.path(),
+        "atlas-cedar.toml",
+        "[lint]\ndeny-warnings = false\n",
+    );
+    let o = run(d.path(), &["lint", "a.cedar"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

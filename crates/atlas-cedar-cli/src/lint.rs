@@ -235,7 +235,10 @@ pub fn run(args: LintArgs) -> ExitCode {
         cloudformation: loaded.config.lint.cloudformation,
     };
     let inputs = inputs::collect_including(&args.paths, &excludes, include);
-    let run = run_inputs(&loaded.engine, &inputs, args.stdin_filename.as_deref());
+    let mut run = run_inputs(&loaded.engine, &inputs, args.stdin_filename.as_deref());
+    if let Some(report) = manifest_report(&loaded.config) {
+        run.reports.push(report);
+    }
     let deny_warnings = args.deny_warnings || loaded.config.lint.deny_warnings;
 
     let stdout = std::io::stdout();
@@ -279,6 +282,60 @@ pub fn run(args: LintArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// AC905 when the config file is also a `plan`/`push` manifest whose sections
+/// `plan` would refuse (checked offline, as `plan` checks them before any
+/// request; the files `[[resource_policy]]` globs match are not read).
+fn manifest_report(config: &atlas_cedar_core::config::Config) -> Option<FileReport> {
+    use atlas_cedar_deploy::{Manifest, PlanError};
+    let path = config.path.as_deref()?;
+    if config.other.is_empty() {
+        return None;
+    }
+    let problem = Manifest::load(path)
+        .and_then(|m| atlas_cedar_deploy::check_sections(&m))
+        .err()?;
+    let (file, line, column, message) = match problem {
+        PlanError::Manifest {
+            file,
+            line,
+            column,
+            message,
+        } => (file, line, column, message),
+        other => (path.to_path_buf(), None, None, other.to_string()),
+    };
+    let text = inputs::read_file(&file)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let start = match line {
+        Some(l) => {
+            let index = atlas_cedar_core::text::LineIndex::new(&text);
+            index
+                .offset(
+                    &text,
+                    atlas_cedar_core::text::LineCol {
+                        line: l.saturating_sub(1),
+                        col: column.map_or(0, |c| c.saturating_sub(1)),
+                    },
+                    atlas_cedar_core::text::ColumnUnit::Char,
+                )
+                .unwrap_or(0)
+        }
+        None => 0,
+    };
+    let end = text
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |n| start + n);
+    let name = inputs::display_path(&file);
+    let mut report = FileReport::new(&name, text, InputKind::from_path(&name));
+    report.diagnostics.push(
+        atlas_cedar_core::Diagnostic::new(&rules::INVALID_MANIFEST, start..end, message)
+            .with_help("plan and push would refuse this manifest; see docs/push.md"),
+    );
+    Some(report)
 }
 
 fn summary(run: &LintRun) -> String {

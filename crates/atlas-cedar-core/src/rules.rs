@@ -362,6 +362,12 @@ Fix: as the message says.";
     "`.tf` files are parsed as HCL (Terraform's syntax), `.yaml`/`.yml`/`.template` files and `.json` files that mention `MongoDB::Atlas::ResourcePolicy` as CloudFormation templates. A file that is not valid HCL, YAML or JSON, or a template with no `Resources`, is reported here with the position of the problem.
 
 Fix: as the message says.";
+
+    INVALID_MANIFEST = "AC905" "invalid-manifest" Error None,
+    "a section of `atlas-cedar.toml` that `plan` and `push` would refuse",
+    "When the config file is also a `plan`/`push` manifest (it has `[[resource_policy]]`, `[[search_index]]`, `[[private_endpoint_service]]`, … tables), `lint` checks those sections the way `plan` reads them before any request: unknown sections and keys, missing or malformed fields, duplicate entries, and the JSON definition and pipeline files they name. A pre-commit hook then catches a manifest mistake without Atlas credentials. The position is the entry's line (or the JSON file's).
+
+Fix: as the message says; `docs/push.md` describes every section.";
 }
 
 /// Looks a rule up by code (`AC101`) or name (`syntax-error`), case-insensitively.

@@ -538,7 +538,8 @@ pub async fn plan(ctx: &Ctx, manifest: &Manifest, prune: bool) -> Result<Vec<Ste
 /// entries the sections hold.
 pub fn check_sections(manifest: &Manifest) -> Result<usize, PlanError> {
     use kind::Section;
-    Ok(private_endpoints::Services::new().desired(manifest)?.len()
+    Ok(manifest::check_policy_entries(manifest)?
+        + private_endpoints::Services::new().desired(manifest)?.len()
         + federation::Endpoints.desired(manifest)?.len()
         + search::Indexes::default().desired(manifest)?.len()
         + export_buckets::Buckets.desired(manifest)?.len()

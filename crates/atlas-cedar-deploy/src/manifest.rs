@@ -324,6 +324,26 @@ fn read(path: &Path) -> Result<String, PlanError> {
     String::from_utf8(bytes).map_err(|_| PlanError::manifest(path, "not UTF-8"))
 }
 
+/// The `[[resource_policy]]` entries checked without reading the files
+/// their globs name: fields, duplicate names, the globs' syntax.
+pub fn check_policy_entries(manifest: &Manifest) -> Result<usize, PlanError> {
+    let entries: Vec<PolicyToml> = manifest.section(POLICY_SECTION)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, p) in entries.iter().enumerate() {
+        let at = |message: String| manifest.entry_error(POLICY_SECTION, i, message);
+        if !seen.insert(p.name.as_str()) {
+            return Err(at(format!(
+                "resource policy {:?} is declared twice",
+                p.name
+            )));
+        }
+        for pattern in &p.files {
+            Glob::new(pattern).map_err(|e| at(format!("{:?}: {e}", p.name)))?;
+        }
+    }
+    Ok(entries.len())
+}
+
 /// The resource policies of `manifest`'s `[[resource_policy]]` tables.
 pub fn desired_of(manifest: Manifest) -> Result<Desired, PlanError> {
     let org_id = match manifest.config.other.get("org") {

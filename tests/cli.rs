@@ -602,6 +602,20 @@ fn a_manifest_section_plan_would_refuse_is_an_error_at_its_line() {
         "{}",
         stderr(&o)
     );
+    // No project anywhere: plan takes it from MONGODB_ATLAS_PROJECT_ID, which a
+    // pre-commit hook may not have; not a finding.
+    write(
+        d.path(),
+        "atlas-cedar.toml",
+        &good.replace("[project]\nid = \"5f0000000000000000000000\"\n", ""),
+    );
+    let o = bin()
+        .current_dir(d.path())
+        .env_remove("MONGODB_ATLAS_PROJECT_ID")
+        .args(["lint", "a.cedar"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // A config with `[lint]` only is not a manifest: nothing more is checked.
     write(
         d.path(),

@@ -294,7 +294,12 @@ fn manifest_report(config: &atlas_cedar_core::config::Config) -> Option<FileRepo
         return None;
     }
     let problem = Manifest::load(path)
-        .and_then(|m| atlas_cedar_deploy::check_sections(&m))
+        .and_then(|mut m| {
+            // Where plan would take the project from the environment, which a
+            // pre-commit hook may not have.
+            m.project_fallback = Some("000000000000000000000000".to_owned());
+            atlas_cedar_deploy::check_sections(&m)
+        })
         .err()?;
     let (file, line, column, message) = match problem {
         PlanError::Manifest {

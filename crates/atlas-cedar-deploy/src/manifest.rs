@@ -55,6 +55,10 @@ pub struct Manifest {
     pub text: String,
     /// The whole file as the core reads it: `[lint]` and the other tables.
     pub config: Config,
+    /// The project of an entry that names none when neither `[project]` nor
+    /// `MONGODB_ATLAS_PROJECT_ID` does: for checks made where the variable
+    /// is not set (`lint` in a pre-commit hook); `None` for plan and push.
+    pub project_fallback: Option<String>,
 }
 
 impl Manifest {
@@ -80,6 +84,7 @@ impl Manifest {
             root,
             text,
             config,
+            project_fallback: None,
         };
         if let Some(key) = manifest
             .config
@@ -193,6 +198,7 @@ impl Manifest {
                     .ok()
                     .filter(|v| !v.is_empty())
             })
+            .or_else(|| self.project_fallback.clone())
             .ok_or_else(|| {
                 self.entry_error(
                     section,

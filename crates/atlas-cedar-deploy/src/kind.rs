@@ -251,17 +251,6 @@ pub(crate) trait Section: Kind {
     fn desired(&mut self, manifest: &Manifest) -> Result<Vec<Self::Desired>, PlanError>;
 }
 
-/// The steps of `kind`'s section of `manifest`.
-pub(crate) async fn plan_section<K: Section>(
-    mut kind: K,
-    ctx: &Ctx,
-    manifest: &Manifest,
-    prune: bool,
-) -> Result<Vec<Step>, PlanError> {
-    let desired = kind.desired(manifest)?;
-    Ok(plan(&mut kind, ctx, &desired, prune).await?.steps)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -463,11 +463,12 @@ pub struct Plan {
 
 impl Plan {
     /// Lists the organization's resource policies once and plans them, then
-    /// the other kinds of `desired`'s manifest (the `atlas-cedar.toml`, when
-    /// there is one).
+    /// the other kinds: `sections`, the manifest's, as [`check_sections`]
+    /// read them (`None` without a manifest).
     pub async fn new(
         ctx: &Ctx,
         desired: &manifest::Desired,
+        sections: Option<Sections>,
         prune: bool,
     ) -> Result<Plan, PlanError> {
         let policies = kind::plan(
@@ -478,8 +479,8 @@ impl Plan {
         )
         .await?;
         let mut steps = policies.steps;
-        if let Some(m) = &desired.manifest {
-            steps.extend(plan(ctx, m, prune).await?);
+        if let Some(sections) = sections {
+            steps.extend(plan(ctx, sections, prune).await?);
         }
         Ok(Plan {
             steps,
@@ -518,33 +519,105 @@ impl Plan {
     }
 }
 
-/// Every kind's plan but the resource policies, in application order.
-pub async fn plan(ctx: &Ctx, manifest: &Manifest, prune: bool) -> Result<Vec<Step>, PlanError> {
-    use kind::plan_section;
-    let mut steps = Vec::new();
-    steps.extend(plan_section(private_endpoints::Services::new(), ctx, manifest, prune).await?);
-    steps.extend(plan_section(federation::Endpoints, ctx, manifest, prune).await?);
-    steps.extend(plan_section(search::Indexes::default(), ctx, manifest, prune).await?);
-    steps.extend(plan_section(export_buckets::Buckets, ctx, manifest, prune).await?);
-    steps.extend(plan_section(streams::Processors, ctx, manifest, prune).await?);
-    steps.extend(plan_section(api_keys::Keys, ctx, manifest, prune).await?);
-    steps.sort_by_key(|s| s.phase);
-    Ok(steps)
+/// Every section of a manifest but the resource policies, checked: what
+/// [`plan`] lists and matches. Read once ([`check_sections`]), before any
+/// request.
+pub struct Sections {
+    policy_entries: usize,
+    services: private_endpoints::Services,
+    service_entries: Vec<private_endpoints::DesiredService>,
+    federation: Vec<federation::Desired>,
+    indexes: Vec<search::Desired>,
+    buckets: Vec<export_buckets::Desired>,
+    processors: Vec<streams::Desired>,
+    keys: Vec<api_keys::Name>,
+}
+
+impl std::fmt::Debug for Sections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sections")
+            .field("entries", &self.entries())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sections {
+    /// How many entries the manifest's sections hold, `[[resource_policy]]`
+    /// included.
+    pub fn entries(&self) -> usize {
+        self.policy_entries
+            + self.service_entries.len()
+            + self.federation.len()
+            + self.indexes.len()
+            + self.buckets.len()
+            + self.processors.len()
+            + self.keys.len()
+    }
 }
 
 /// Checks every section of `manifest` the way [`plan`] reads it (entries,
 /// projects, ids, definitions and pipeline files), without the network: a
-/// mistake is reported before any credential is needed. Returns how many
-/// entries the sections hold.
-pub fn check_sections(manifest: &Manifest) -> Result<usize, PlanError> {
+/// mistake is reported before any credential is needed.
+pub fn check_sections(manifest: &Manifest) -> Result<Sections, PlanError> {
     use kind::Section;
-    Ok(manifest::check_policy_entries(manifest)?
-        + private_endpoints::Services::new().desired(manifest)?.len()
-        + federation::Endpoints.desired(manifest)?.len()
-        + search::Indexes::default().desired(manifest)?.len()
-        + export_buckets::Buckets.desired(manifest)?.len()
-        + streams::Processors.desired(manifest)?.len()
-        + api_keys::Keys.desired(manifest)?.len())
+    let mut services = private_endpoints::Services::new();
+    Ok(Sections {
+        policy_entries: manifest::check_policy_entries(manifest)?,
+        service_entries: services.desired(manifest)?,
+        services,
+        federation: federation::Endpoints.desired(manifest)?,
+        indexes: search::Indexes::default().desired(manifest)?,
+        buckets: export_buckets::Buckets.desired(manifest)?,
+        processors: streams::Processors.desired(manifest)?,
+        keys: api_keys::Keys.desired(manifest)?,
+    })
+}
+
+/// Every kind's plan but the resource policies, in application order.
+pub async fn plan(ctx: &Ctx, sections: Sections, prune: bool) -> Result<Vec<Step>, PlanError> {
+    let Sections {
+        mut services,
+        service_entries,
+        federation,
+        indexes,
+        buckets,
+        processors,
+        keys,
+        ..
+    } = sections;
+    let mut steps = Vec::new();
+    steps.extend(
+        kind::plan(&mut services, ctx, &service_entries, prune)
+            .await?
+            .steps,
+    );
+    steps.extend(
+        kind::plan(&mut federation::Endpoints, ctx, &federation, prune)
+            .await?
+            .steps,
+    );
+    steps.extend(
+        kind::plan(&mut search::Indexes::default(), ctx, &indexes, prune)
+            .await?
+            .steps,
+    );
+    steps.extend(
+        kind::plan(&mut export_buckets::Buckets, ctx, &buckets, prune)
+            .await?
+            .steps,
+    );
+    steps.extend(
+        kind::plan(&mut streams::Processors, ctx, &processors, prune)
+            .await?
+            .steps,
+    );
+    steps.extend(
+        kind::plan(&mut api_keys::Keys, ctx, &keys, prune)
+            .await?
+            .steps,
+    );
+    steps.sort_by_key(|s| s.phase);
+    Ok(steps)
 }
 
 /// What `push` did with the steps.

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use atlas_cedar_core::config::Config;
-use globset::{Glob, GlobSetBuilder};
+use globset::Glob;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,11 +65,7 @@ impl Manifest {
     /// Reads and parses the manifest at `path` (a regular file within the
     /// core's size cap).
     pub fn load(path: &Path) -> Result<Manifest, PlanError> {
-        let bytes = atlas_cedar_core::fs::read_file(path)
-            .map_err(|e| PlanError::manifest(path, format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| PlanError::manifest(path, "not UTF-8".to_owned()))?;
-        Manifest::parse(path, text)
+        Manifest::parse(path, read(path)?)
     }
 
     /// Parses `text`, the manifest at `path`; a syntax error says where.
@@ -333,21 +329,41 @@ fn read(path: &Path) -> Result<String, PlanError> {
 /// The `[[resource_policy]]` entries checked without reading the files
 /// their globs name: fields, duplicate names, the globs' syntax.
 pub fn check_policy_entries(manifest: &Manifest) -> Result<usize, PlanError> {
+    Ok(policy_entries(manifest)?.len())
+}
+
+/// One `[[resource_policy]]` entry with its globs compiled.
+struct PolicyEntry {
+    toml: PolicyToml,
+    globs: Vec<(String, globset::GlobMatcher)>,
+}
+
+/// The `[[resource_policy]]` entries: fields checked, names unique, globs
+/// compiled; an error is the entry's.
+fn policy_entries(manifest: &Manifest) -> Result<Vec<PolicyEntry>, PlanError> {
     let entries: Vec<PolicyToml> = manifest.section(POLICY_SECTION)?;
     let mut seen = std::collections::BTreeSet::new();
-    for (i, p) in entries.iter().enumerate() {
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, p) in entries.into_iter().enumerate() {
         let at = |message: String| manifest.entry_error(POLICY_SECTION, i, message);
-        if !seen.insert(p.name.as_str()) {
+        if !seen.insert(p.name.clone()) {
             return Err(at(format!(
                 "resource policy {:?} is declared twice",
                 p.name
             )));
         }
-        for pattern in &p.files {
-            Glob::new(pattern).map_err(|e| at(format!("{:?}: {e}", p.name)))?;
-        }
+        let globs = p
+            .files
+            .iter()
+            .map(|pattern| {
+                Glob::new(pattern)
+                    .map(|g| (pattern.clone(), g.compile_matcher()))
+                    .map_err(|e| at(format!("{:?}: {e}", p.name)))
+            })
+            .collect::<Result<_, _>>()?;
+        out.push(PolicyEntry { toml: p, globs });
     }
-    Ok(entries.len())
+    Ok(out)
 }
 
 /// The resource policies of `manifest`'s `[[resource_policy]]` tables.
@@ -360,28 +376,18 @@ pub fn desired_of(manifest: Manifest) -> Result<Desired, PlanError> {
         }
         None => None,
     };
-    let entries: Vec<PolicyToml> = manifest.section(POLICY_SECTION)?;
+    let entries = policy_entries(&manifest)?;
     let root = &manifest.root;
     let all_files = walk(root);
     let mut policies = Vec::new();
     let mut files = Vec::new();
-    let mut seen_names = std::collections::BTreeSet::new();
-    for (i, p) in entries.into_iter().enumerate() {
+    for (i, PolicyEntry { toml: p, globs }) in entries.into_iter().enumerate() {
         let at = |message: String| manifest.entry_error(POLICY_SECTION, i, message);
-        if !seen_names.insert(p.name.clone()) {
-            return Err(at(format!(
-                "resource policy {:?} is declared twice",
-                p.name
-            )));
-        }
         let mut matched: Vec<PathBuf> = Vec::new();
-        for pattern in &p.files {
-            let set = Glob::new(pattern)
-                .and_then(|glob| GlobSetBuilder::new().add(glob).build())
-                .map_err(|e| at(format!("{:?}: {e}", p.name)))?;
+        for (pattern, glob) in &globs {
             let mut hits: Vec<PathBuf> = all_files
                 .iter()
-                .filter(|f| f.strip_prefix(root).is_ok_and(|rel| set.is_match(rel)))
+                .filter(|f| f.strip_prefix(root).is_ok_and(|rel| glob.is_match(rel)))
                 .cloned()
                 .collect();
             hits.sort();

@@ -221,7 +221,7 @@ fn read(dir: &Path, text: &str) -> Result<usize, String> {
         shown
     };
     let m = Manifest::load(&path).map_err(check)?;
-    let entries = check_sections(&m).map_err(check)?;
+    let entries = check_sections(&m).map_err(check)?.entries();
     let desired = manifest::desired_of(m).map_err(check)?;
     Ok(entries + desired.policies.len())
 }

@@ -250,10 +250,12 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
             "files"
         }
     );
-    // Every section checked before any credential or request is needed.
-    if let Some(m) = &desired.manifest {
-        atlas_cedar_deploy::check_sections(m).map_err(|e| e.to_string())?;
-    }
+    // Every section checked (and read, once) before any credential or
+    // request is needed.
+    let sections = match &desired.manifest {
+        Some(m) => Some(atlas_cedar_deploy::check_sections(m).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let loaded = settings_of(&desired, &args.dir)?;
     let notes = if args.no_lint {
         None
@@ -270,7 +272,7 @@ async fn prepare(args: &PlanArgs) -> Result<Prepared, String> {
     let client = Arc::new(client);
     let mut ctx = resources::Ctx::new(Arc::clone(&client), org, &desired.policies, Some(engine));
     ctx.events = Arc::new(StderrEvents::new(true));
-    let plan = Plan::new(&ctx, &desired, args.prune)
+    let plan = Plan::new(&ctx, &desired, sections, args.prune)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Prepared {

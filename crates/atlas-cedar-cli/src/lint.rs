@@ -293,7 +293,15 @@ fn manifest_report(config: &atlas_cedar_core::config::Config) -> Option<FileRepo
     if config.other.is_empty() {
         return None;
     }
-    let problem = Manifest::load(path)
+    let read = |file: &std::path::Path| {
+        inputs::read_file(file)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
+    };
+    // The configuration already parsed is the manifest's; only its text is read.
+    let manifest_text = read(path);
+    let problem = Manifest::with_config(path, manifest_text.clone(), config.clone())
         .and_then(|mut m| {
             // Where plan would take the project from the environment, which a
             // pre-commit hook may not have.
@@ -310,10 +318,12 @@ fn manifest_report(config: &atlas_cedar_core::config::Config) -> Option<FileRepo
         } => (file, line, column, message),
         other => (path.to_path_buf(), None, None, other.to_string()),
     };
-    let text = inputs::read_file(&file)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default();
+    // The problem is in the manifest, or in a JSON file an entry names.
+    let text = if file == path {
+        manifest_text
+    } else {
+        read(&file)
+    };
     let start = match line {
         Some(l) => {
             let index = atlas_cedar_core::text::LineIndex::new(&text);

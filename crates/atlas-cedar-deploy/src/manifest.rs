@@ -71,6 +71,13 @@ impl Manifest {
     /// Parses `text`, the manifest at `path`; a syntax error says where.
     pub fn parse(path: &Path, text: String) -> Result<Manifest, PlanError> {
         let config = Config::parse(&text, path)?;
+        Manifest::with_config(path, text, config)
+    }
+
+    /// The manifest at `path` whose text `config` was already parsed from
+    /// (`lint` has its configuration); its sections are checked as `parse`
+    /// checks them.
+    pub fn with_config(path: &Path, text: String, config: Config) -> Result<Manifest, PlanError> {
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -18,6 +18,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../../../tests/fuzzgen/mod.rs"]
+mod fuzzgen;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -228,14 +231,7 @@ fn read(dir: &Path, text: &str) -> Result<usize, String> {
 
 #[test]
 fn fuzz_manifest_never_panics_and_errors_say_where() {
-    let cases: usize = std::env::var("ATLAS_CEDAR_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let seed: u64 = std::env::var("ATLAS_CEDAR_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x00a7_1a5c_eda2);
+    let fuzzgen::Run { cases, seed } = fuzzgen::run(300);
     let seeds = seeds();
     let mut rng = fastrand::Rng::with_seed(seed);
     let tmp = tempfile::tempdir().unwrap();
@@ -259,7 +255,14 @@ fn fuzz_manifest_never_panics_and_errors_say_where() {
         }
         copy_dir(&s.dir, &dir);
         let t = Instant::now();
+        // A case still running after a minute is a hang: saved, and the run aborts.
+        let watchdog = fuzzgen::Watchdog::arm(
+            Duration::from_secs(60),
+            format!("manifest-{seed}-{case}.toml"),
+            text.clone(),
+        );
         let outcome = std::panic::catch_unwind(|| read(&dir, &text));
+        watchdog.disarm();
         let took = t.elapsed();
         slowest = slowest.max(took);
         match outcome {
@@ -290,9 +293,5 @@ fn fuzz_manifest_never_panics_and_errors_say_where() {
 }
 
 fn save(case: usize, text: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("manifest-{case}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    fuzzgen::save_failure(&format!("manifest-{case}.toml"), text)
 }

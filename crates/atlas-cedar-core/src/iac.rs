@@ -188,6 +188,31 @@ pub fn terraform(src: &str) -> Result<Extracted, IacError> {
     Ok(out)
 }
 
+/// `s` as the text of an HCL template (a heredoc's lines): `${` and `%{`
+/// escaped (`$${`, `%%{`), so Terraform reads back `s` itself.
+pub fn hcl_template_text(s: &str) -> String {
+    s.replace("${", "$${").replace("%{", "%%{")
+}
+
+/// `s` as a quoted HCL string that Terraform (and [`terraform`]) reads back
+/// as `s`: quotes, backslashes and control characters escaped, and the
+/// template sequences as in [`hcl_template_text`].
+pub fn hcl_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    hcl_template_text(&out) + "\""
+}
+
 fn span_of(e: &impl hcl_edit::Span) -> Range<usize> {
     e.span().unwrap_or(0..0)
 }

@@ -226,22 +226,6 @@ enum Spelling {
     Json,
 }
 
-fn hcl_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.replace("${", "$${").replace("%{", "%%{") + "\""
-}
-
 /// Whether `body` can be spelt `how` so that the host's parser reads back
 /// exactly `body` (the cases the round-trip property is asserted on).
 fn spellable(body: &str, how: Spelling) -> bool {
@@ -286,9 +270,9 @@ fn host(bodies: &[String], how: Spelling) -> (String, InputKind) {
                 let v = match how {
                     Spelling::TfHeredoc => format!(
                         "chomp(<<EOT\n{}\nEOT\n      )",
-                        b.replace("${", "$${").replace("%{", "%%{")
+                        atlas_cedar_core::iac::hcl_template_text(b)
                     ),
-                    _ => hcl_quoted(b),
+                    _ => atlas_cedar_core::iac::hcl_quoted(b),
                 };
                 t.push_str(&format!("    {{\n      body = {v}\n    }},\n"));
             }

@@ -20,6 +20,8 @@ use std::collections::BTreeSet;
 
 use atlas_cedar_client::ResourcePolicy;
 
+use atlas_cedar_core::iac::{hcl_quoted, hcl_template_text};
+
 use crate::manifest::{split_bodies, MANIFEST_FILE};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -295,7 +297,7 @@ fn tf_ident(stem: &str) -> String {
 fn heredoc(body: &str, name: &str, index: usize) -> Result<String, ImportError> {
     const DELIM: &str = "EOT";
     if body.ends_with('\r') {
-        return Ok(hcl_str(body));
+        return Ok(hcl_quoted(body));
     }
     if body.lines().any(|l| l.trim() == DELIM) {
         return Err(ImportError::HeredocDelimiter {
@@ -304,30 +306,12 @@ fn heredoc(body: &str, name: &str, index: usize) -> Result<String, ImportError> 
             delimiter: DELIM.to_owned(),
         });
     }
-    let escaped = body.replace("${", "$${").replace("%{", "%%{");
+    let escaped = hcl_template_text(body);
     if escaped.ends_with('\n') {
         Ok(format!("<<{DELIM}\n{escaped}{DELIM}"))
     } else {
         Ok(format!("chomp(<<{DELIM}\n{escaped}\n{DELIM}\n      )"))
     }
-}
-
-/// Quoted HCL string.
-fn hcl_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' => out.push('$'),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.replace("${", "$${").replace("%{", "%%{") + "\""
 }
 
 /// One `.tf` file per policy: a `mongodbatlas_resource_policy` resource
@@ -351,10 +335,10 @@ pub fn terraform_files(
             });
         }
         let mut t = format!("resource \"mongodbatlas_resource_policy\" \"{ident}\" {{\n");
-        t.push_str(&format!("  org_id = {}\n", hcl_str(org_id)));
-        t.push_str(&format!("  name   = {}\n", hcl_str(&p.name)));
+        t.push_str(&format!("  org_id = {}\n", hcl_quoted(org_id)));
+        t.push_str(&format!("  name   = {}\n", hcl_quoted(&p.name)));
         if let Some(d) = p.description.as_deref().filter(|d| !d.is_empty()) {
-            t.push_str(&format!("  description = {}\n", hcl_str(d)));
+            t.push_str(&format!("  description = {}\n", hcl_quoted(d)));
         }
         t.push_str("  policies = [\n");
         for (i, b) in p.policies.iter().enumerate() {

@@ -95,12 +95,8 @@ impl Manifest {
             .keys()
             .find(|k| !SECTIONS.contains(&k.as_str()))
         {
-            let hint = SECTIONS
-                .iter()
-                .map(|s| (atlas_cedar_core::catalog::levenshtein(key, s), s))
-                .filter(|(d, _)| *d <= 3)
-                .min()
-                .map(|(_, s)| format!(" (did you mean `{s}`?)"))
+            let hint = atlas_cedar_core::catalog::did_you_mean(key, SECTIONS.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             return Err(manifest.error_at(
                 manifest.line_of_table(key),
